@@ -1,0 +1,198 @@
+// Package config loads and validates credmon's YAML configuration: strict
+// decoding, ${VAR} interpolation, secret references, and errors that name
+// file, line, column and field path.
+package config
+
+import "time"
+
+// Config is the whole, merged configuration.
+type Config struct {
+	Server       Server                  `yaml:"server"`
+	Store        Store                   `yaml:"store"`
+	Scheduler    Scheduler               `yaml:"scheduler"`
+	Alerting     Alerting                `yaml:"alerting"`
+	Notify       Notify                  `yaml:"notify"`
+	Clock        Clock                   `yaml:"clock"`
+	Environments map[string]*Environment `yaml:"environments"`
+
+	// Files are the files the configuration was read from, in order.
+	Files []string `yaml:"-"`
+	// Warnings are hygiene findings that do not stop loading (literal
+	// secrets, stripped trailing newlines), each with its location.
+	Warnings []*Error `yaml:"-"`
+}
+
+// Server configures the HTTP listener.
+type Server struct {
+	Listen string `yaml:"listen"` // default 127.0.0.1:9464
+}
+
+// Store selects and configures the state store.
+type Store struct {
+	Driver        string `yaml:"driver"` // bolt (default) | redis | memory
+	Path          string `yaml:"path"`   // bolt file, default credmon.db
+	Redis         Redis  `yaml:"redis"`
+	EncryptionKey Secret `yaml:"encryption_key"` // 32 bytes, base64
+}
+
+// Redis configures the redis driver.
+type Redis struct {
+	URL           string   `yaml:"url"`
+	Addrs         []string `yaml:"addrs"`       // several for cluster
+	MasterName    string   `yaml:"master_name"` // sentinel
+	Username      string   `yaml:"username"`
+	Password      Secret   `yaml:"password"`
+	DB            int      `yaml:"db"`
+	KeyPrefix     string   `yaml:"key_prefix"` // default "credmon:"
+	TLS           *TLS     `yaml:"tls"`
+	DialTimeout   Duration `yaml:"dial_timeout"`
+	CommandTimout Duration `yaml:"command_timeout"`
+}
+
+// Scheduler holds defaults for every check.
+type Scheduler struct {
+	Schedule       string   `yaml:"schedule"` // default "@every 1m"
+	Jitter         Duration `yaml:"jitter"`
+	Timeout        Duration `yaml:"timeout"`         // default 10s
+	MaxConcurrency int      `yaml:"max_concurrency"` // default 64
+}
+
+// Alerting configures incident thresholds and warning bands.
+type Alerting struct {
+	FailureThreshold int        `yaml:"failure_threshold"` // default 2
+	SuccessThreshold int        `yaml:"success_threshold"` // default 1
+	RemindEvery      Duration   `yaml:"remind_every"`      // default 4h; 0 = never
+	SendResolved     *bool      `yaml:"send_resolved"`     // default true
+	ExpiryWarnBefore []Duration `yaml:"expiry_warn_before"` // default [14d, 7d, 1d]
+}
+
+// Notify configures notifiers.
+type Notify struct {
+	Console *bool  `yaml:"console"` // default true
+	Slack   *Slack `yaml:"slack"`
+}
+
+// Slack configures Slack delivery: a webhook or a bot token.
+type Slack struct {
+	WebhookURL Secret `yaml:"webhook_url"`
+	BotToken   Secret `yaml:"bot_token"`
+	Channel    string `yaml:"channel"`
+	APIURL     string `yaml:"api_url"` // default https://slack.com/api/
+}
+
+// SlackRoute overrides Slack routing for one environment.
+type SlackRoute struct {
+	Channel    string `yaml:"channel"`
+	WebhookURL Secret `yaml:"webhook_url"`
+}
+
+// Clock configures NTP skew checks.
+type Clock struct {
+	NTPServers []string `yaml:"ntp_servers"`
+	Schedule   string   `yaml:"schedule"`   // default "@every 5m"
+	MaxOffset  Duration `yaml:"max_offset"` // default 2s
+}
+
+// Environment is one deployment environment (dev, staging, prod).
+type Environment struct {
+	Name        string                 `yaml:"-"`
+	Slack       *SlackRoute            `yaml:"slack"`
+	Expect      EnvExpect              `yaml:"expect"`
+	Credentials map[string]*Credential `yaml:"credentials"`
+	Checks      []*Check               `yaml:"checks"`
+}
+
+// EnvExpect are environment guards for JWT credentials.
+type EnvExpect struct {
+	Issuer   string `yaml:"issuer"`
+	Audience string `yaml:"audience"`
+}
+
+// Credential types.
+const (
+	TypeBearer                  = "bearer"
+	TypeAPIKey                  = "api_key"
+	TypeBasic                   = "basic"
+	TypeOAuth2ClientCredentials = "oauth2_client_credentials"
+	TypeOAuth2RefreshToken      = "oauth2_refresh_token"
+)
+
+// Credential is one secret and how it is presented to an API.
+type Credential struct {
+	Name string `yaml:"-"`
+	Env  string `yaml:"-"`
+
+	Type     string `yaml:"type"`
+	Secret   Secret `yaml:"secret"`   // key, token or basic password
+	Previous Secret `yaml:"previous"` // the key being rotated out
+	Username string `yaml:"username"` // basic
+	Header   string `yaml:"header"`   // default Authorization
+	// Scheme is the value prefix; nil means the type's default ("Bearer"
+	// for bearer/api_key on Authorization, none on other headers), "" none.
+	Scheme       *string   `yaml:"scheme"`
+	ExpectPrefix []string  `yaml:"expect_prefix"`
+	ExpiresAt    *Time     `yaml:"expires_at"`
+	Rotation     *Rotation `yaml:"rotation"`
+
+	// OAuth2.
+	TokenURL       string            `yaml:"token_url"`
+	ClientID       string            `yaml:"client_id"`
+	ClientSecret   Secret            `yaml:"client_secret"`
+	RefreshToken   Secret            `yaml:"refresh_token"`
+	Scopes         []string          `yaml:"scopes"`
+	Audience       string            `yaml:"audience"`
+	EndpointParams map[string]string `yaml:"endpoint_params"`
+	AuthStyle      string            `yaml:"auth_style"`     // auto (default) | header | params
+	RefreshBefore  Duration          `yaml:"refresh_before"` // default 60s
+	TokenMaxAge    Duration          `yaml:"token_max_age"`  // for tokens without expires_in or exp; default 5m
+
+	AllowInsecure bool `yaml:"allow_insecure"`
+}
+
+// Rotation is a credential's rotation policy.
+type Rotation struct {
+	MaxAge    Duration `yaml:"max_age"`
+	RotatedAt string   `yaml:"rotated_at"` // a date (2006-01-02 or RFC 3339) or "auto"
+	ExpiresAt *Time    `yaml:"expires_at"`
+	Grace     Duration `yaml:"grace"`
+}
+
+// Check is one scheduled probe of an API with a credential.
+type Check struct {
+	Name       string            `yaml:"name"`
+	Credential string            `yaml:"credential"` // optional: a check may probe without one
+	Method     string            `yaml:"method"`     // default GET
+	URL        string            `yaml:"url"`
+	Headers    map[string]string `yaml:"headers"`
+	Body       string            `yaml:"body"`
+	Schedule   string            `yaml:"schedule"` // default scheduler.schedule
+	Timeout    Duration          `yaml:"timeout"`  // default scheduler.timeout
+	Expect     CheckExpect       `yaml:"expect"`
+
+	FreshConnection bool   `yaml:"fresh_connection"`
+	ProxyURL        string `yaml:"proxy_url"`
+	TLS             *TLS   `yaml:"tls"`
+	FollowRedirects bool   `yaml:"follow_redirects"`
+	AllowInsecure   bool   `yaml:"allow_insecure"`
+
+	Env  string `yaml:"-"`
+	File string `yaml:"-"` // the file the check was defined in
+}
+
+// CheckExpect is what a healthy response looks like.
+type CheckExpect struct {
+	Status []int          `yaml:"status"` // default [200..299]
+	JSON   map[string]any `yaml:"json"`   // top-level field equality
+}
+
+// TLS configures client TLS for a probe or for Redis.
+type TLS struct {
+	CAFile             string `yaml:"ca_file"`
+	CertFile           string `yaml:"cert_file"`
+	KeyFile            string `yaml:"key_file"`
+	ServerName         string `yaml:"server_name"`
+	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
+}
+
+// Time is a date or timestamp in config: 2006-01-02 or RFC 3339.
+type Time struct{ time.Time }

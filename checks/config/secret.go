@@ -1,0 +1,122 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+)
+
+// SecretSource says where a secret's value comes from.
+type SecretSource int
+
+// Secret sources.
+const (
+	SourceNone SecretSource = iota
+	SourceLiteral
+	SourceEnv
+	SourceFile
+)
+
+func (s SecretSource) String() string {
+	switch s {
+	case SourceLiteral:
+		return "literal"
+	case SourceEnv:
+		return "env"
+	case SourceFile:
+		return "file"
+	}
+	return "none"
+}
+
+// ErrSecretUnresolved is wrapped by every error of Secret.Resolve.
+var ErrSecretUnresolved = errors.New("secret cannot be resolved")
+
+// Secret is a reference to a secret value: {env: NAME}, {file: PATH} or a
+// literal string. It prints as <secret> and never marshals its value, so a
+// Secret can go into logs and errors safely.
+type Secret struct {
+	Source SecretSource
+	Ref    string // the variable name or file path; empty for literals
+	Pos    Pos    // where it was written
+
+	literal string
+}
+
+// Literal returns a literal secret; for tests and the demo.
+func Literal(v string) Secret { return Secret{Source: SourceLiteral, literal: v} }
+
+// FromEnv returns a secret read from an environment variable.
+func FromEnv(name string) Secret { return Secret{Source: SourceEnv, Ref: name} }
+
+// FromFile returns a secret read from a file.
+func FromFile(path string) Secret { return Secret{Source: SourceFile, Ref: path} }
+
+// IsSet reports whether the secret was configured at all.
+func (s Secret) IsSet() bool { return s.Source != SourceNone }
+
+// String never reveals the value.
+func (s Secret) String() string { return "<secret>" }
+
+// GoString never reveals the value, even under %#v.
+func (s Secret) GoString() string { return "<secret>" }
+
+// MarshalJSON never reveals the value.
+func (s Secret) MarshalJSON() ([]byte, error) { return []byte(`"<secret>"`), nil }
+
+// MarshalYAML never reveals the value.
+func (s Secret) MarshalYAML() (any, error) { return "<secret>", nil }
+
+// Describe names where the secret comes from, without its value:
+// "env PROD_KEY", "file /run/secrets/key" or "literal".
+func (s Secret) Describe() string {
+	switch s.Source {
+	case SourceEnv, SourceFile:
+		return s.Source.String() + " " + s.Ref
+	}
+	return s.Source.String()
+}
+
+// Value is a resolved secret. Text is the secret itself: never log it.
+type Value struct {
+	Text   string
+	Source SecretSource
+	Ref    string
+	// StrippedNewline is true when a file secret ended in a newline that was
+	// removed; a hygiene warning, since other consumers may not strip it.
+	StrippedNewline bool
+}
+
+// Resolve reads the secret's value now. Files are re-read on every call so
+// a rotated secret file is picked up without a restart. An unset env var is
+// an error; a set but empty one resolves to "" (the caller reports
+// missing_credential).
+func (s Secret) Resolve() (Value, error) {
+	v := Value{Source: s.Source, Ref: s.Ref}
+	switch s.Source {
+	case SourceNone:
+		return v, nil
+	case SourceLiteral:
+		v.Text = s.literal
+	case SourceEnv:
+		text, ok := os.LookupEnv(s.Ref)
+		if !ok {
+			return v, fmt.Errorf("%w: environment variable %s is not set", ErrSecretUnresolved, s.Ref)
+		}
+		v.Text = text
+	case SourceFile:
+		b, err := os.ReadFile(s.Ref)
+		if err != nil {
+			// The error names the path, never content.
+			return v, fmt.Errorf("%w: %v", ErrSecretUnresolved, err)
+		}
+		text := string(b)
+		if t := strings.TrimRight(text, "\r\n"); t != text {
+			v.StrippedNewline = true
+			text = t
+		}
+		v.Text = text
+	}
+	return v, nil
+}
