@@ -59,10 +59,10 @@ type Scheduler struct {
 
 // Alerting configures incident thresholds and warning bands.
 type Alerting struct {
-	FailureThreshold int        `yaml:"failure_threshold"` // default 2
-	SuccessThreshold int        `yaml:"success_threshold"` // default 1
-	RemindEvery      Duration   `yaml:"remind_every"`      // default 4h; 0 = never
-	SendResolved     *bool      `yaml:"send_resolved"`     // default true
+	FailureThreshold int        `yaml:"failure_threshold"`  // default 2
+	SuccessThreshold int        `yaml:"success_threshold"`  // default 1
+	RemindEvery      Duration   `yaml:"remind_every"`       // default 4h; 0 = never
+	SendResolved     *bool      `yaml:"send_resolved"`      // default true
 	ExpiryWarnBefore []Duration `yaml:"expiry_warn_before"` // default [14d, 7d, 1d]
 }
 
