@@ -6,6 +6,12 @@ package config
 import "time"
 
 // Config is the whole, merged configuration.
+//
+// Defaults are set before decoding (so an explicit value, even a bad one
+// like max_concurrency: 0, reaches validation and is reported): see
+// defaults.go. The only defaults applied after merging are a check's
+// schedule and timeout, which come from scheduler, possibly set in
+// another file.
 type Config struct {
 	Server       Server                  `yaml:"server"`
 	Store        Store                   `yaml:"store"`
@@ -20,11 +26,15 @@ type Config struct {
 	// Warnings are hygiene findings that do not stop loading (literal
 	// secrets, stripped trailing newlines), each with its location.
 	Warnings []*Error `yaml:"-"`
+
+	// positions maps every decoded field path (environments.prod.checks[2].url)
+	// to where it was written, so validation can point at the right line.
+	positions map[string]Pos
 }
 
 // Server configures the HTTP listener.
 type Server struct {
-	Listen string `yaml:"listen"` // default 127.0.0.1:9464
+	Listen string `yaml:"listen"` // host:port, default 127.0.0.1:9464
 }
 
 // Store selects and configures the state store.
@@ -32,27 +42,27 @@ type Store struct {
 	Driver        string `yaml:"driver"` // bolt (default) | redis | memory
 	Path          string `yaml:"path"`   // bolt file, default credmon.db
 	Redis         Redis  `yaml:"redis"`
-	EncryptionKey Secret `yaml:"encryption_key"` // 32 bytes, base64
+	EncryptionKey Secret `yaml:"encryption_key"` // 32 bytes, base64; required to share tokens through redis
 }
 
 // Redis configures the redis driver.
 type Redis struct {
-	URL           string   `yaml:"url"`
-	Addrs         []string `yaml:"addrs"`       // several for cluster
-	MasterName    string   `yaml:"master_name"` // sentinel
-	Username      string   `yaml:"username"`
-	Password      Secret   `yaml:"password"`
-	DB            int      `yaml:"db"`
-	KeyPrefix     string   `yaml:"key_prefix"` // default "credmon:"
-	TLS           *TLS     `yaml:"tls"`
-	DialTimeout   Duration `yaml:"dial_timeout"`
-	CommandTimout Duration `yaml:"command_timeout"`
+	URL            string   `yaml:"url"`
+	Addrs          []string `yaml:"addrs"`       // several for cluster
+	MasterName     string   `yaml:"master_name"` // sentinel
+	Username       string   `yaml:"username"`
+	Password       Secret   `yaml:"password"`
+	DB             int      `yaml:"db"`
+	KeyPrefix      string   `yaml:"key_prefix"` // default "credmon:"
+	TLS            *TLS     `yaml:"tls"`
+	DialTimeout    Duration `yaml:"dial_timeout"`
+	CommandTimeout Duration `yaml:"command_timeout"`
 }
 
 // Scheduler holds defaults for every check.
 type Scheduler struct {
-	Schedule       string   `yaml:"schedule"` // default "@every 1m"
-	Jitter         Duration `yaml:"jitter"`
+	Schedule       string   `yaml:"schedule"`        // default "@every 1m"
+	Jitter         Duration `yaml:"jitter"`          // default 0
 	Timeout        Duration `yaml:"timeout"`         // default 10s
 	MaxConcurrency int      `yaml:"max_concurrency"` // default 64
 }
@@ -88,9 +98,9 @@ type SlackRoute struct {
 
 // Clock configures NTP skew checks.
 type Clock struct {
-	NTPServers []string `yaml:"ntp_servers"`
-	Schedule   string   `yaml:"schedule"`   // default "@every 5m"
-	MaxOffset  Duration `yaml:"max_offset"` // default 2s
+	NTPServers []string `yaml:"ntp_servers"` // default none: the clock check is off
+	Schedule   string   `yaml:"schedule"`    // default "@every 5m"
+	MaxOffset  Duration `yaml:"max_offset"`  // default 2s
 }
 
 // Environment is one deployment environment (dev, staging, prod).
@@ -121,6 +131,7 @@ const (
 type Credential struct {
 	Name string `yaml:"-"`
 	Env  string `yaml:"-"`
+	File string `yaml:"-"` // the file the credential was defined in
 
 	Type     string `yaml:"type"`
 	Secret   Secret `yaml:"secret"`   // key, token or basic password
@@ -181,7 +192,7 @@ type Check struct {
 
 // CheckExpect is what a healthy response looks like.
 type CheckExpect struct {
-	Status []int          `yaml:"status"` // default [200..299]
+	Status []int          `yaml:"status"` // empty means any 2xx
 	JSON   map[string]any `yaml:"json"`   // top-level field equality
 }
 

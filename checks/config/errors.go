@@ -12,9 +12,14 @@ type Pos struct {
 	Col  int
 }
 
+// String prints FILE:LINE:COL, dropping what is unknown (the YAML parser
+// reports syntax errors by line only).
 func (p Pos) String() string {
-	if p.Line == 0 {
+	switch {
+	case p.Line == 0:
 		return p.File
+	case p.Col == 0:
+		return fmt.Sprintf("%s:%d", p.File, p.Line)
 	}
 	return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col)
 }
@@ -28,6 +33,9 @@ var (
 	ErrUnsetVar     = errors.New("unset variable")
 	ErrDuplicate    = errors.New("duplicate name")
 	ErrReference    = errors.New("unknown reference")
+	// ErrHygiene marks warnings: a literal secret, a secret file ending in
+	// a newline. They never stop loading.
+	ErrHygiene = errors.New("secret hygiene")
 )
 
 // Error is one configuration problem, printed as

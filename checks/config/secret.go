@@ -109,7 +109,7 @@ func (s Secret) Resolve() (Value, error) {
 		b, err := os.ReadFile(s.Ref)
 		if err != nil {
 			// The error names the path, never content.
-			return v, fmt.Errorf("%w: %v", ErrSecretUnresolved, err)
+			return v, fmt.Errorf("%w: %w", ErrSecretUnresolved, err)
 		}
 		text := string(b)
 		if t := strings.TrimRight(text, "\r\n"); t != text {

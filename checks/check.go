@@ -1,0 +1,91 @@
+package checks
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/credmon/credmon/checks/config"
+)
+
+// Deps are the shared parts every check and credential uses.
+type Deps struct {
+	Transports *Transports
+	// Now is the clock; tests pass a fixed one.
+	Now func() time.Time
+	// MaxOffset is clock.max_offset: the skew beyond which a server's Date
+	// is reported.
+	MaxOffset time.Duration
+	// MaxBody caps how much of a response body is read (default 1 MiB).
+	MaxBody int64
+}
+
+func (d *Deps) defaults() {
+	if d.Transports == nil {
+		d.Transports = NewTransports()
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.MaxOffset == 0 {
+		d.MaxOffset = 2 * time.Second
+	}
+	if d.MaxBody == 0 {
+		d.MaxBody = 1 << 20
+	}
+}
+
+// Check is a configured check ready to run: its credential built, its HTTP
+// client bound to a shared transport.
+type Check struct {
+	Env    string
+	Name   string
+	Cfg    *config.Check
+	Cred   Credential // nil for a check without credential
+	Expect config.EnvExpect
+
+	client *http.Client
+	deps   Deps
+}
+
+// Key is "ENV/CHECK".
+func (c *Check) Key() string { return c.Env + "/" + c.Name }
+
+// Build turns a validated configuration into runnable checks, sorted by
+// environment and name. Credentials are built once and shared by the checks
+// that use them.
+func Build(cfg *config.Config, deps Deps) ([]*Check, error) {
+	if deps.MaxOffset == 0 {
+		deps.MaxOffset = cfg.Clock.MaxOffset.D()
+	}
+	deps.defaults()
+	creds := map[string]Credential{}
+	var out []*Check
+	for _, cc := range cfg.CheckList() {
+		env := cfg.Environments[cc.Env]
+		c := &Check{Env: cc.Env, Name: cc.Name, Cfg: cc, Expect: env.Expect, deps: deps}
+		if cc.Credential != "" {
+			key := cc.Env + "/" + cc.Credential
+			cred, ok := creds[key]
+			if !ok {
+				ccfg := env.Credential(cc.Credential)
+				if ccfg == nil {
+					return nil, fmt.Errorf("check %s: unknown credential %q", c.Key(), cc.Credential)
+				}
+				var err error
+				if cred, err = NewCredential(ccfg, deps); err != nil {
+					return nil, err
+				}
+				creds[key] = cred
+			}
+			c.Cred = cred
+		}
+		tr, err := deps.Transports.For(cc)
+		if err != nil {
+			return nil, fmt.Errorf("check %s: %w", c.Key(), err)
+		}
+		c.client = &http.Client{Transport: tr, CheckRedirect: c.checkRedirect}
+		out = append(out, c)
+	}
+	return out, nil
+}

@@ -1,0 +1,581 @@
+package config
+
+import (
+	"fmt"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// nodeBudget bounds how many nodes one file may expand to, so an alias bomb
+// (or an alias cycle) ends in an error instead of eating memory forever.
+const nodeBudget = 1 << 20
+
+// decoder walks a yaml.Node tree into a Config by the structs' yaml tags.
+// It is strict (unknown and duplicate keys are errors), records the
+// position of every path it decodes, interpolates ${VAR} in scalar values,
+// and keeps going after an error so one run reports every problem.
+//
+// Several files decode into the same Config: environments and credentials
+// merge by name and checks append; any other field set by two files is an
+// error naming both.
+type decoder struct {
+	cfg    *Config
+	file   string
+	lookup func(string) (string, bool)
+	errs   []*Error
+	budget int
+	broke  bool // budget exhausted; reported once
+}
+
+var (
+	durationType   = reflect.TypeOf(Duration(0))
+	timeType       = reflect.TypeOf(Time{})
+	secretType     = reflect.TypeOf(Secret{})
+	envMapType     = reflect.TypeOf(map[string]*Environment(nil))
+	credMapType    = reflect.TypeOf(map[string]*Credential(nil))
+	checkSliceType = reflect.TypeOf([]*Check(nil))
+)
+
+// mergeable reports whether a field of this type may be written by several
+// files: its entries merge instead of conflicting.
+func mergeable(t reflect.Type) bool {
+	return t == envMapType || t == credMapType || t == checkSliceType
+}
+
+func (d *decoder) errorf(pos Pos, path string, sentinel error, format string, args ...any) {
+	d.errs = append(d.errs, &Error{Pos: pos, Path: path, Msg: fmt.Sprintf(format, args...), Err: sentinel})
+}
+
+func (d *decoder) pos(n *yaml.Node) Pos { return Pos{File: d.file, Line: n.Line, Col: n.Column} }
+
+func (d *decoder) setPos(path string, p Pos) {
+	if _, ok := d.cfg.positions[path]; !ok {
+		d.cfg.positions[path] = p
+	}
+}
+
+// resolve follows aliases and charges the node budget. It returns nil when
+// the budget is gone.
+func (d *decoder) resolve(n *yaml.Node) *yaml.Node {
+	for i := 0; n != nil && n.Kind == yaml.AliasNode; i++ {
+		if i > 100 {
+			n = nil
+			break
+		}
+		n = n.Alias
+	}
+	d.budget--
+	if d.budget < 0 || n == nil {
+		if !d.broke {
+			d.broke = true
+			d.errorf(Pos{File: d.file}, "", ErrSyntax, "document too large or aliases nested too deeply")
+		}
+		return nil
+	}
+	return n
+}
+
+// document decodes one parsed file into d.cfg.
+func (d *decoder) document(doc *yaml.Node) {
+	n := doc
+	if n.Kind == yaml.DocumentNode {
+		if len(n.Content) == 0 {
+			return
+		}
+		n = n.Content[0]
+	}
+	if n = d.resolve(n); n == nil || isNull(n) {
+		return
+	}
+	d.decode(n, reflect.ValueOf(d.cfg).Elem(), "")
+}
+
+func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" }
+
+// valuePos is where a path points: the value when it is a scalar or written
+// inline, otherwise the key that introduces the block below it.
+func (d *decoder) valuePos(key, val *yaml.Node) Pos {
+	if val.Kind == yaml.ScalarNode || val.Style&yaml.FlowStyle != 0 || key == nil {
+		return d.pos(val)
+	}
+	return d.pos(key)
+}
+
+func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
+	switch v.Type() {
+	case durationType:
+		if s, ok := d.scalar(n, path); ok && !isNull(n) {
+			dur, err := ParseDuration(s)
+			if err != nil {
+				d.errorf(d.pos(n), path, ErrInvalid, "%s", durationMsg(s))
+				return
+			}
+			v.Set(reflect.ValueOf(dur))
+		}
+		return
+	case timeType:
+		if s, ok := d.scalar(n, path); ok && !isNull(n) {
+			t, err := ParseTime(s)
+			if err != nil {
+				d.errorf(d.pos(n), path, ErrInvalid, "%v", err)
+				return
+			}
+			v.Set(reflect.ValueOf(t))
+		}
+		return
+	case secretType:
+		d.secret(n, v, path)
+		return
+	}
+
+	switch v.Kind() {
+	case reflect.Pointer:
+		if isNull(n) {
+			return
+		}
+		if v.IsNil() {
+			v.Set(reflect.New(v.Type().Elem()))
+			if def, ok := v.Interface().(defaulter); ok {
+				def.setDefaults()
+			}
+		}
+		d.decode(n, v.Elem(), path)
+		d.stamp(v)
+	case reflect.Struct:
+		d.decodeStruct(n, v, path)
+	case reflect.Map:
+		d.decodeMap(n, v, path)
+	case reflect.Slice:
+		d.decodeSlice(n, v, path)
+	case reflect.Interface:
+		if a, ok := d.anyValue(n, path); ok {
+			if a == nil {
+				v.Set(reflect.Zero(v.Type()))
+			} else {
+				v.Set(reflect.ValueOf(a))
+			}
+		}
+	case reflect.String:
+		if s, ok := d.scalar(n, path); ok {
+			if isNull(n) {
+				s = ""
+			}
+			v.SetString(s)
+		}
+	case reflect.Int:
+		if s, ok := d.scalar(n, path); ok && !isNull(n) {
+			i, err := strconv.ParseInt(strings.TrimSpace(s), 10, strconv.IntSize)
+			if err != nil {
+				d.errorf(d.pos(n), path, ErrInvalid, "invalid integer %q", s)
+				return
+			}
+			v.SetInt(i)
+		}
+	case reflect.Bool:
+		if s, ok := d.scalar(n, path); ok && !isNull(n) {
+			b, ok := parseBool(s)
+			if !ok {
+				d.errorf(d.pos(n), path, ErrInvalid, "invalid boolean %q (use true or false)", s)
+				return
+			}
+			v.SetBool(b)
+		}
+	default:
+		// Only reachable if someone adds a field of a kind the walker does
+		// not know; fail loudly in tests rather than decode silently.
+		d.errorf(d.pos(n), path, ErrInvalid, "cannot decode into %s", v.Type())
+	}
+}
+
+// stamp records which file defined a credential or check.
+func (d *decoder) stamp(v reflect.Value) {
+	switch x := v.Interface().(type) {
+	case *Credential:
+		if x.File == "" {
+			x.File = d.file
+		}
+	case *Check:
+		if x.File == "" {
+			x.File = d.file
+		}
+	}
+}
+
+func durationMsg(s string) string {
+	return fmt.Sprintf("invalid duration %q (use e.g. 90s, 15m, 48h, 14d)", s)
+}
+
+func parseBool(s string) (bool, bool) {
+	switch strings.TrimSpace(s) {
+	case "true", "True", "TRUE":
+		return true, true
+	case "false", "False", "FALSE":
+		return false, true
+	}
+	return false, false
+}
+
+// scalar returns a scalar node's interpolated value. Anything else is a
+// type error at the node.
+func (d *decoder) scalar(n *yaml.Node, path string) (string, bool) {
+	if n.Kind != yaml.ScalarNode {
+		d.errorf(d.pos(n), path, ErrInvalid, "expected a single value, got %s", kindName(n))
+		return "", false
+	}
+	if isNull(n) {
+		return "", true
+	}
+	s, err := interpolate(n.Value, d.lookup)
+	if err != nil {
+		d.errs = append(d.errs, &Error{Pos: d.pos(n), Path: path, Msg: err.msg, Err: err.sentinel})
+		return "", false
+	}
+	return s, true
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		switch n.ShortTag() {
+		case "!!null":
+			return "nothing"
+		case "!!int", "!!float":
+			return "a number"
+		case "!!bool":
+			return "a boolean"
+		}
+		return "a string"
+	}
+	return "an unknown node"
+}
+
+// pairs returns a mapping's key/value pairs, reporting duplicate and
+// non-string keys.
+func (d *decoder) pairs(n *yaml.Node, path string) [][2]*yaml.Node {
+	seen := make(map[string]*yaml.Node, len(n.Content)/2)
+	out := make([][2]*yaml.Node, 0, len(n.Content)/2)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := d.resolve(n.Content[i])
+		v := d.resolve(n.Content[i+1])
+		if k == nil || v == nil {
+			return out
+		}
+		if k.Kind != yaml.ScalarNode || isNull(k) {
+			d.errorf(d.pos(k), path, ErrInvalid, "keys must be strings, got %s", kindName(k))
+			continue
+		}
+		if first, dup := seen[k.Value]; dup {
+			d.errorf(d.pos(k), join(path, k.Value), ErrDuplicate, "duplicate key %q (first at line %d)", k.Value, first.Line)
+			continue
+		}
+		seen[k.Value] = k
+		out = append(out, [2]*yaml.Node{k, v})
+	}
+	return out
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+func (d *decoder) expect(n *yaml.Node, kind yaml.Kind, path string) bool {
+	if n.Kind == kind {
+		return true
+	}
+	want := "a mapping"
+	if kind == yaml.SequenceNode {
+		want = "a list"
+	}
+	d.errorf(d.pos(n), path, ErrInvalid, "expected %s, got %s", want, kindName(n))
+	return false
+}
+
+func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
+	if isNull(n) || !d.expect(n, yaml.MappingNode, path) {
+		return
+	}
+	fields := fieldsOf(v.Type())
+	for _, kv := range d.pairs(n, path) {
+		k, val := kv[0], kv[1]
+		idx, ok := fields.index[k.Value]
+		if !ok {
+			msg := fmt.Sprintf("unknown field %q", k.Value)
+			if s := suggest(k.Value, fields.names); s != "" {
+				msg += fmt.Sprintf(" (did you mean %q?)", s)
+			}
+			d.errorf(d.pos(k), join(path, k.Value), ErrUnknownField, "%s", msg)
+			continue
+		}
+		fpath := join(path, k.Value)
+		fv := v.Field(idx)
+		if prev, ok := d.cfg.positions[fpath]; ok && prev.File != d.file && !mergeable(fv.Type()) {
+			d.errs = append(d.errs, &Error{Pos: prev, Path: fpath, Err: ErrDuplicate,
+				Msg: fmt.Sprintf("set in two files (also defined at %s); set it in one file only", d.valuePos(k, val))})
+			continue
+		}
+		d.setPos(fpath, d.valuePos(k, val))
+		d.decode(val, fv, fpath)
+	}
+}
+
+// structFields is a struct's yaml field index, by tag name.
+type structFields struct {
+	index map[string]int
+	names []string
+}
+
+var fieldCache sync.Map // reflect.Type -> *structFields
+
+func fieldsOf(t reflect.Type) *structFields {
+	if f, ok := fieldCache.Load(t); ok {
+		return f.(*structFields)
+	}
+	f := &structFields{index: map[string]int{}}
+	for i := 0; i < t.NumField(); i++ {
+		sf := t.Field(i)
+		name, _, _ := strings.Cut(sf.Tag.Get("yaml"), ",")
+		if name == "" || name == "-" || !sf.IsExported() {
+			continue
+		}
+		f.index[name] = i
+		f.names = append(f.names, name)
+	}
+	sort.Strings(f.names)
+	fieldCache.Store(t, f)
+	return f
+}
+
+func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, path string) {
+	if isNull(n) || !d.expect(n, yaml.MappingNode, path) {
+		return
+	}
+	if v.Type().Key().Kind() != reflect.String {
+		d.errorf(d.pos(n), path, ErrInvalid, "cannot decode into %s", v.Type())
+		return
+	}
+	if v.IsNil() {
+		v.Set(reflect.MakeMap(v.Type()))
+	}
+	elemType := v.Type().Elem()
+	for _, kv := range d.pairs(n, path) {
+		k, val := kv[0], kv[1]
+		epath := join(path, k.Value)
+		key := reflect.ValueOf(k.Value).Convert(v.Type().Key())
+		at := d.valuePos(k, val)
+		if existing := v.MapIndex(key); existing.IsValid() {
+			switch v.Type() {
+			case envMapType:
+				// The same environment in several files: its credentials
+				// and checks merge; other fields conflict field by field.
+				if !isNull(val) {
+					d.decode(val, existing, epath)
+				}
+				continue
+			case credMapType:
+				prev := d.cfg.positions[epath]
+				d.errs = append(d.errs, &Error{Pos: prev, Path: epath, Err: ErrDuplicate,
+					Msg: fmt.Sprintf("duplicate credential %q (also defined at %s)", k.Value, at)})
+				continue
+			}
+		}
+		d.setPos(epath, at)
+		ev := reflect.New(elemType).Elem()
+		d.decode(val, ev, epath)
+		if elemType.Kind() == reflect.Pointer && ev.IsNil() {
+			// "prod:" with nothing under it is still an environment.
+			ev = reflect.New(elemType.Elem())
+			if def, ok := ev.Interface().(defaulter); ok {
+				def.setDefaults()
+			}
+			d.stamp(ev)
+		}
+		v.SetMapIndex(key, ev)
+	}
+}
+
+func (d *decoder) decodeSlice(n *yaml.Node, v reflect.Value, path string) {
+	if isNull(n) {
+		if v.Type() != checkSliceType {
+			v.Set(reflect.Zero(v.Type()))
+		}
+		return
+	}
+	if !d.expect(n, yaml.SequenceNode, path) {
+		return
+	}
+	// Checks from a later file append; every other list replaces the
+	// default it had.
+	base := 0
+	out := reflect.MakeSlice(v.Type(), 0, len(n.Content))
+	if v.Type() == checkSliceType {
+		base = v.Len()
+		out = v
+	}
+	for i, item := range n.Content {
+		item = d.resolve(item)
+		if item == nil {
+			return
+		}
+		ipath := fmt.Sprintf("%s[%d]", path, base+i)
+		d.setPos(ipath, d.pos(item))
+		ev := reflect.New(v.Type().Elem()).Elem()
+		d.decode(item, ev, ipath)
+		out = reflect.Append(out, ev)
+	}
+	v.Set(out)
+}
+
+// anyValue decodes free-form YAML (expect.json) into JSON-like values.
+func (d *decoder) anyValue(n *yaml.Node, path string) (any, bool) {
+	switch n.Kind {
+	case yaml.MappingNode:
+		m := make(map[string]any, len(n.Content)/2)
+		for _, kv := range d.pairs(n, path) {
+			if a, ok := d.anyValue(kv[1], join(path, kv[0].Value)); ok {
+				m[kv[0].Value] = a
+			}
+		}
+		return m, true
+	case yaml.SequenceNode:
+		l := make([]any, 0, len(n.Content))
+		for i, item := range n.Content {
+			if item = d.resolve(item); item == nil {
+				return nil, false
+			}
+			if a, ok := d.anyValue(item, fmt.Sprintf("%s[%d]", path, i)); ok {
+				l = append(l, a)
+			}
+		}
+		return l, true
+	case yaml.ScalarNode:
+		s, ok := d.scalar(n, path)
+		if !ok {
+			return nil, false
+		}
+		if n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+			return s, true
+		}
+		return resolvePlain(s), true
+	}
+	d.errorf(d.pos(n), path, ErrInvalid, "unsupported value")
+	return nil, false
+}
+
+// resolvePlain types an unquoted scalar the way JSON would see it, after
+// interpolation (so ok: ${OK:-true} is a boolean).
+func resolvePlain(s string) any {
+	switch s {
+	case "", "~", "null", "Null", "NULL":
+		return nil
+	}
+	if b, ok := parseBool(s); ok {
+		return b
+	}
+	if i, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return i
+	}
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		return f
+	}
+	return s
+}
+
+var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+const secretShapeMsg = "invalid secret: use {env: NAME}, {file: PATH} or a string"
+
+// secret decodes {env: NAME}, {file: PATH} or a literal string. Its
+// messages never include a literal value.
+func (d *decoder) secret(n *yaml.Node, v reflect.Value, path string) {
+	at := d.pos(n)
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if isNull(n) {
+			v.Set(reflect.ValueOf(Secret{}))
+			return
+		}
+		text, err := interpolate(n.Value, d.lookup)
+		if err != nil {
+			d.errs = append(d.errs, &Error{Pos: at, Path: path, Msg: err.msg, Err: err.sentinel})
+			return
+		}
+		if text == "" {
+			d.errorf(at, path, ErrInvalid, "secret is empty")
+			return
+		}
+		s := Literal(text)
+		s.Pos = at
+		v.Set(reflect.ValueOf(s))
+		// A value interpolated from the environment was not written in
+		// the config text, which is what the warning is about.
+		if !strings.Contains(n.Value, "${") {
+			d.cfg.Warnings = append(d.cfg.Warnings, &Error{Pos: at, Path: path, Err: ErrHygiene,
+				Msg: "literal secret in config; use {env: NAME} or {file: PATH}"})
+		}
+	case yaml.MappingNode:
+		pairs := d.pairs(n, path)
+		if len(pairs) != 1 {
+			d.errorf(at, path, ErrInvalid, "%s", secretShapeMsg)
+			return
+		}
+		k, val := pairs[0][0], pairs[0][1]
+		if k.Value != "env" && k.Value != "file" {
+			msg := fmt.Sprintf("%s; unknown key %q", secretShapeMsg, k.Value)
+			if s := suggest(k.Value, []string{"env", "file"}); s != "" {
+				msg += fmt.Sprintf(" (did you mean %q?)", s)
+			}
+			d.errorf(d.pos(k), path, ErrInvalid, "%s", msg)
+			return
+		}
+		if val.Kind != yaml.ScalarNode || isNull(val) {
+			d.errorf(d.pos(val), join(path, k.Value), ErrInvalid, "expected a %s, got %s", map[string]string{"env": "variable name", "file": "path"}[k.Value], kindName(val))
+			return
+		}
+		ref, ok := d.scalar(val, join(path, k.Value))
+		if !ok {
+			return
+		}
+		var s Secret
+		switch k.Value {
+		case "env":
+			if !envNameRE.MatchString(ref) {
+				d.errorf(d.pos(val), join(path, k.Value), ErrInvalid, "invalid environment variable name %q", ref)
+				return
+			}
+			s = FromEnv(ref)
+		case "file":
+			if ref == "" {
+				d.errorf(d.pos(val), join(path, k.Value), ErrInvalid, "empty file path")
+				return
+			}
+			s = FromFile(relativeTo(d.file, ref))
+		}
+		s.Pos = at
+		v.Set(reflect.ValueOf(s))
+	default:
+		d.errorf(at, path, ErrInvalid, "%s", secretShapeMsg)
+	}
+}
+
+// relativeTo makes a relative path relative to the config file's directory,
+// so a config works the same whatever directory credmon starts in.
+func relativeTo(file, p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(filepath.Dir(file), p)
+}

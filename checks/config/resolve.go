@@ -1,0 +1,99 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+)
+
+// secretRef is one configured secret and the path it was written at.
+type secretRef struct {
+	path   string
+	secret Secret
+}
+
+// secrets lists every configured secret in a stable order.
+func (c *Config) secrets() []secretRef {
+	var out []secretRef
+	add := func(path string, s Secret) {
+		if s.IsSet() {
+			out = append(out, secretRef{path, s})
+		}
+	}
+	add("store.encryption_key", c.Store.EncryptionKey)
+	add("store.redis.password", c.Store.Redis.Password)
+	if s := c.Notify.Slack; s != nil {
+		add("notify.slack.webhook_url", s.WebhookURL)
+		add("notify.slack.bot_token", s.BotToken)
+	}
+	envs := make([]string, 0, len(c.Environments))
+	for name := range c.Environments {
+		envs = append(envs, name)
+	}
+	sort.Strings(envs)
+	for _, en := range envs {
+		env := c.Environments[en]
+		if env.Slack != nil {
+			add("environments."+en+".slack.webhook_url", env.Slack.WebhookURL)
+		}
+		names := make([]string, 0, len(env.Credentials))
+		for cn := range env.Credentials {
+			names = append(names, cn)
+		}
+		sort.Strings(names)
+		for _, cn := range names {
+			cr := env.Credentials[cn]
+			if cr == nil {
+				continue
+			}
+			p := credPath(en, cn)
+			add(p+".secret", cr.Secret)
+			add(p+".previous", cr.Previous)
+			add(p+".client_secret", cr.ClientSecret)
+			add(p+".refresh_token", cr.RefreshToken)
+		}
+	}
+	return out
+}
+
+// ResolveSecrets resolves every configured secret once, so `credmon
+// validate` finds an unset variable or unreadable file before the daemon
+// does. Errors are *Error at each secret's position, wrapping
+// ErrSecretUnresolved; hygiene findings (a file ending in a newline, a
+// secret that resolves empty) are appended to Warnings. No value is kept.
+func (c *Config) ResolveSecrets() error {
+	var errs []*Error
+	for _, ref := range c.secrets() {
+		at := ref.secret.Pos
+		if at.File == "" {
+			at = c.Pos(ref.path)
+		}
+		val, err := ref.secret.Resolve()
+		if err != nil {
+			msg := strings.TrimPrefix(err.Error(), ErrSecretUnresolved.Error()+": ")
+			if ref.secret.Source == SourceFile {
+				var pe *os.PathError
+				if errors.As(err, &pe) {
+					msg = fmt.Sprintf("cannot read secret file %s: %v", ref.secret.Ref, pe.Err)
+				}
+			}
+			errs = append(errs, &Error{Pos: at, Path: ref.path, Msg: msg, Err: ErrSecretUnresolved})
+			continue
+		}
+		if val.StrippedNewline {
+			c.Warnings = append(c.Warnings, &Error{Pos: at, Path: ref.path, Err: ErrHygiene,
+				Msg: fmt.Sprintf("secret file %s ends with a newline; credmon strips it, but other readers of the file may not", ref.secret.Ref)})
+		}
+		if val.Text == "" {
+			c.Warnings = append(c.Warnings, &Error{Pos: at, Path: ref.path, Err: ErrHygiene,
+				Msg: fmt.Sprintf("secret from %s is empty", ref.secret.Describe())})
+		}
+	}
+	sortErrors(c.Warnings)
+	if len(errs) > 0 {
+		return joinErrors(errs)
+	}
+	return nil
+}

@@ -1,0 +1,152 @@
+package checks
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/credmon/credmon/checks/config"
+)
+
+// Credential presents a secret to an API. Implementations live one per
+// file (bearer.go, apikey.go, basic.go, oauth2.go) and register in kinds.
+type Credential interface {
+	// Authorize resolves the secret now — so a rotated env var or secret
+	// file is seen — and returns what to send. A credential that cannot be
+	// presented returns a *Failure with its cause.
+	Authorize(ctx context.Context) (*Authorization, error)
+	// Config is the credential's configuration.
+	Config() *config.Credential
+}
+
+// Refresher is a credential whose token can be replaced: on a 401 the probe
+// invalidates the token, fetches a fresh one and retries once.
+type Refresher interface {
+	Credential
+	// Invalidate drops the cached token that was rejected.
+	Invalidate(ctx context.Context, a *Authorization) error
+}
+
+// Authorization is a credential ready to send. Header value and Token are
+// secrets: they never leave the probe.
+type Authorization struct {
+	Header   string // header name
+	Value    string // full header value, scheme included
+	Token    string // the bare key or token, for guards and JWT decoding
+	Identity string // redacted description, safe to show
+	Fetched  bool   // the token was fetched for this request (not cached)
+}
+
+// kindFunc builds a Credential of one type from its configuration.
+type kindFunc func(c *config.Credential, deps Deps) (Credential, error)
+
+// kinds is the registry of credential types.
+var kinds = map[string]kindFunc{}
+
+func registerKind(name string, fn kindFunc) { kinds[name] = fn }
+
+// Kinds lists the registered credential types.
+func Kinds() []string {
+	out := make([]string, 0, len(kinds))
+	for k := range kinds {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// NewCredential builds the credential described by c.
+func NewCredential(c *config.Credential, deps Deps) (Credential, error) {
+	fn, ok := kinds[c.Type]
+	if !ok {
+		return nil, fmt.Errorf("credential %s/%s: unknown type %q (known: %s)", c.Env, c.Name, c.Type, strings.Join(Kinds(), ", "))
+	}
+	return fn(c, deps)
+}
+
+// Failure is a diagnosed failure that happens before or instead of an HTTP
+// exchange: a missing or malformed secret, a wrong-environment key, a token
+// endpoint that refused the grant.
+type Failure struct {
+	Cause  Cause
+	Detail string
+	Hint   string
+	// Token carries token claims when known (e.g. wrong issuer).
+	Token *TokenInfo
+}
+
+func (f *Failure) Error() string { return string(f.Cause) + ": " + f.Detail }
+
+// headerAuth is shared by the static types: a secret in one header,
+// optionally behind a scheme.
+type headerAuth struct {
+	cfg    *config.Credential
+	header string
+	scheme string
+}
+
+func (h *headerAuth) Config() *config.Credential { return h.cfg }
+
+func newHeaderAuth(c *config.Credential) *headerAuth {
+	header := c.Header
+	if header == "" {
+		header = "Authorization"
+	}
+	scheme := ""
+	switch {
+	case c.Scheme != nil:
+		scheme = *c.Scheme
+	case strings.EqualFold(header, "Authorization"):
+		scheme = "Bearer"
+	}
+	return &headerAuth{cfg: c, header: header, scheme: scheme}
+}
+
+// authorize resolves the secret, runs hygiene and builds the header.
+func (h *headerAuth) authorize(kind string) (*Authorization, error) {
+	v, err := h.cfg.Secret.Resolve()
+	if err != nil {
+		return nil, &Failure{Cause: CauseMissingCredential,
+			Detail: fmt.Sprintf("the secret (%s) could not be read: %s", h.cfg.Secret.Describe(), redactErr(err, v.Text)),
+			Hint:   secretSourceHint(h.cfg.Secret)}
+	}
+	if f := Hygiene(v, h.scheme, h.cfg.Secret); f != nil {
+		return nil, f
+	}
+	value := v.Text
+	if h.scheme != "" {
+		value = h.scheme + " " + v.Text
+	}
+	return &Authorization{
+		Header:   h.header,
+		Value:    value,
+		Token:    v.Text,
+		Identity: Identity(kind, h.header, h.scheme, v.Text),
+	}, nil
+}
+
+func secretSourceHint(s config.Secret) string {
+	switch s.Source {
+	case config.SourceEnv:
+		return fmt.Sprintf("Set %s in the daemon's environment (Kubernetes: env/secretKeyRef; Compose: environment:), then restart or reload.", s.Ref)
+	case config.SourceFile:
+		return fmt.Sprintf("Make %s readable by the credmon user (mounted secret missing or wrong path?).", s.Ref)
+	}
+	return "Configure the credential's secret."
+}
+
+// redactErr formats err with any occurrence of secret removed.
+func redactErr(err error, secret string) string {
+	return Redact(err.Error(), secret)
+}
+
+// Redact replaces every occurrence of each non-trivial secret in s.
+func Redact(s string, secrets ...string) string {
+	for _, sec := range secrets {
+		if len(sec) >= 4 {
+			s = strings.ReplaceAll(s, sec, "<redacted>")
+		}
+	}
+	return s
+}

@@ -1,0 +1,311 @@
+package checks
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/credmon/credmon/checks/challenge"
+)
+
+// diagnose classifies an HTTP exchange into a cause with detail and hint.
+func (c *Check) diagnose(res *Result, ex *exchange, auth *Authorization, tr *Trace) {
+	res.HTTPStatus = ex.status
+	cs := challenge.Parse(ex.header.Values("WWW-Authenticate"))
+	if tr != nil {
+		tr.Challenges = cs
+	}
+	res.Challenge = challenge.Preferred(cs)
+	now := c.deps.Now()
+	expired := res.Token != nil && res.Token.ExpiresAt != nil && !res.Token.ExpiresAt.After(now)
+
+	switch {
+	case c.statusExpected(ex.status):
+		if detail, cause, ok := c.bodyMismatch(ex); !ok {
+			hint := "Check the API's response body against the check's expect.json."
+			if cause != CauseUnexpectedStatus {
+				hint = "The API accepted the request but says the credential is not valid: re-issue it at the provider and update the secret."
+			}
+			res.setCause(cause, detail, hint)
+		} else if expired {
+			res.setCause(CauseTokenExpired,
+				fmt.Sprintf("The token expired %s (exp %s) by our clock, though this API still accepted it", ago(now, *res.Token.ExpiresAt), res.Token.ExpiresAt.UTC().Format(time.RFC3339)),
+				"Issue a new token before other services that do check exp start failing; if our clock is wrong, see clock_skew.")
+		} else {
+			res.setCause(CauseOK, fmt.Sprintf("The API answered %s", statusText(ex.status)), "")
+		}
+	case ex.status == http.StatusUnauthorized:
+		c.diagnose401(res, auth, expired, now)
+	case ex.status == http.StatusForbidden:
+		if ch := res.Challenge; ch != nil && ch.BearerError() == challenge.BearerInsufficientScope {
+			scope := ch.Scope
+			if scope == "" {
+				scope = "(not named by the server)"
+			}
+			res.setCause(CauseInsufficientScope,
+				"The credential is valid but lacks the scope this request needs: "+scope+challengeSuffix(ch),
+				fmt.Sprintf("Grant %s to the key or client (for OAuth2 add it to `scopes:`), then issue a new token.", scope))
+		} else {
+			res.setCause(CauseForbidden,
+				"The API accepted the credential but refused this request (403 Forbidden)"+challengeSuffix(res.Challenge),
+				"The credential is alive: check its role or permissions for this resource, an IP allow-list, or the account's status at the provider.")
+		}
+	case ex.status == http.StatusProxyAuthRequired:
+		res.setCause(CauseUnexpectedStatus, "The proxy answered 407 Proxy Authentication Required",
+			"The proxy in proxy_url wants its own credentials: add them to the proxy URL or use a proxy that lets credmon through.")
+	case ex.status >= 300 && ex.status < 400:
+		loc := ex.header.Get("Location")
+		detail := fmt.Sprintf("The API answered %s", statusText(ex.status))
+		hint := "Point the check's url at the final address, or set follow_redirects: true (same host only)."
+		if u, err := url.Parse(loc); err == nil && u.Host != "" {
+			orig, _ := url.Parse(c.Cfg.URL)
+			if orig != nil && u.Host != orig.Host {
+				detail += " redirecting to " + u.Host + "; credmon does not forward credentials to another host"
+				hint = "Point the check's url at " + u.Host + " directly if that host is meant to receive the credential."
+			}
+		}
+		res.setCause(CauseUnexpectedStatus, detail, hint)
+	default:
+		hint := "Not a credential problem as far as credmon can tell: check the API's health and the check's url and expect.status."
+		if ex.status == http.StatusNotFound {
+			hint = "Check the path in the check's url (some APIs answer 404 to hide resources from unauthorised callers)."
+		} else if ex.status >= 500 {
+			hint = "The API is failing on its side; credentials cannot be judged until it recovers."
+		}
+		res.setCause(CauseUnexpectedStatus, fmt.Sprintf("The API answered %s; expected %s", statusText(ex.status), c.expectedText()), hint)
+	}
+
+	if ex.status == http.StatusUnauthorized && len(cs) == 0 {
+		res.Findings = append(res.Findings, Finding{Cause: CauseMissingChallenge,
+			Detail: "The 401 carried no WWW-Authenticate header (RFC 9110 requires one), so the server gave no reason",
+			Hint:   "Ask the API owner to send a WWW-Authenticate challenge; meanwhile run `credmon explain` to see the full response."})
+	}
+	c.serverClock(res, ex)
+}
+
+func (c *Check) diagnose401(res *Result, auth *Authorization, expired bool, now time.Time) {
+	ch := res.Challenge
+	suffix := challengeSuffix(ch)
+	switch {
+	case auth == nil:
+		res.setCause(CauseMissingCredential, "The API requires authentication but this check sends no credential"+suffix,
+			"Add `credential:` to the check.")
+	case expired:
+		res.setCause(CauseTokenExpired,
+			fmt.Sprintf("The token expired %s (exp %s)%s", ago(now, *res.Token.ExpiresAt), res.Token.ExpiresAt.UTC().Format(time.RFC3339), suffix),
+			"Issue a new token and update the secret; for tokens that expire by design use an oauth2 credential so credmon refreshes them.")
+	case ch != nil && ch.BearerError() == challenge.BearerInvalidToken && ch.SaysExpired():
+		res.setCause(CauseTokenExpired, "The API says the token expired"+suffix,
+			"Issue a new token. If our copy of the token says it is still valid, the server's clock or its leeway disagrees with ours: compare clocks (credmon status shows offsets).")
+	case ch != nil && ch.BearerError() == challenge.BearerInvalidToken:
+		hint := "The token is malformed, revoked, or issued by another authorization server: issue a new one from the right issuer and update the secret."
+		if res.Token != nil && res.Token.NotBefore != nil && res.Token.NotBefore.After(now) {
+			hint = fmt.Sprintf("The token is not valid before %s (%s from now by our clock): a clock is off — check NTP here and on the issuer.", res.Token.NotBefore.UTC().Format(time.RFC3339), res.Token.NotBefore.Sub(now).Round(time.Second))
+		}
+		res.setCause(CauseInvalidToken, "The API rejected the token as invalid"+suffix, hint)
+	case ch != nil && ch.BearerError() == challenge.BearerInvalidRequest:
+		res.setCause(CauseUnauthorized, "The API says the request is malformed"+suffix,
+			fmt.Sprintf("Check how the credential is sent: header %s, scheme %q. Most APIs want `Authorization: Bearer <key>`.", auth.Header, schemeOf(auth)))
+	default:
+		res.setCause(CauseUnauthorized, "The API answered 401 Unauthorized"+suffix,
+			fmt.Sprintf("The key (%s) is wrong, revoked, or for another API or environment: compare it with the provider's dashboard; `credmon explain %s` shows the full exchange.", auth.Identity, res.Key()))
+	}
+}
+
+// serverClock compares the server's Date with ours, RTT accounted.
+func (c *Check) serverClock(res *Result, ex *exchange) {
+	d := ex.header.Get("Date")
+	if d == "" {
+		return
+	}
+	st, err := http.ParseTime(d)
+	if err != nil {
+		return
+	}
+	// Date has one-second resolution and was stamped somewhere within the
+	// round trip: compare with the midpoint and allow both.
+	mid := ex.sent.Add(ex.latency / 2)
+	offset := st.Sub(mid)
+	res.ServerTimeOffset = offset.Round(time.Millisecond)
+	tolerance := c.deps.MaxOffset + ex.latency + time.Second
+	if offset > tolerance || -offset > tolerance {
+		res.Findings = append(res.Findings, Finding{Cause: CauseServerClockSkew,
+			Detail: fmt.Sprintf("The server's clock is %s %s ours (Date: %s)", absDur(offset).Round(time.Second), aheadBehind(offset), d),
+			Hint:   "Token lifetimes are judged by the server's clock: expect early or late expiry. Tell the API owner, or check our own clock (clock_skew)."})
+	}
+}
+
+func (c *Check) statusExpected(code int) bool {
+	if len(c.Cfg.Expect.Status) == 0 {
+		return code >= 200 && code < 300
+	}
+	return slices.Contains(c.Cfg.Expect.Status, code)
+}
+
+func (c *Check) expectedText() string {
+	if len(c.Cfg.Expect.Status) == 0 {
+		return "2xx"
+	}
+	parts := make([]string, len(c.Cfg.Expect.Status))
+	for i, s := range c.Cfg.Expect.Status {
+		parts[i] = fmt.Sprint(s)
+	}
+	return strings.Join(parts, " or ")
+}
+
+// authErrorWords are body error codes that mean the credential is dead even
+// though the status says success (Slack-style {"ok": false}).
+var authErrorWords = map[string]Cause{
+	"invalid_auth": CauseUnauthorized, "not_authed": CauseUnauthorized, "account_inactive": CauseUnauthorized,
+	"token_revoked": CauseRevoked, "token_expired": CauseTokenExpired, "invalid_token": CauseInvalidToken,
+	"token_inactive": CauseInvalidToken, "unauthorized": CauseUnauthorized,
+}
+
+// bodyMismatch checks expect.json; ok is false when the body disagrees.
+func (c *Check) bodyMismatch(ex *exchange) (detail string, cause Cause, ok bool) {
+	want := c.Cfg.Expect.JSON
+	if len(want) == 0 {
+		return "", "", true
+	}
+	var got map[string]any
+	if err := json.Unmarshal(ex.body, &got); err != nil {
+		return fmt.Sprintf("The API answered %s but the body is not a JSON object (expect.json is set)", statusText(ex.status)), CauseUnexpectedStatus, false
+	}
+	keys := make([]string, 0, len(want))
+	for k := range want {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if !jsonEqual(got[k], want[k]) {
+			detail = fmt.Sprintf("The API answered %s but the body's %q is %s, expected %s", statusText(ex.status), k, short(got[k]), short(want[k]))
+			cause = CauseUnexpectedStatus
+			if e, isStr := got["error"].(string); isStr {
+				detail += fmt.Sprintf(" (error %q)", truncate(e, 80))
+				if mapped, known := authErrorWords[strings.ToLower(e)]; known {
+					cause = mapped
+				}
+			}
+			return detail, cause, false
+		}
+	}
+	return "", "", true
+}
+
+// jsonEqual compares a decoded JSON value with a YAML-configured one
+// (numbers may be int in YAML and float64 in JSON).
+func jsonEqual(got, want any) bool {
+	if g, ok := toFloat(got); ok {
+		if w, ok := toFloat(want); ok {
+			return g == w
+		}
+	}
+	return reflect.DeepEqual(got, want)
+}
+
+func toFloat(v any) (float64, bool) {
+	switch n := v.(type) {
+	case float64:
+		return n, true
+	case int:
+		return float64(n), true
+	case int64:
+		return float64(n), true
+	case uint64:
+		return float64(n), true
+	}
+	return 0, false
+}
+
+func short(v any) string {
+	if v == nil {
+		return "missing"
+	}
+	b, _ := json.Marshal(v)
+	return truncate(string(b), 60)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+func statusText(code int) string {
+	if t := http.StatusText(code); t != "" {
+		return fmt.Sprintf("%d %s", code, t)
+	}
+	return fmt.Sprint(code)
+}
+
+// challengeSuffix renders the server's own words for a detail sentence.
+func challengeSuffix(ch *challenge.Challenge) string {
+	if ch == nil {
+		return ""
+	}
+	var parts []string
+	if ch.Error != "" {
+		parts = append(parts, fmt.Sprintf("error=%q", truncate(ch.Error, 64)))
+	}
+	if ch.ErrorDescription != "" {
+		parts = append(parts, fmt.Sprintf("%q", truncate(ch.ErrorDescription, 160)))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(parts, ": ") + ")"
+}
+
+func schemeOf(a *Authorization) string {
+	if i := strings.IndexByte(a.Value, ' '); i > 0 && a.Value[i+1:] == a.Token {
+		return a.Value[:i]
+	}
+	return ""
+}
+
+func ago(now, t time.Time) string {
+	return HumanDuration(now.Sub(t)) + " ago"
+}
+
+func absDur(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
+}
+
+func aheadBehind(d time.Duration) string {
+	if d > 0 {
+		return "ahead of"
+	}
+	return "behind"
+}
+
+// HumanDuration renders a duration coarsely: "3d 4h", "2h 5m", "42s".
+func HumanDuration(d time.Duration) string {
+	d = absDur(d)
+	switch {
+	case d >= 24*time.Hour:
+		days := d / (24 * time.Hour)
+		h := (d % (24 * time.Hour)) / time.Hour
+		if h == 0 {
+			return fmt.Sprintf("%dd", days)
+		}
+		return fmt.Sprintf("%dd %dh", days, h)
+	case d >= time.Hour:
+		m := (d % time.Hour) / time.Minute
+		if m == 0 {
+			return fmt.Sprintf("%dh", d/time.Hour)
+		}
+		return fmt.Sprintf("%dh %dm", d/time.Hour, m)
+	case d >= time.Minute:
+		return fmt.Sprintf("%dm", d/time.Minute)
+	}
+	return fmt.Sprintf("%ds", d/time.Second)
+}

@@ -1,0 +1,75 @@
+package checks
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/credmon/credmon/checks/jwt"
+)
+
+// guard applies environment guards before anything is sent: a key with
+// another environment's prefix, or a JWT from another issuer or for another
+// audience, is wrong_environment and is not sent at all. It also records the
+// token's claims on the result.
+func (c *Check) guard(a *Authorization, res *Result) *Failure {
+	cfg := c.Cred.Config()
+	if len(cfg.ExpectPrefix) > 0 && !hasAnyPrefix(a.Token, cfg.ExpectPrefix) {
+		got := knownPrefix(a.Token)
+		what := "does not start with"
+		if got != "" {
+			what = fmt.Sprintf("starts with %s, not", got)
+		}
+		return &Failure{Cause: CauseWrongEnvironment,
+			Detail: fmt.Sprintf("The key (%s) %s %s as %s keys must; it was not sent", cfg.Secret.Describe(), what, strings.Join(cfg.ExpectPrefix, " or "), c.Env),
+			Hint:   fmt.Sprintf("A key from another environment is deployed here: put the %s key into %s.", c.Env, cfg.Secret.Describe())}
+	}
+	if !jwt.LooksLikeJWT(a.Token) {
+		return nil
+	}
+	tok, err := jwt.Decode(a.Token)
+	if err != nil {
+		return nil
+	}
+	info := tokenInfo(tok)
+	res.Token = info
+	if want := c.Expect.Issuer; want != "" && info.Issuer != "" && !sameIssuer(info.Issuer, want) {
+		return &Failure{Cause: CauseWrongEnvironment, Token: info,
+			Detail: fmt.Sprintf("The token was issued by %s but %s expects %s; it was not sent", info.Issuer, c.Env, want),
+			Hint:   fmt.Sprintf("A token from another environment is deployed here: issue one from %s and put it into %s.", want, cfg.Secret.Describe())}
+	}
+	if want := c.Expect.Audience; want != "" && len(info.Audience) > 0 && !slices.Contains(info.Audience, want) {
+		return &Failure{Cause: CauseWrongEnvironment, Token: info,
+			Detail: fmt.Sprintf("The token is for audience %s but %s expects %s; it was not sent", strings.Join(info.Audience, ", "), c.Env, want),
+			Hint:   fmt.Sprintf("Request the token for audience %s (the `audience` parameter of the grant).", want)}
+	}
+	return nil
+}
+
+func hasAnyPrefix(s string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// sameIssuer compares issuers ignoring one trailing slash, a common
+// difference between configuration and tokens.
+func sameIssuer(a, b string) bool {
+	return strings.TrimSuffix(a, "/") == strings.TrimSuffix(b, "/")
+}
+
+// tokenInfo keeps the claims that matter for diagnosis.
+func tokenInfo(t *jwt.Token) *TokenInfo {
+	return &TokenInfo{
+		Issuer:    t.Issuer,
+		Audience:  t.Audience,
+		Subject:   t.Subject,
+		Scope:     t.Scope,
+		ExpiresAt: t.ExpiresAt,
+		IssuedAt:  t.IssuedAt,
+		NotBefore: t.NotBefore,
+	}
+}

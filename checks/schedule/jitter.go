@@ -1,0 +1,42 @@
+package schedule
+
+import (
+	"hash/fnv"
+	"sync/atomic"
+	"time"
+
+	"github.com/robfig/cron/v3"
+)
+
+// Offset returns the job's start offset in [0, jitter): a hash of the ID,
+// so every replica computes the same offset and checks sharing a schedule
+// spread over the jitter window instead of starting together.
+func Offset(id string, jitter time.Duration) time.Duration {
+	if jitter <= 0 {
+		return 0
+	}
+	h := fnv.New64a()
+	h.Write([]byte(id))
+	return time.Duration(h.Sum64() % uint64(jitter))
+}
+
+// jittered shifts every activation of base by offset. Cron only sees the
+// shifted times; the tick a run belongs to stays the unshifted one.
+type jittered struct {
+	base   cron.Schedule
+	offset time.Duration
+	// next is the last start time handed to cron, in Unix nanoseconds,
+	// kept so Scheduler.Next need not snapshot cron's entries.
+	next atomic.Int64
+}
+
+func (j *jittered) Next(t time.Time) time.Time {
+	n := j.base.Next(t.Add(-j.offset))
+	if n.IsZero() {
+		j.next.Store(0)
+		return n
+	}
+	n = n.Add(j.offset)
+	j.next.Store(n.UnixNano())
+	return n
+}

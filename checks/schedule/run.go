@@ -1,0 +1,120 @@
+package schedule
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"runtime/debug"
+	"sync/atomic"
+	"time"
+
+	"github.com/robfig/cron/v3"
+)
+
+// jobState is what runs of one job ID share, across reloads that change
+// its schedule.
+type jobState struct {
+	running atomic.Bool
+	// lastTick is the newest tick claimed by a run, in Unix nanoseconds.
+	// It keeps a tick from running twice when a reload moves the offset
+	// later, or when a run's goroutine started so late that cron already
+	// fired the next tick.
+	lastTick atomic.Int64
+}
+
+// claim reports whether tick is newer than any tick claimed before.
+func (st *jobState) claim(tick time.Time) bool {
+	t := tick.UnixNano()
+	for {
+		last := st.lastTick.Load()
+		if t <= last {
+			return false
+		}
+		if st.lastTick.CompareAndSwap(last, t) {
+			return true
+		}
+	}
+}
+
+// entry is one job as cron holds it; it is the cron.Job cron calls.
+type entry struct {
+	s       *Scheduler
+	id      string
+	spec    string
+	jitter  time.Duration // effective
+	timeout time.Duration // effective
+	sched   *jittered
+	run     atomic.Pointer[func(context.Context, time.Time)]
+	state   *jobState
+	cronID  cron.EntryID
+}
+
+var _ cron.Job = (*entry)(nil)
+
+func (e *entry) sameSchedule(o *entry) bool {
+	return e.id == o.id && e.spec == o.spec && e.jitter == o.jitter && e.timeout == o.timeout
+}
+
+// Run is called by cron, on a goroutine of its own, at tick + offset.
+// Cron does not say which activation this is; the tick is recomputed from
+// the schedule, which is exact as long as the goroutine starts before the
+// job's next activation.
+func (e *entry) Run() {
+	s := e.s
+	s.inflight.Add(1)
+	defer s.inflight.Add(-1)
+
+	tick := Tick(e.sched.base, time.Now().In(s.loc).Add(-e.sched.offset))
+	if tick.IsZero() || !e.state.claim(tick) {
+		return
+	}
+	if !e.state.running.CompareAndSwap(false, true) {
+		s.obs.Skipped(e.id, tick)
+		s.log.Debug("run skipped, previous run still going", "job", e.id, "tick", tick)
+		return
+	}
+	defer e.state.running.Store(false)
+
+	if s.slots != nil {
+		select {
+		case s.slots <- struct{}{}:
+			defer func() { <-s.slots }()
+		case <-s.stopping:
+			return
+		}
+	}
+	select {
+	case <-s.stopping:
+		return // Stop began while this run was on its way
+	default:
+	}
+
+	ctx, cancel := context.WithCancel(s.runCtx)
+	if e.timeout > 0 {
+		ctx, cancel = context.WithTimeout(s.runCtx, e.timeout)
+	}
+	defer cancel()
+
+	start := time.Now()
+	s.obs.Started(e.id, tick, start.In(s.loc))
+	defer func() {
+		if v := recover(); v != nil {
+			stack := debug.Stack()
+			s.obs.Panicked(e.id, tick, v, stack)
+			s.log.Error("job panicked", "job", e.id, "tick", tick,
+				"panic", describePanic(v), "stack", string(stack))
+		}
+		s.obs.Finished(e.id, tick, time.Since(start))
+	}()
+	(*e.run.Load())(ctx, tick)
+}
+
+// describePanic names a panic for the log without its value unless the
+// runtime produced it: a job's panic value may quote a secret, and logs
+// must never hold one. The observer still gets the value.
+func describePanic(v any) string {
+	if err, ok := v.(runtime.Error); ok {
+		return err.Error()
+	}
+	return fmt.Sprintf("%T value (not logged)", v)
+}

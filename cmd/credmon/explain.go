@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/credmon/credmon/checks"
+	"github.com/credmon/credmon/checks/jwt"
+)
+
+func init() {
+	register("explain", "ENV/CHECK: one verbose probe — request (redacted), response, challenge, token claims, cause and fix", cmdExplain)
+}
+
+func cmdExplain(ctx context.Context, env *cliEnv, args []string) int {
+	fs := newFlagSet("explain", env)
+	cfgPath := configFlag(fs, env)
+	if err := fs.Parse(args); err != nil {
+		return exitBadConfig
+	}
+	if fs.NArg() != 1 || !strings.Contains(fs.Arg(0), "/") {
+		fmt.Fprintln(env.stderr, "usage: credmon explain [-config PATH] ENV/CHECK")
+		return exitBadConfig
+	}
+	envName, checkName, _ := strings.Cut(fs.Arg(0), "/")
+	cfg, ok := loadConfig(*cfgPath, env.stderr)
+	if !ok {
+		return exitBadConfig
+	}
+	all, err := checks.Build(cfg, checks.Deps{})
+	if err != nil {
+		fmt.Fprintf(env.stderr, "credmon explain: %v\n", err)
+		return exitBadConfig
+	}
+	sel := selectChecks(all, envName, checkName)
+	if len(sel) != 1 {
+		fmt.Fprintf(env.stderr, "credmon explain: no check %s/%s (see `credmon check` for the list)\n", envName, checkName)
+		return exitBadConfig
+	}
+	r, tr := sel[0].Explain(ctx)
+	printExplain(env.stdout, r, tr, time.Now())
+	if s := r.Worst(); s == checks.StatusFail || s == checks.StatusError {
+		return exitFailure
+	}
+	return exitOK
+}
+
+func printExplain(w io.Writer, r checks.Result, tr *checks.Trace, now time.Time) {
+	fmt.Fprintf(w, "check       %s\n", r.Key())
+	if r.Credential != "" {
+		fmt.Fprintf(w, "credential  %s (%s)\n", r.Credential, dash(r.Identity))
+	}
+	if tr.Method != "" {
+		fmt.Fprintf(w, "\n> %s %s\n", tr.Method, tr.URL)
+		printHeaders(w, "> ", tr.RequestHeaders)
+		if tr.Retried {
+			fmt.Fprintln(w, "  (the first answer was 401: credmon fetched a fresh token and retried once)")
+		}
+	} else {
+		fmt.Fprintln(w, "\n(no request was sent)")
+	}
+	if tr.Status != "" {
+		fmt.Fprintf(w, "\n< %s\n", tr.Status)
+		printHeaders(w, "< ", tr.ResponseHeaders)
+		if tr.Body != "" {
+			fmt.Fprintf(w, "<\n%s\n", indent(tr.Body, "< "))
+		}
+	}
+	if len(tr.Challenges) > 0 {
+		fmt.Fprintln(w, "\nWWW-Authenticate, parsed:")
+		for _, c := range tr.Challenges {
+			fmt.Fprintf(w, "  scheme=%s", c.Scheme)
+			keys := make([]string, 0, len(c.Params))
+			for k := range c.Params {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				fmt.Fprintf(w, " %s=%q", k, c.Params[k])
+			}
+			if c.Token68 != "" {
+				fmt.Fprint(w, " token68=<present>")
+			}
+			fmt.Fprintln(w)
+		}
+	}
+	if tr.Token != "" && jwt.LooksLikeJWT(tr.Token) {
+		if tok, err := jwt.Decode(tr.Token); err == nil {
+			fmt.Fprintln(w, "\ntoken sent (decoded, not trusted):")
+			fmt.Fprintln(w, indent(tok.Describe(now), "  "))
+		}
+	}
+	if r.ServerTimeOffset != 0 {
+		fmt.Fprintf(w, "\nserver clock offset  %s (from its Date header)\n", r.ServerTimeOffset)
+	}
+	fmt.Fprintf(w, "\nstatus  %s\ncause   %s\ndetail  %s\n", r.Worst(), r.Cause, r.Detail)
+	if r.Hint != "" {
+		fmt.Fprintf(w, "fix     %s\n", r.Hint)
+	}
+	for _, f := range r.Findings {
+		fmt.Fprintf(w, "also    %s: %s\n", f.Cause, f.Detail)
+		if f.Hint != "" {
+			fmt.Fprintf(w, "fix     %s\n", f.Hint)
+		}
+	}
+}
+
+func printHeaders(w io.Writer, prefix string, h map[string][]string) {
+	keys := make([]string, 0, len(h))
+	for k := range h {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		for _, v := range h[k] {
+			if len(v) > 300 {
+				v = v[:300] + "…"
+			}
+			fmt.Fprintf(w, "%s%s: %s\n", prefix, k, v)
+		}
+	}
+}
+
+func indent(s, prefix string) string {
+	return prefix + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n"+prefix)
+}

@@ -1,0 +1,150 @@
+package boltstore
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/credmon/credmon/checks"
+	"github.com/credmon/credmon/store"
+)
+
+// Layout: results/<ENV/CHECK>/<resultKey> → result JSON, one sub-bucket
+// per check so a cursor walks one check's history in time order; and
+// latest/<ENV/CHECK> → the newest result JSON, so LatestResults reads one
+// value per check.
+var (
+	bucketResults = []byte("results")
+	bucketLatest  = []byte("latest")
+)
+
+// resultKey orders by Started, then by write order: big-endian seconds
+// with the sign bit flipped (so times before 1970 sort first), nanoseconds,
+// then the bucket's sequence number. Seconds and nanoseconds rather than
+// UnixNano because UnixNano is undefined outside 1678–2262, which includes
+// a zero Started.
+func resultKey(started time.Time, seq uint64) []byte {
+	k := make([]byte, 20)
+	binary.BigEndian.PutUint64(k[0:8], uint64(started.Unix())^(1<<63))
+	binary.BigEndian.PutUint32(k[8:12], uint32(started.Nanosecond()))
+	binary.BigEndian.PutUint64(k[12:20], seq)
+	return k
+}
+
+// PutResult records r and trims its check to the newest store.Keep, in one
+// transaction.
+func (s *Store) PutResult(ctx context.Context, r checks.Result) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if r.Env == "" || r.Check == "" {
+		return store.ErrNoKey
+	}
+	data, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("boltstore: encode result %s: %w", r.Key(), err)
+	}
+	key := []byte(r.Key())
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.Bucket(bucketResults).CreateBucketIfNotExists(key)
+		if err != nil {
+			return err
+		}
+		seq, err := b.NextSequence()
+		if err != nil {
+			return err
+		}
+		if err := b.Put(resultKey(r.Started, seq), data); err != nil {
+			return err
+		}
+		if err := trim(b, store.Keep); err != nil {
+			return err
+		}
+		// The newest may not be r: an earlier run can finish last. Cloned
+		// because a value read in a write transaction may point into a mmap
+		// that the commit replaces.
+		_, newest := b.Cursor().Last()
+		return tx.Bucket(bucketLatest).Put(key, bytes.Clone(newest))
+	})
+	if err != nil {
+		return fmt.Errorf("boltstore: put result %s: %w", r.Key(), err)
+	}
+	return nil
+}
+
+// trim deletes all but the newest keep entries of b.
+func trim(b *bolt.Bucket, keep int) error {
+	c := b.Cursor()
+	// Walk back from the newest: there are at most a few entries past keep,
+	// so this is cheaper than counting the bucket.
+	k, _ := c.Last()
+	for i := 0; i < keep && k != nil; i++ {
+		k, _ = c.Prev()
+	}
+	if k == nil {
+		return nil
+	}
+	boundary := bytes.Clone(k)
+	// Re-seek after each delete: a bbolt cursor may skip after Delete.
+	for k, _ := c.First(); k != nil && bytes.Compare(k, boundary) <= 0; k, _ = c.First() {
+		if err := c.Delete(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// RecentResults returns up to n newest results of key, newest first.
+func (s *Store) RecentResults(ctx context.Context, key string, n int) ([]checks.Result, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var out []checks.Result
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketResults).Bucket([]byte(key))
+		if b == nil || n <= 0 {
+			return nil
+		}
+		c := b.Cursor()
+		for k, v := c.Last(); k != nil && len(out) < n; k, v = c.Prev() {
+			var r checks.Result
+			if err := json.Unmarshal(v, &r); err != nil {
+				return fmt.Errorf("decode %x: %w", k, err)
+			}
+			out = append(out, r)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("boltstore: recent results %s: %w", key, err)
+	}
+	return out, nil
+}
+
+// LatestResults returns the newest result of every check, ordered by key.
+func (s *Store) LatestResults(ctx context.Context) ([]checks.Result, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var out []checks.Result
+	err := s.db.View(func(tx *bolt.Tx) error {
+		// Bucket keys are sorted bytes, which is Go string order.
+		return tx.Bucket(bucketLatest).ForEach(func(k, v []byte) error {
+			var r checks.Result
+			if err := json.Unmarshal(v, &r); err != nil {
+				return fmt.Errorf("decode %s: %w", k, err)
+			}
+			out = append(out, r)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("boltstore: latest results: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,113 @@
+package redisstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/credmon/credmon/checks"
+	"github.com/credmon/credmon/store"
+)
+
+// A sorted set rather than a list: replicas and slow probes write out of
+// order, and the set keeps time order whoever writes last, with no script.
+// Identical results (same Started and content) are kept once, which makes a
+// retried put harmless.
+
+// score is Started in microseconds: exact in a float64 for ±285 years
+// around 1970, where nanoseconds would round to 256ns steps.
+func score(t time.Time) float64 { return float64(t.UnixMicro()) }
+
+func (s *Store) resultsKey(key string) string { return s.checkKey("results", key) }
+func (s *Store) checksKey() string            { return s.prefix + "checks" }
+
+// PutResult records r and trims its check to the newest store.Keep in one
+// pipelined round trip.
+func (s *Store) PutResult(ctx context.Context, r checks.Result) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if r.Env == "" || r.Check == "" {
+		return store.ErrNoKey
+	}
+	data, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("redisstore: encode result %s: %w", r.Key(), err)
+	}
+	key := r.Key()
+	rk := s.resultsKey(key)
+	_, err = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.ZAdd(ctx, rk, redis.Z{Score: score(r.Started), Member: data})
+		p.ZRemRangeByRank(ctx, rk, 0, -store.Keep-1)
+		p.SAdd(ctx, s.checksKey(), key)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("redisstore: put result %s: %w", key, err)
+	}
+	return nil
+}
+
+// RecentResults returns up to n newest results of key, newest first.
+func (s *Store) RecentResults(ctx context.Context, key string, n int) ([]checks.Result, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if n <= 0 {
+		return nil, nil
+	}
+	members, err := s.client.ZRevRange(ctx, s.resultsKey(key), 0, int64(n-1)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: recent results %s: %w", key, err)
+	}
+	out := make([]checks.Result, len(members))
+	for i, m := range members {
+		if err := json.Unmarshal([]byte(m), &out[i]); err != nil {
+			return nil, fmt.Errorf("redisstore: decode result of %s: %w", key, err)
+		}
+	}
+	return out, nil
+}
+
+// LatestResults returns the newest result of every check, ordered by key:
+// the check index, then the head of every check's set in one pipeline.
+func (s *Store) LatestResults(ctx context.Context) ([]checks.Result, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	keys, err := s.client.SMembers(ctx, s.checksKey()).Result()
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: latest results: %w", err)
+	}
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	slices.Sort(keys)
+	cmds := make([]*redis.StringSliceCmd, len(keys))
+	_, err = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, k := range keys {
+			cmds[i] = p.ZRevRange(ctx, s.resultsKey(k), 0, 0)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: latest results: %w", err)
+	}
+	out := make([]checks.Result, 0, len(keys))
+	for i, cmd := range cmds {
+		head := cmd.Val()
+		if len(head) == 0 {
+			continue // indexed, but its results were deleted by hand
+		}
+		var r checks.Result
+		if err := json.Unmarshal([]byte(head[0]), &r); err != nil {
+			return nil, fmt.Errorf("redisstore: decode result of %s: %w", keys[i], err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
