@@ -18,6 +18,11 @@ type Deps struct {
 	MaxOffset time.Duration
 	// MaxBody caps how much of a response body is read (default 1 MiB).
 	MaxBody int64
+	// Tokens caches OAuth2 tokens; nil means a process-local cache.
+	Tokens TokenCache
+	// OnTokenFetch is told about each token endpoint call (outcome "ok" or
+	// "error"), for metrics.
+	OnTokenFetch func(env, credential, outcome string)
 }
 
 func (d *Deps) defaults() {
@@ -29,6 +34,9 @@ func (d *Deps) defaults() {
 	}
 	if d.MaxOffset == 0 {
 		d.MaxOffset = 2 * time.Second
+	}
+	if d.Tokens == nil {
+		d.Tokens = NewLocalTokens()
 	}
 	if d.MaxBody == 0 {
 		d.MaxBody = 1 << 20

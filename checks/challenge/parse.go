@@ -41,6 +41,11 @@ func (p *parser) parseValue(s string) {
 			}
 			continue
 		}
+		if j < len(s) && !isOWS(s[j]) && s[j] != ',' {
+			// "Bäsic" or "Bearer\x00": not a scheme, and half of one would mislead.
+			i = skipElement(s, j)
+			continue
+		}
 		if len(p.out) >= MaxChallenges {
 			p.capped = true
 			return

@@ -30,6 +30,9 @@ type Config struct {
 	// positions maps every decoded field path (environments.prod.checks[2].url)
 	// to where it was written, so validation can point at the right line.
 	positions map[string]Pos
+	// loadWarnings are the warnings of decoding alone, so ResolveSecrets
+	// can be called again without repeating its own findings.
+	loadWarnings []*Error
 }
 
 // Server configures the HTTP listener.

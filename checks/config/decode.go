@@ -82,8 +82,38 @@ func (d *decoder) resolve(n *yaml.Node) *yaml.Node {
 	return n
 }
 
+// expandedSize counts the nodes a tree stands for once aliases are
+// expanded, in time linear in the nodes actually written (memoised per
+// anchor), and gives up past limit. A cycle counts as too large.
+func expandedSize(n *yaml.Node, limit int, memo map[*yaml.Node]int) int {
+	if n == nil {
+		return 0
+	}
+	if n.Kind == yaml.AliasNode {
+		if size, ok := memo[n.Alias]; ok {
+			return size
+		}
+		memo[n.Alias] = limit + 1 // in progress: reaching it again is a cycle
+		size := expandedSize(n.Alias, limit, memo)
+		memo[n.Alias] = size
+		return size
+	}
+	size := 1
+	for _, c := range n.Content {
+		size += expandedSize(c, limit, memo)
+		if size > limit {
+			return limit + 1
+		}
+	}
+	return size
+}
+
 // document decodes one parsed file into d.cfg.
 func (d *decoder) document(doc *yaml.Node) {
+	if expandedSize(doc, d.budget, map[*yaml.Node]int{}) > d.budget {
+		d.errorf(Pos{File: d.file}, "", ErrSyntax, "document too large once aliases are expanded (limit %d nodes)", d.budget)
+		return
+	}
 	n := doc
 	if n.Kind == yaml.DocumentNode {
 		if len(n.Content) == 0 {
@@ -261,15 +291,21 @@ func kindName(n *yaml.Node) string {
 }
 
 // pairs returns a mapping's key/value pairs, reporting duplicate and
-// non-string keys.
+// non-string keys. Merge keys (<<: *defaults) contribute the pairs the
+// mapping does not set itself; the first merged mapping wins, as YAML says.
 func (d *decoder) pairs(n *yaml.Node, path string) [][2]*yaml.Node {
 	seen := make(map[string]*yaml.Node, len(n.Content)/2)
 	out := make([][2]*yaml.Node, 0, len(n.Content)/2)
+	var merged [][2]*yaml.Node
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k := d.resolve(n.Content[i])
 		v := d.resolve(n.Content[i+1])
 		if k == nil || v == nil {
 			return out
+		}
+		if k.Kind == yaml.ScalarNode && k.ShortTag() == "!!merge" {
+			merged = append(merged, d.mergePairs(v, path)...)
+			continue
 		}
 		if k.Kind != yaml.ScalarNode || isNull(k) {
 			d.errorf(d.pos(k), path, ErrInvalid, "keys must be strings, got %s", kindName(k))
@@ -282,7 +318,37 @@ func (d *decoder) pairs(n *yaml.Node, path string) [][2]*yaml.Node {
 		seen[k.Value] = k
 		out = append(out, [2]*yaml.Node{k, v})
 	}
+	for _, kv := range merged {
+		if _, set := seen[kv[0].Value]; !set {
+			seen[kv[0].Value] = kv[0]
+			out = append(out, kv)
+		}
+	}
 	return out
+}
+
+// mergePairs returns the pairs a merge key brings in: one mapping, or a
+// list of them.
+func (d *decoder) mergePairs(v *yaml.Node, path string) [][2]*yaml.Node {
+	switch v.Kind {
+	case yaml.MappingNode:
+		return d.pairs(v, path)
+	case yaml.SequenceNode:
+		var out [][2]*yaml.Node
+		for _, item := range v.Content {
+			if item = d.resolve(item); item == nil {
+				return out
+			}
+			if item.Kind != yaml.MappingNode {
+				d.errorf(d.pos(item), path, ErrInvalid, "<< merges mappings, got %s", kindName(item))
+				continue
+			}
+			out = append(out, d.pairs(item, path)...)
+		}
+		return out
+	}
+	d.errorf(d.pos(v), path, ErrInvalid, "<< merges mappings, got %s", kindName(v))
+	return nil
 }
 
 func join(path, key string) string {

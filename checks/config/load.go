@@ -135,6 +135,7 @@ func (o LoadOptions) build(srcs []source) (*Config, error) {
 		errs = append(errs, cfg.validate(failed)...)
 	}
 	sortErrors(cfg.Warnings)
+	cfg.loadWarnings = append([]*Error(nil), cfg.Warnings...)
 	if len(errs) > 0 {
 		return nil, joinErrors(errs)
 	}

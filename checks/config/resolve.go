@@ -62,9 +62,11 @@ func (c *Config) secrets() []secretRef {
 // validate` finds an unset variable or unreadable file before the daemon
 // does. Errors are *Error at each secret's position, wrapping
 // ErrSecretUnresolved; hygiene findings (a file ending in a newline, a
-// secret that resolves empty) are appended to Warnings. No value is kept.
+// secret that resolves empty) join Warnings, replacing those of an earlier
+// call. No value is kept.
 func (c *Config) ResolveSecrets() error {
 	var errs []*Error
+	c.Warnings = append([]*Error(nil), c.loadWarnings...)
 	for _, ref := range c.secrets() {
 		at := ref.secret.Pos
 		if at.File == "" {

@@ -373,6 +373,6 @@ func (v *validator) tls(t *TLS, path string) {
 		}
 	}
 	if (t.CertFile == "") != (t.KeyFile == "") {
-		v.errorf(path, ErrRequired, "cert_file and key_file go together")
+		v.errorf(path, ErrRequired, "cert_file and key_file must be set together")
 	}
 }

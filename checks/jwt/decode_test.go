@@ -10,7 +10,7 @@ import (
 )
 
 // fakeSig looks like a signature and is obviously not one.
-const fakeSig = "FAKE_signature_never_verified_by_anyone"
+const fakeSig = "FAKE0SIG0qZ9xW8vU7tS6rQ5pO4nM3lK2jI1hG0"
 
 func b64(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
 

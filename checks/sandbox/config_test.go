@@ -1,6 +1,7 @@
 package sandbox_test
 
 import (
+	"errors"
 	"net/http"
 	"regexp"
 	"slices"
@@ -9,8 +10,28 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/credmon/credmon/checks/config"
 	"github.com/credmon/credmon/checks/sandbox"
 )
+
+// TestConfigLoads holds Config to credmon's own strict loader, where an
+// unknown key or a bad reference is an error.
+func TestConfigLoads(t *testing.T) {
+	s := start(t)
+	cfg, err := config.Parse("demo.yaml", s.Config("127.0.0.1:0"))
+	if err != nil {
+		t.Fatalf("config.Parse: %v", err)
+	}
+	if n, m := len(cfg.Environments["prod"].Checks), len(cfg.Environments["staging"].Checks); n != 12 || m != 6 {
+		t.Errorf("checks: prod %d, staging %d; want 12 and 6", n, m)
+	}
+	// Literal secrets are expected here; any other warning is a mistake.
+	for _, w := range cfg.Warnings {
+		if !errors.Is(w, config.ErrHygiene) || !strings.Contains(w.Msg, "literal secret") {
+			t.Errorf("unexpected warning: %v", w)
+		}
+	}
+}
 
 func TestConfig(t *testing.T) {
 	s := start(t)

@@ -129,7 +129,11 @@ func Start(ctx context.Context) (*Sandbox, error) {
 		defer close(s.served)
 		_ = s.srv.Serve(ln) // always ErrServerClosed or a listener error after Close
 	}()
+	// Under mu: if ctx is already done, the AfterFunc's Close runs at once
+	// and reads stopCtx.
+	s.mu.Lock()
 	s.stopCtx = context.AfterFunc(ctx, func() { _ = s.Close() })
+	s.mu.Unlock()
 	return s, nil
 }
 
@@ -153,12 +157,16 @@ func (s *Sandbox) RevokePrevious() { s.previousRevoked.Store(true) }
 // end of the context given to Start.
 func (s *Sandbox) Done() <-chan struct{} { return s.served }
 
-// Close stops the server, dropping open connections, and waits until it has
-// stopped. It is safe to call more than once.
+// Close stops the server, giving in-flight requests up to 2s before their
+// connections are dropped, and waits until it has stopped. It is safe to
+// call more than once.
 func (s *Sandbox) Close() error {
 	s.closeOnce.Do(func() {
-		if s.stopCtx != nil {
-			s.stopCtx()
+		s.mu.Lock()
+		stop := s.stopCtx
+		s.mu.Unlock()
+		if stop != nil {
+			stop()
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()

@@ -7,18 +7,16 @@ import (
 	"runtime/debug"
 	"sync/atomic"
 	"time"
-
-	"github.com/robfig/cron/v3"
 )
 
-// jobState is what runs of one job ID share, across reloads that change
-// its schedule.
+// jobState is what runs of one job ID share, also across reloads that
+// change its schedule.
 type jobState struct {
 	running atomic.Bool
 	// lastTick is the newest tick claimed by a run, in Unix nanoseconds.
-	// It keeps a tick from running twice when a reload moves the offset
-	// later, or when a run's goroutine started so late that cron already
-	// fired the next tick.
+	// It keeps a tick from running twice when a reload moves the job to a
+	// later offset, or when a cohort's goroutine started so late that cron
+	// already fired the next tick.
 	lastTick atomic.Int64
 }
 
@@ -36,36 +34,34 @@ func (st *jobState) claim(tick time.Time) bool {
 	}
 }
 
-// entry is one job as cron holds it; it is the cron.Job cron calls.
+// entry is one job as scheduled.
 type entry struct {
 	s       *Scheduler
 	id      string
 	spec    string
 	jitter  time.Duration // effective
 	timeout time.Duration // effective
-	sched   *jittered
+	cohort  *cohort
 	run     atomic.Pointer[func(context.Context, time.Time)]
 	state   *jobState
-	cronID  cron.EntryID
+	// removed is set when a reload drops or replaces the entry, for a
+	// cohort that fired with the old job list.
+	removed atomic.Bool
 }
-
-var _ cron.Job = (*entry)(nil)
 
 func (e *entry) sameSchedule(o *entry) bool {
 	return e.id == o.id && e.spec == o.spec && e.jitter == o.jitter && e.timeout == o.timeout
 }
 
-// Run is called by cron, on a goroutine of its own, at tick + offset.
-// Cron does not say which activation this is; the tick is recomputed from
-// the schedule, which is exact as long as the goroutine starts before the
-// job's next activation.
-func (e *entry) Run() {
+// runTick runs the job for one tick unless it already ran it, its previous
+// run is still going, or the scheduler is stopping. It always releases
+// what it took, also when the job panics.
+func (e *entry) runTick(tick time.Time) {
 	s := e.s
 	s.inflight.Add(1)
 	defer s.inflight.Add(-1)
 
-	tick := Tick(e.sched.base, time.Now().In(s.loc).Add(-e.sched.offset))
-	if tick.IsZero() || !e.state.claim(tick) {
+	if e.removed.Load() || !e.state.claim(tick) {
 		return
 	}
 	if !e.state.running.CompareAndSwap(false, true) {

@@ -62,6 +62,7 @@ type Scheduler struct {
 
 	mu      sync.Mutex // serialises Set, Start and Stop
 	entries map[string]*entry
+	cohorts map[cohortKey]*cohort
 	states  map[string]*jobState
 	started bool
 	stopped bool
@@ -77,6 +78,7 @@ func New(opts Options) *Scheduler {
 		log:      opts.Logger,
 		stopping: make(chan struct{}),
 		entries:  map[string]*entry{},
+		cohorts:  map[cohortKey]*cohort{},
 		states:   map[string]*jobState{},
 	}
 	if s.loc == nil {
@@ -93,7 +95,7 @@ func New(opts Options) *Scheduler {
 	}
 	s.runCtx, s.cancel = context.WithCancel(context.Background())
 	// No chain: cron v3's SkipIfStillRunning leaks its token on a panic and
-	// cron does not recover by default; entry.Run does both itself.
+	// cron does not recover by default; entry.runTick does both itself.
 	s.cron = cron.New(cron.WithLocation(s.loc), cron.WithLogger(cronLogger{s.log}))
 	return s
 }
@@ -139,36 +141,76 @@ func (s *Scheduler) Set(jobs []Job) error {
 	if s.stopped {
 		return ErrStopped
 	}
-	for id, old := range s.entries {
-		if !seen[id] {
-			s.cron.Remove(old.cronID)
-			delete(s.entries, id)
-		}
-	}
+	next := make(map[string]*entry, len(planned))
+	touched := map[*cohort]bool{}
 	for _, e := range planned {
-		if old, ok := s.entries[e.id]; ok {
-			if old.sameSchedule(e) {
-				old.run.Store(e.run.Load())
-				continue
-			}
-			s.cron.Remove(old.cronID)
+		old := s.entries[e.id]
+		if old != nil && old.sameSchedule(e) {
+			old.run.Store(e.run.Load())
+			next[e.id] = old
+			continue
+		}
+		if old != nil {
+			old.removed.Store(true)
+			touched[old.cohort] = true
 		}
 		e.state = s.states[e.id]
 		if e.state == nil {
 			e.state = &jobState{}
 			s.states[e.id] = e.state
 		}
-		e.cronID = s.cron.Schedule(e.sched, e)
-		s.entries[e.id] = e
+		e.cohort = s.cohort(e)
+		touched[e.cohort] = true
+		next[e.id] = e
+	}
+	for id, old := range s.entries {
+		if next[id] == nil {
+			old.removed.Store(true)
+			touched[old.cohort] = true
+		}
+	}
+	s.entries = next
+
+	members := make(map[*cohort][]*entry, len(touched))
+	for _, e := range next {
+		if touched[e.cohort] {
+			members[e.cohort] = append(members[e.cohort], e)
+		}
+	}
+	for c := range touched {
+		jobs := members[c]
+		if len(jobs) == 0 {
+			if c.cronID != 0 {
+				s.cron.Remove(c.cronID)
+			}
+			delete(s.cohorts, c.key)
+			continue
+		}
+		c.jobs.Store(&jobs)
+		if c.cronID == 0 {
+			c.cronID = s.cron.Schedule(c.sched, c)
+		}
 	}
 	// Running state outlives a removal until the last run ends, so a job
 	// removed and re-added meanwhile still cannot overlap with itself.
 	for id, st := range s.states {
-		if !seen[id] && !st.running.Load() {
+		if next[id] == nil && !st.running.Load() {
 			delete(s.states, id)
 		}
 	}
 	return nil
+}
+
+// cohort returns the cohort e starts with, creating it unscheduled.
+func (s *Scheduler) cohort(e *entry) *cohort {
+	key := cohortKey{spec: e.spec, offset: Offset(e.id, e.jitter)}
+	c := s.cohorts[key]
+	if c == nil {
+		base, _ := Parse(e.spec) // validated by plan
+		c = &cohort{s: s, key: key, sched: &jittered{base: base, offset: key.offset}}
+		s.cohorts[key] = c
+	}
+	return c
 }
 
 // plan validates j and builds its entry without touching the Scheduler.
@@ -182,8 +224,7 @@ func (s *Scheduler) plan(j Job) (*entry, error) {
 	if j.Timeout < 0 {
 		return nil, errors.New("negative timeout")
 	}
-	base, err := Parse(j.Spec)
-	if err != nil {
+	if _, err := Parse(j.Spec); err != nil {
 		return nil, err
 	}
 	e := &entry{s: s, id: j.ID, spec: j.Spec, jitter: j.Jitter, timeout: j.Timeout}
@@ -193,7 +234,6 @@ func (s *Scheduler) plan(j Job) (*entry, error) {
 	if e.timeout == 0 {
 		e.timeout = s.timeout
 	}
-	e.sched = &jittered{base: base, offset: Offset(j.ID, e.jitter)}
 	e.run.Store(&j.Run)
 	return e, nil
 }
@@ -207,11 +247,16 @@ func (s *Scheduler) Next(id string) time.Time {
 	if e == nil {
 		return time.Time{}
 	}
-	if n := e.sched.next.Load(); n != 0 {
+	j := e.cohort.sched
+	if n := j.next.Load(); n != 0 {
 		return time.Unix(0, n).In(s.loc)
 	}
 	// Cron computes starts only once running; answer the same question.
-	return e.sched.base.Next(time.Now().In(s.loc).Add(-e.sched.offset)).Add(e.sched.offset)
+	n := j.base.Next(time.Now().In(s.loc).Add(-j.offset))
+	if n.IsZero() {
+		return n
+	}
+	return n.Add(j.offset)
 }
 
 // Offset returns the job's start offset, or 0 for an unknown job.
@@ -219,7 +264,7 @@ func (s *Scheduler) Offset(id string) time.Duration {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if e := s.entries[id]; e != nil {
-		return e.sched.offset
+		return e.cohort.key.offset
 	}
 	return 0
 }

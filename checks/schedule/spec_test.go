@@ -99,24 +99,29 @@ func bruteTick(s cron.Schedule, now time.Time, from time.Time) time.Time {
 }
 
 func TestTickMatchesBruteForce(t *testing.T) {
-	specs := []string{
-		"*/5 * * * *",
-		"*/7 * * * * *",
-		"0 3 * * *",
-		"15 9 * * 1-5",
-		"0 0 1 * *",
-		"* 0-5 * * *", // dense in the night, silent by day
-		"CRON_TZ=America/New_York 30 2 * * *",
+	const day = 24 * time.Hour
+	specs := []struct {
+		spec string
+		back time.Duration // longer than the schedule's longest gap
+	}{
+		{"*/5 * * * *", time.Hour},
+		{"*/7 * * * * *", 2 * time.Minute},
+		{"0 3 * * *", 2 * day},
+		{"15 9 * * 1-5", 4 * day},
+		{"0 0 1 * *", 32 * day},
+		{"* 0-5 * * *", 2 * day}, // dense at night, silent by day
+		{"CRON_TZ=America/New_York 30 2 * * *", 3 * day},
 	}
 	base := time.Date(2025, 3, 9, 0, 0, 0, 0, time.UTC) // a US DST change
-	for _, spec := range specs {
+	for _, c := range specs {
+		spec := c.spec
 		s, err := Parse(spec)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for i := 0; i < 40; i++ {
 			now := base.Add(time.Duration(i) * 97 * time.Minute).Add(time.Duration(i) * 123457 * time.Microsecond)
-			want := bruteTick(s, now, now.Add(-40*24*time.Hour))
+			want := bruteTick(s, now, now.Add(-c.back))
 			if got := Tick(s, now); !got.Equal(want) {
 				t.Errorf("%s: Tick(%v) = %v, want %v", spec, now, got, want)
 			}

@@ -43,6 +43,6 @@ func cmdJWT(_ context.Context, env *cliEnv, args []string) int {
 		fmt.Fprintf(env.stderr, "credmon jwt: %v\n", err)
 		return exitBadConfig
 	}
-	fmt.Fprintln(env.stdout, tok.Describe(time.Now()))
+	fmt.Fprint(env.stdout, tok.Describe(time.Now()))
 	return exitOK
 }

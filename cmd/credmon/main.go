@@ -29,6 +29,8 @@ type cliEnv struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
+	// reload delivers SIGHUP to the daemon; nil in tests.
+	reload <-chan os.Signal
 }
 
 var commands = map[string]command{}
@@ -39,7 +41,10 @@ func register(name, summary string, run func(ctx context.Context, env *cliEnv, a
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, &cliEnv{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}, os.Args[1:])
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	code := run(ctx, &cliEnv{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, reload: hup}, os.Args[1:])
+	signal.Stop(hup)
 	stop()
 	os.Exit(code)
 }

@@ -71,7 +71,11 @@ func newClient(opts Options) (redis.UniversalClient, string, error) {
 		o, err := redis.ParseURL(opts.URL)
 		if err != nil {
 			// Not wrapped: url.Parse errors quote the whole URL, password
-			// included.
+			// included; the reason alone is enough.
+			var ue *url.Error
+			if errors.As(err, &ue) {
+				err = ue.Err
+			}
 			return nil, "", errors.New(scrub(fmt.Sprintf("redisstore: invalid redis url %s: %v", target, err), opts))
 		}
 		if opts.MasterName != "" {

@@ -28,6 +28,9 @@ func Redis(t testing.TB) (redis.UniversalClient, string) {
 	if err != nil {
 		t.Fatalf("REDIS_URL is not a redis URL: %v", err)
 	}
+	// No retries: an absent Redis should skip at once, not after backoff.
+	opts.MaxRetries = -1
+	opts.DialerRetries = 1
 	client := redis.NewClient(opts)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()

@@ -231,6 +231,7 @@ func Full() checks.Result {
 			Error:            "invalid_token",
 			ErrorDescription: "The access token expired",
 			Scope:            "billing.read billing.write",
+			Token68:          "dG9rZW42OA==",
 			Params:           map[string]string{"realm": "payments", "error": "invalid_token", "x-extra": "ünïcode"},
 		},
 		Token: &checks.TokenInfo{
@@ -248,6 +249,8 @@ func Full() checks.Result {
 
 func testRoundTrip(t *testing.T, s store.Store) {
 	want := Full()
+	// A field added to checks.Result but not to Full would go untested.
+	requireAllSet(t, reflect.ValueOf(want), "Result")
 	put(t, s, want)
 	got := recent(t, s, want.Key(), 1)
 	if len(got) != 1 {
@@ -346,4 +349,31 @@ func testCancelled(t *testing.T, s store.Store) {
 	}
 	// The refused put must not have landed.
 	wantDetails(t, "after cancelled put", recent(t, s, "prod/api", 10), Result("prod", "api", 0))
+}
+
+var timeType = reflect.TypeFor[time.Time]()
+
+// requireAllSet fails for every zero field in v, looking into nested
+// structs, pointers and the first element of slices.
+func requireAllSet(t *testing.T, v reflect.Value, path string) {
+	t.Helper()
+	if v.IsZero() {
+		t.Errorf("storetest.Full leaves %s unset: set it so the round trip covers it", path)
+		return
+	}
+	switch v.Kind() {
+	case reflect.Pointer:
+		requireAllSet(t, v.Elem(), path)
+	case reflect.Slice:
+		requireAllSet(t, v.Index(0), path+"[0]")
+	case reflect.Struct:
+		if v.Type() == timeType {
+			return
+		}
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				requireAllSet(t, v.Field(i), path+"."+v.Type().Field(i).Name)
+			}
+		}
+	}
 }

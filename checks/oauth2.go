@@ -1,0 +1,257 @@
+package checks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/credmon/credmon/checks/config"
+	"github.com/credmon/credmon/checks/jwt"
+)
+
+func init() {
+	registerKind(config.TypeOAuth2ClientCredentials, newOAuth2)
+	registerKind(config.TypeOAuth2RefreshToken, newOAuth2)
+}
+
+// oauth2Cred obtains access tokens from a token endpoint (RFC 6749 client
+// credentials or refresh token grant) and shares them through the token
+// cache: one fetch serves every check until refresh_before the expiry.
+type oauth2Cred struct {
+	cfg    *config.Credential
+	key    string
+	deps   Deps
+	client *http.Client
+	flight singleflight.Group
+}
+
+var _ Refresher = (*oauth2Cred)(nil)
+
+func newOAuth2(c *config.Credential, deps Deps) (Credential, error) {
+	tr, err := deps.Transports.For(&config.Check{})
+	if err != nil {
+		return nil, err
+	}
+	return &oauth2Cred{
+		cfg:    c,
+		key:    c.Env + "/" + c.Name,
+		deps:   deps,
+		client: &http.Client{Transport: tr, Timeout: 30 * time.Second},
+	}, nil
+}
+
+func (o *oauth2Cred) Config() *config.Credential { return o.cfg }
+
+func (o *oauth2Cred) refreshBefore() time.Duration {
+	if d := o.cfg.RefreshBefore.D(); d > 0 {
+		return d
+	}
+	return time.Minute
+}
+
+// Authorize returns the cached token while it is fresh, else fetches one —
+// once per process however many checks ask at the same moment.
+func (o *oauth2Cred) Authorize(ctx context.Context) (*Authorization, error) {
+	if t, _ := o.deps.Tokens.LoadToken(ctx, o.key); o.fresh(t) {
+		return o.authorization(t, false), nil
+	}
+	ch := o.flight.DoChan(o.key, func() (any, error) {
+		// The fetch outlives any one caller's cancellation: others wait on it.
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if t, _ := o.deps.Tokens.LoadToken(fctx, o.key); o.fresh(t) {
+			return t, nil
+		}
+		return o.fetch(fctx)
+	})
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case res := <-ch:
+		if res.Err != nil {
+			return nil, res.Err
+		}
+		return o.authorization(res.Val.(*Token), !res.Shared), nil
+	}
+}
+
+func (o *oauth2Cred) fresh(t *Token) bool {
+	return t != nil && t.AccessToken != "" && o.deps.Now().Add(o.refreshBefore()).Before(t.Expiry)
+}
+
+func (o *oauth2Cred) authorization(t *Token, fetched bool) *Authorization {
+	return &Authorization{
+		Header:   "Authorization",
+		Value:    "Bearer " + t.AccessToken,
+		Token:    t.AccessToken,
+		Identity: fmt.Sprintf("%s client_id=%s token %s", o.cfg.Type, o.cfg.ClientID, Fingerprint(t.AccessToken)),
+		Fetched:  fetched,
+	}
+}
+
+// Invalidate drops a rejected token so the next Authorize fetches anew.
+// A refresh token is kept: it is the only way to get the next one.
+func (o *oauth2Cred) Invalidate(ctx context.Context, a *Authorization) error {
+	t, err := o.deps.Tokens.LoadToken(ctx, o.key)
+	if err != nil || t == nil || t.AccessToken != a.Token {
+		return err
+	}
+	if t.RefreshToken != "" {
+		t.AccessToken, t.Expiry = "", time.Time{}
+		return o.deps.Tokens.StoreToken(ctx, o.key, t)
+	}
+	return o.deps.Tokens.DeleteToken(ctx, o.key, a.Token)
+}
+
+// fetch runs the grant and caches the token.
+func (o *oauth2Cred) fetch(ctx context.Context) (*Token, error) {
+	secret, err := o.cfg.ClientSecret.Resolve()
+	if err != nil || (o.cfg.ClientSecret.IsSet() && secret.Text == "") {
+		return nil, &Failure{Cause: CauseMissingCredential,
+			Detail: fmt.Sprintf("the client secret (%s) is not available", o.cfg.ClientSecret.Describe()),
+			Hint:   secretSourceHint(o.cfg.ClientSecret)}
+	}
+	if f := Hygiene(secret, "", o.cfg.ClientSecret); f != nil && o.cfg.ClientSecret.IsSet() {
+		return nil, f
+	}
+	params := url.Values{}
+	for k, v := range o.cfg.EndpointParams {
+		params.Set(k, v)
+	}
+	if o.cfg.Audience != "" {
+		params.Set("audience", o.cfg.Audience)
+	}
+	ctx = context.WithValue(ctx, oauth2.HTTPClient, o.client)
+	var ot *oauth2.Token
+	switch o.cfg.Type {
+	case config.TypeOAuth2ClientCredentials:
+		cc := clientcredentials.Config{ClientID: o.cfg.ClientID, ClientSecret: secret.Text, TokenURL: o.cfg.TokenURL,
+			Scopes: o.cfg.Scopes, EndpointParams: params, AuthStyle: authStyle(o.cfg.AuthStyle)}
+		ot, err = cc.Token(ctx)
+	default:
+		ot, err = o.refresh(ctx, secret.Text, params)
+	}
+	if err != nil {
+		o.countFetch("error")
+		return nil, o.tokenError(err)
+	}
+	o.countFetch("ok")
+	t := &Token{AccessToken: ot.AccessToken, TokenType: ot.TokenType, RefreshToken: ot.RefreshToken, Expiry: ot.Expiry, ExpirySource: "expires_in", FetchedAt: o.deps.Now()}
+	if t.Expiry.IsZero() {
+		// No expires_in: trust the JWT's exp if it has one, else assume
+		// token_max_age — never cache forever.
+		if tok, derr := jwt.Decode(t.AccessToken); derr == nil && tok.ExpiresAt != nil {
+			t.Expiry, t.ExpirySource = *tok.ExpiresAt, "jwt"
+		} else {
+			maxAge := o.cfg.TokenMaxAge.D()
+			if maxAge <= 0 {
+				maxAge = 5 * time.Minute
+			}
+			t.Expiry, t.ExpirySource = t.FetchedAt.Add(maxAge), "max_age"
+		}
+	}
+	if err := o.deps.Tokens.StoreToken(ctx, o.key, t); err != nil {
+		return nil, fmt.Errorf("token cache: %w", err)
+	}
+	return t, nil
+}
+
+// refresh runs the refresh_token grant. A rotated refresh token replaces the
+// old one in the cache atomically with the access token, so a restart or
+// another replica never presents a dead one.
+func (o *oauth2Cred) refresh(ctx context.Context, clientSecret string, params url.Values) (*oauth2.Token, error) {
+	rt := ""
+	if cached, _ := o.deps.Tokens.LoadToken(ctx, o.key); cached != nil && cached.RefreshToken != "" {
+		rt = cached.RefreshToken
+	} else {
+		v, err := o.cfg.RefreshToken.Resolve()
+		if err != nil || v.Text == "" {
+			return nil, &Failure{Cause: CauseMissingCredential,
+				Detail: fmt.Sprintf("the refresh token (%s) is not available", o.cfg.RefreshToken.Describe()),
+				Hint:   secretSourceHint(o.cfg.RefreshToken)}
+		}
+		rt = v.Text
+	}
+	conf := &oauth2.Config{ClientID: o.cfg.ClientID, ClientSecret: clientSecret, Scopes: o.cfg.Scopes,
+		Endpoint: oauth2.Endpoint{TokenURL: o.cfg.TokenURL, AuthStyle: authStyle(o.cfg.AuthStyle)}}
+	opts := make([]oauth2.AuthCodeOption, 0, len(params))
+	for k := range params {
+		opts = append(opts, oauth2.SetAuthURLParam(k, params.Get(k)))
+	}
+	_ = opts // x/oauth2 sends no extra parameters on refresh; audience is fixed by the original grant
+	ot, err := conf.TokenSource(ctx, &oauth2.Token{RefreshToken: rt}).Token()
+	if err != nil {
+		return nil, err
+	}
+	if ot.RefreshToken == "" {
+		ot.RefreshToken = rt // the server kept the old one
+	}
+	return ot, nil
+}
+
+func (o *oauth2Cred) countFetch(outcome string) {
+	if o.deps.OnTokenFetch != nil {
+		o.deps.OnTokenFetch(o.cfg.Env, o.cfg.Name, outcome)
+	}
+}
+
+// tokenError explains a failed grant: refused by the endpoint, or not
+// reached at all.
+func (o *oauth2Cred) tokenError(err error) error {
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) {
+		code := re.ErrorCode
+		status := 0
+		if re.Response != nil {
+			status = re.Response.StatusCode
+		}
+		detail := fmt.Sprintf("The token endpoint refused the grant (HTTP %d", status)
+		if code != "" {
+			detail += fmt.Sprintf(", error=%q", truncate(code, 64))
+		}
+		if re.ErrorDescription != "" {
+			detail += fmt.Sprintf(": %q", truncate(re.ErrorDescription, 160))
+		}
+		detail += ")"
+		return &Failure{Cause: CauseTokenEndpointRejected, Detail: detail, Hint: grantHint(code, o.cfg)}
+	}
+	f := unreachable(err, o.cfg.TokenURL, 30*time.Second, nil).(*Failure)
+	f.Detail = "token endpoint: " + f.Detail
+	return f
+}
+
+func grantHint(code string, c *config.Credential) string {
+	switch code {
+	case "invalid_client":
+		return fmt.Sprintf("The client %s or its secret (%s) is wrong, or the client is disabled: compare with the authorization server, or set auth_style if it wants credentials in the body.", c.ClientID, c.ClientSecret.Describe())
+	case "invalid_grant":
+		if c.Type == config.TypeOAuth2RefreshToken {
+			return "The refresh token is expired, revoked or was already used (rotated by another client?): run the authorization flow again and store the new refresh token."
+		}
+		return "The grant was refused: check the client's allowed grant types at the authorization server."
+	case "invalid_scope":
+		return fmt.Sprintf("The client may not request scopes %v: grant them at the authorization server or change `scopes`.", c.Scopes)
+	case "unauthorized_client":
+		return "The client is not allowed this grant type: enable it at the authorization server."
+	case "unsupported_grant_type":
+		return "The token endpoint does not support this grant: check token_url and the credential type."
+	}
+	return "Check token_url, client_id and the client secret against the authorization server."
+}
+
+func authStyle(s string) oauth2.AuthStyle {
+	switch s {
+	case "header":
+		return oauth2.AuthStyleInHeader
+	case "params":
+		return oauth2.AuthStyleInParams
+	}
+	return oauth2.AuthStyleAutoDetect
+}

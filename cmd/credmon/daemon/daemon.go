@@ -1,0 +1,266 @@
+// Package daemon is `credmon run`: it schedules every check, records and
+// reports results, reloads its configuration and serves the HTTP surface.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/credmon/credmon/checks"
+	"github.com/credmon/credmon/checks/config"
+	"github.com/credmon/credmon/checks/schedule"
+	"github.com/credmon/credmon/cmd/credmon/web"
+	"github.com/credmon/credmon/notify"
+	"github.com/credmon/credmon/store"
+)
+
+// Options configure a daemon run.
+type Options struct {
+	// ConfigPath is the file or directory to load and watch.
+	ConfigPath string
+	// Config, when set, is used instead of loading ConfigPath at start (the
+	// demo builds its own); reloads still read ConfigPath if it is set.
+	Config *config.Config
+	// Listen overrides server.listen ("127.0.0.1:0" picks a free port).
+	Listen string
+	// Reload delivers SIGHUP from main.
+	Reload <-chan os.Signal
+	// WatchInterval is how often the config files are checked for changes;
+	// 0 means 2s, negative disables watching.
+	WatchInterval time.Duration
+	// DrainTimeout bounds how long shutdown waits for in-flight probes.
+	DrainTimeout time.Duration
+	// Logger receives operational logs and the console notifier's lines.
+	Logger *slog.Logger
+	// Ready is called once the HTTP server listens, with its address.
+	Ready func(addr string)
+	// Instance names this replica; default hostname-pid.
+	Instance string
+}
+
+// Daemon is one running replica.
+type Daemon struct {
+	opts     Options
+	log      *slog.Logger
+	instance string
+	store    store.Store
+	sched    *schedule.Scheduler
+	metrics  *web.Metrics
+	registry *prometheus.Registry
+	console  *notify.Console
+	deps     checks.Deps
+	started  time.Time
+
+	mu        sync.RWMutex
+	cfg       *config.Config
+	checks    map[string]*checks.Check // by ENV/CHECK
+	history   map[string]*history
+	reloadErr error
+	watched   fileState
+}
+
+// Run runs the daemon until ctx is cancelled, then drains and returns nil.
+// A configuration that does not load at start is returned as an error.
+func Run(ctx context.Context, opts Options) error {
+	d, err := New(ctx, opts)
+	if err != nil {
+		return err
+	}
+	return d.Serve(ctx)
+}
+
+// New loads the configuration, opens the store and builds the checks.
+func New(ctx context.Context, opts Options) (*Daemon, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if opts.DrainTimeout == 0 {
+		opts.DrainTimeout = 10 * time.Second
+	}
+	if opts.WatchInterval == 0 {
+		opts.WatchInterval = 2 * time.Second
+	}
+	if opts.Instance == "" {
+		host, _ := os.Hostname()
+		opts.Instance = fmt.Sprintf("%s-%d", host, os.Getpid())
+	}
+	cfg := opts.Config
+	if cfg == nil {
+		var err error
+		if cfg, err = config.Load(opts.ConfigPath); err != nil {
+			return nil, err
+		}
+	}
+	d := &Daemon{
+		opts:     opts,
+		log:      opts.Logger,
+		instance: opts.Instance,
+		registry: prometheus.NewRegistry(),
+		console:  notify.NewConsole(opts.Logger),
+		history:  map[string]*history{},
+		started:  time.Now(),
+	}
+	d.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	d.metrics = web.NewMetrics(d.registry)
+	if opts.ConfigPath != "" {
+		d.watched = statFiles(opts.ConfigPath)
+	}
+	st, err := OpenStore(ctx, cfg.Store)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	d.store = st
+	d.deps = checks.Deps{Transports: checks.NewTransports(), MaxOffset: cfg.Clock.MaxOffset.D()}
+	d.sched = schedule.New(schedule.Options{
+		MaxConcurrency: cfg.Scheduler.MaxConcurrency,
+		Jitter:         cfg.Scheduler.Jitter.D(),
+		Timeout:        cfg.Scheduler.Timeout.D(),
+		Observer:       &observer{d: d},
+		Logger:         d.log,
+	})
+	if err := d.apply(cfg); err != nil {
+		st.Close()
+		return nil, err
+	}
+	for _, w := range cfg.Warnings {
+		d.log.Warn(w.Error())
+	}
+	return d, nil
+}
+
+// apply builds the checks of cfg and hands them to the scheduler. On error
+// nothing changes.
+func (d *Daemon) apply(cfg *config.Config) error {
+	built, err := checks.Build(cfg, d.deps)
+	if err != nil {
+		return err
+	}
+	byKey := make(map[string]*checks.Check, len(built))
+	jobs := make([]schedule.Job, 0, len(built))
+	for _, c := range built {
+		byKey[c.Key()] = c
+		jobs = append(jobs, schedule.Job{
+			ID:      c.Key(),
+			Spec:    c.Cfg.Schedule,
+			Timeout: c.Cfg.Timeout.D() + time.Second, // the probe enforces its own timeout first
+			Run:     d.runner(c.Key()),
+		})
+	}
+	if err := d.sched.Set(jobs); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	old := d.checks
+	d.cfg, d.checks = cfg, byKey
+	for k := range byKey {
+		if d.history[k] == nil {
+			d.history[k] = &history{}
+		}
+	}
+	for k, c := range old {
+		if byKey[k] == nil {
+			delete(d.history, k)
+			d.metrics.ForgetCheck(c.Env, c.Name)
+		}
+	}
+	d.mu.Unlock()
+	return nil
+}
+
+// runner returns the scheduled job of one check. It looks the check up at
+// run time so a reload's new credential or URL is used from the next tick.
+func (d *Daemon) runner(key string) func(ctx context.Context, tick time.Time) {
+	return func(ctx context.Context, tick time.Time) {
+		d.mu.RLock()
+		c := d.checks[key]
+		d.mu.RUnlock()
+		if c == nil {
+			return
+		}
+		d.record(ctx, c.Run(ctx, tick))
+	}
+}
+
+// record stores, counts and reports one result.
+func (d *Daemon) record(ctx context.Context, r checks.Result) {
+	d.metrics.ObserveResult(r)
+	d.mu.Lock()
+	h := d.history[r.Key()]
+	changed := false
+	if h != nil {
+		changed = h.add(r)
+	}
+	d.mu.Unlock()
+	if changed {
+		d.console.Result(ctx, r)
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := d.store.PutResult(sctx, r); err != nil {
+		d.log.Warn("store: result not recorded", "check", r.Key(), "err", err)
+	}
+}
+
+// Serve starts the scheduler and the HTTP server and blocks until ctx ends.
+func (d *Daemon) Serve(parent context.Context) error {
+	ctx, stop := context.WithCancel(parent)
+	defer stop()
+	d.mu.RLock()
+	listen := d.cfg.Server.Listen
+	d.mu.RUnlock()
+	if d.opts.Listen != "" {
+		listen = d.opts.Listen
+	}
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		d.store.Close()
+		return fmt.Errorf("server.listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           web.NewHandler(d, d.registry, d.log),
+		ReadHeaderTimeout: 5 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+	}
+	var wg sync.WaitGroup
+	serveErr := make(chan error, 1)
+	wg.Go(func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			serveErr <- err
+		}
+	})
+	d.sched.Start()
+	d.log.Info("credmon running", "instance", d.instance, "listen", ln.Addr().String(), "checks", len(d.checks))
+	if d.opts.Ready != nil {
+		d.opts.Ready(ln.Addr().String())
+	}
+	wg.Go(func() { d.watch(ctx) })
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-serveErr:
+	}
+	stop()
+	d.log.Info("shutting down: draining in-flight probes", "timeout", d.opts.DrainTimeout)
+	drainCtx, cancel := context.WithTimeout(context.Background(), d.opts.DrainTimeout)
+	defer cancel()
+	errs := []error{runErr, d.sched.Stop(drainCtx)}
+	shutCtx, cancel2 := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel2()
+	errs = append(errs, srv.Shutdown(shutCtx))
+	wg.Wait()
+	errs = append(errs, d.store.Close())
+	d.deps.Transports.CloseIdle()
+	return errors.Join(errs...)
+}

@@ -1,0 +1,35 @@
+package daemon
+
+import "github.com/credmon/credmon/checks"
+
+// historyLen is how many recent statuses the status page shows per check.
+const historyLen = 20
+
+// history is a check's recent statuses, newest last, in a fixed ring.
+type history struct {
+	statuses [historyLen]checks.Status
+	n, next  int
+	last     *checks.Result
+}
+
+// add records r and reports whether its status or cause differs from the
+// previous result — the moments worth a console line.
+func (h *history) add(r checks.Result) bool {
+	changed := h.last == nil || h.last.Worst() != r.Worst() || h.last.Cause != r.Cause
+	h.statuses[h.next] = r.Worst()
+	h.next = (h.next + 1) % historyLen
+	if h.n < historyLen {
+		h.n++
+	}
+	h.last = &r
+	return changed
+}
+
+// recent returns statuses newest first.
+func (h *history) recent() []checks.Status {
+	out := make([]checks.Status, 0, h.n)
+	for i := 1; i <= h.n; i++ {
+		out = append(out, h.statuses[(h.next-i+historyLen)%historyLen])
+	}
+	return out
+}

@@ -1,0 +1,99 @@
+package daemon
+
+import (
+	"context"
+	"sort"
+	"time"
+
+	"github.com/credmon/credmon/checks"
+	"github.com/credmon/credmon/cmd/credmon/web"
+)
+
+var _ web.Source = (*Daemon)(nil)
+
+// Snapshot implements web.Source: configured checks with their latest
+// stored result, recent statuses and next run.
+func (d *Daemon) Snapshot(ctx context.Context) (*web.Snapshot, error) {
+	latest, storeErr := d.store.LatestResults(ctx)
+	byKey := make(map[string]checks.Result, len(latest))
+	for _, r := range latest {
+		byKey[r.Key()] = r
+	}
+	s := &web.Snapshot{Generated: time.Now(), Instance: d.instance, Ready: true}
+	d.mu.RLock()
+	for key, c := range d.checks {
+		cs := web.CheckStatus{Env: c.Env, Name: c.Name, Credential: c.Cfg.Credential, Schedule: c.Cfg.Schedule, NextRun: d.sched.Next(key)}
+		if r, ok := byKey[key]; ok {
+			cs.Last = &r
+			cs.Identity = r.Identity
+		}
+		if h := d.history[key]; h != nil {
+			cs.Recent = h.recent()
+			if cs.Last == nil && h.last != nil {
+				cs.Last = h.last
+			}
+		}
+		cs.OKRatio = okRatio(cs.Recent)
+		s.Checks = append(s.Checks, cs)
+	}
+	if d.reloadErr != nil {
+		s.Ready = false
+		s.NotReady = append(s.NotReady, "config reload failed (the previous configuration keeps running): "+firstLine(d.reloadErr.Error()))
+	}
+	d.mu.RUnlock()
+	if storeErr != nil {
+		s.Ready = false
+		s.NotReady = append(s.NotReady, "store unavailable: "+storeErr.Error())
+	}
+	sort.Slice(s.Checks, func(i, j int) bool {
+		a, b := s.Checks[i], s.Checks[j]
+		if a.Env != b.Env {
+			return a.Env < b.Env
+		}
+		return a.Name < b.Name
+	})
+	s.Deadlines = tokenDeadlines(s.Checks)
+	s.Instances = []web.Instance{{ID: d.instance, Started: d.started, LastSeen: s.Generated}}
+	return s, nil
+}
+
+func okRatio(recent []checks.Status) float64 {
+	if len(recent) == 0 {
+		return 0
+	}
+	n := 0
+	for _, st := range recent {
+		if st == checks.StatusOK || st == checks.StatusWarn {
+			n++
+		}
+	}
+	return float64(n) / float64(len(recent))
+}
+
+// tokenDeadlines lists the expiry of each credential's token as last seen.
+func tokenDeadlines(cs []web.CheckStatus) []web.Deadline {
+	seen := map[string]bool{}
+	var out []web.Deadline
+	for _, c := range cs {
+		if c.Last == nil || c.Last.Token == nil || c.Last.Token.ExpiresAt == nil || c.Credential == "" {
+			continue
+		}
+		k := c.Env + "/" + c.Credential
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		out = append(out, web.Deadline{Env: c.Env, Credential: c.Credential, Kind: web.DeadlineToken, At: *c.Last.Token.ExpiresAt})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
+	return out
+}
+
+func firstLine(s string) string {
+	for i := range len(s) {
+		if s[i] == '\n' {
+			return s[:i] + " …"
+		}
+	}
+	return s
+}

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/credmon/credmon/checks/config"
+	"github.com/credmon/credmon/cmd/credmon/daemon"
+)
+
+func init() {
+	register("run", "the daemon: schedule every check, serve HTTP, alert (SIGHUP or a config change reloads)", cmdRun)
+}
+
+func cmdRun(ctx context.Context, env *cliEnv, args []string) int {
+	fs := newFlagSet("run", env)
+	cfgPath := configFlag(fs, env)
+	listen := fs.String("listen", "", "override server.listen")
+	level := fs.String("log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return exitBadConfig
+	}
+	log, err := newLogger(env, *level)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "credmon run: %v\n", err)
+		return exitBadConfig
+	}
+	err = daemon.Run(ctx, daemon.Options{ConfigPath: *cfgPath, Listen: *listen, Reload: env.reload, Logger: log})
+	return daemonExit(env, err)
+}
+
+// daemonExit maps a daemon error to an exit code: 2 for configuration.
+func daemonExit(env *cliEnv, err error) int {
+	if err == nil {
+		return exitOK
+	}
+	var cerr *config.Error
+	if errors.As(err, &cerr) {
+		printErrors(env.stderr, err)
+		return exitBadConfig
+	}
+	fmt.Fprintf(env.stderr, "credmon: %v\n", err)
+	return exitFailure
+}
+
+func newLogger(env *cliEnv, level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("-log-level: %v", err)
+	}
+	return slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: l})), nil
+}

@@ -1,0 +1,160 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/credmon/credmon/checks"
+	"github.com/credmon/credmon/checks/config"
+	"github.com/credmon/credmon/cmd/credmon/daemon"
+	"github.com/credmon/credmon/cmd/credmon/web"
+)
+
+func init() {
+	register("status", "what the daemon and store know: last result per check, incidents, deadlines, replicas", cmdStatus)
+}
+
+func cmdStatus(ctx context.Context, env *cliEnv, args []string) int {
+	fs := newFlagSet("status", env)
+	cfgPath := configFlag(fs, env)
+	format := fs.String("format", "table", "table or json")
+	if err := fs.Parse(args); err != nil {
+		return exitBadConfig
+	}
+	cfg, ok := loadConfig(*cfgPath, env.stderr)
+	if !ok {
+		return exitBadConfig
+	}
+	snap, err := fetchSnapshot(ctx, cfg)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "credmon status: %v\n", err)
+		return exitFailure
+	}
+	if *format == "json" {
+		enc := json.NewEncoder(env.stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(snap)
+		return exitOK
+	}
+	printSnapshot(env.stdout, snap, time.Now())
+	return exitOK
+}
+
+// fetchSnapshot asks the running daemon first (it holds the bolt file's
+// lock and knows next runs), then falls back to reading the store.
+func fetchSnapshot(ctx context.Context, cfg *config.Config) (*web.Snapshot, error) {
+	if snap, err := fromDaemon(ctx, cfg.Server.Listen); err == nil {
+		return snap, nil
+	}
+	st, err := daemon.OpenStore(ctx, cfg.Store)
+	if err != nil {
+		return nil, fmt.Errorf("no daemon answers at %s and the store cannot be read: %w", cfg.Server.Listen, err)
+	}
+	defer st.Close()
+	latest, err := st.LatestResults(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byKey := map[string]checks.Result{}
+	for _, r := range latest {
+		byKey[r.Key()] = r
+	}
+	snap := &web.Snapshot{Generated: time.Now(), Instance: "(store)"}
+	for _, c := range cfg.CheckList() {
+		cs := web.CheckStatus{Env: c.Env, Name: c.Name, Credential: c.Credential, Schedule: c.Schedule}
+		if r, ok := byKey[c.Env+"/"+c.Name]; ok {
+			cs.Last, cs.Identity = &r, r.Identity
+		}
+		snap.Checks = append(snap.Checks, cs)
+	}
+	return snap, nil
+}
+
+func fromDaemon(ctx context.Context, listen string) (*web.Snapshot, error) {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil || port == "0" {
+		return nil, fmt.Errorf("no fixed listen address")
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort(host, port)+"/api/v1/status", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("daemon answered %s", resp.Status)
+	}
+	var snap web.Snapshot
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(&snap); err != nil {
+		return nil, err
+	}
+	return &snap, nil
+}
+
+func printSnapshot(w io.Writer, s *web.Snapshot, now time.Time) {
+	fmt.Fprintf(w, "instance %s", s.Instance)
+	if !s.Ready && len(s.NotReady) > 0 {
+		fmt.Fprintf(w, " — NOT READY: %s", strings.Join(s.NotReady, "; "))
+	}
+	if s.ClockOffset != nil {
+		fmt.Fprintf(w, " — clock offset %s", *s.ClockOffset)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ENV\tCHECK\tSTATUS\tCAUSE\tHTTP\tLAST RUN\tNEXT RUN")
+	for _, c := range s.Checks {
+		status, cause, httpStatus, last, next := "-", "-", "-", "never", "-"
+		if r := c.Last; r != nil {
+			status, cause, last = strings.ToUpper(string(r.Worst())), string(r.Cause), checks.HumanDuration(now.Sub(r.Started))+" ago"
+			if r.HTTPStatus != 0 {
+				httpStatus = fmt.Sprint(r.HTTPStatus)
+			}
+		}
+		if !c.NextRun.IsZero() {
+			next = "in " + checks.HumanDuration(c.NextRun.Sub(now))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Env, c.Name, status, cause, httpStatus, last, next)
+	}
+	tw.Flush()
+	if len(s.Incidents) > 0 {
+		fmt.Fprintln(w, "\nopen incidents:")
+		for _, in := range s.Incidents {
+			fmt.Fprintf(w, "  %s/%s %s since %s\n", in.Env, in.Subject, in.Cause, in.Since.UTC().Format(time.RFC3339))
+		}
+	}
+	if len(s.Deadlines) > 0 {
+		fmt.Fprintln(w, "\ndeadlines:")
+		dl := append([]web.Deadline(nil), s.Deadlines...)
+		sort.Slice(dl, func(i, j int) bool { return dl[i].At.Before(dl[j].At) })
+		for _, d := range dl {
+			when := "in " + checks.HumanDuration(d.At.Sub(now))
+			if d.At.Before(now) {
+				when = checks.HumanDuration(now.Sub(d.At)) + " ago"
+			}
+			fmt.Fprintf(w, "  %s/%s %s %s (%s)\n", d.Env, d.Credential, d.Kind, d.At.UTC().Format(time.RFC3339), when)
+		}
+	}
+	if len(s.Instances) > 0 {
+		fmt.Fprintln(w, "\nreplicas:")
+		for _, in := range s.Instances {
+			fmt.Fprintf(w, "  %s last seen %s ago\n", in.ID, checks.HumanDuration(now.Sub(in.LastSeen)))
+		}
+	}
+}

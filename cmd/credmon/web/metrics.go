@@ -1,0 +1,260 @@
+package web
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/credmon/credmon/checks"
+)
+
+// Metrics holds credmon's Prometheus series. Labels are limited to env,
+// check, credential, cause and status: never a URL, identity or detail, so
+// cardinality stays bounded by the configuration and nothing secret-adjacent
+// reaches a time-series database.
+type Metrics struct {
+	checkUp          *prometheus.GaugeVec
+	checkStatus      *prometheus.GaugeVec
+	checkResults     *prometheus.CounterVec
+	checkFindings    *prometheus.CounterVec
+	checkDuration    *prometheus.HistogramVec
+	checkLastRun     *prometheus.GaugeVec
+	checkHTTPStatus  *prometheus.GaugeVec
+	serverTimeOffset *prometheus.GaugeVec
+
+	tokenExpiry      *prometheus.GaugeVec
+	credentialExpiry *prometheus.GaugeVec
+	rotationDeadline *prometheus.GaugeVec
+
+	schedulerLag      prometheus.Histogram
+	schedulerSkipped  *prometheus.CounterVec
+	schedulerPanics   *prometheus.CounterVec
+	schedulerInFlight prometheus.Gauge
+
+	configReloadOK   prometheus.Gauge
+	configReloadTime prometheus.Gauge
+}
+
+// latencyBuckets span 1 ms to 10 s: loopback probes land at the bottom,
+// a probe near its timeout at the top.
+var latencyBuckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
+
+// allStatuses is the one-hot domain of credmon_check_status.
+var allStatuses = []checks.Status{checks.StatusOK, checks.StatusWarn, checks.StatusFail, checks.StatusError}
+
+// NewMetrics creates credmon's metrics and registers them with reg. It
+// panics if reg already holds them, as prometheus.MustRegister does: that is
+// a programming error, not a runtime condition.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	check := []string{"env", "check"}
+	cred := []string{"env", "credential"}
+	m := &Metrics{
+		checkUp: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "credmon_check_up",
+			Help: "1 if the last run of the check was ok or warn, 0 otherwise.",
+		}, check),
+		checkStatus: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "credmon_check_status",
+			Help: "The status of the last run, one-hot over ok, warn, fail and error (findings included).",
+		}, []string{"env", "check", "status"}),
+		checkResults: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "credmon_check_results_total",
+			Help: "Check runs by main cause.",
+		}, []string{"env", "check", "cause"}),
+		checkFindings: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "credmon_check_findings_total",
+			Help: "Secondary causes reported alongside a run's main cause, such as missing_challenge.",
+		}, []string{"env", "check", "cause"}),
+		checkDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "credmon_check_duration_seconds",
+			Help:    "Latency of check probes that sent a request.",
+			Buckets: latencyBuckets,
+		}, []string{"env"}),
+		checkLastRun: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "credmon_check_last_run_timestamp_seconds",
+			Help: "Unix time the last run of the check started.",
+		}, check),
+		checkHTTPStatus: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "credmon_check_http_status",
+			Help: "HTTP status of the last run's response; 0 when no response was received.",
+		}, check),
+		serverTimeOffset: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "credmon_server_time_offset_seconds",
+			Help: "The server's Date header minus our clock, from the last response.",
+		}, check),
+		tokenExpiry: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "credmon_token_expiry_timestamp_seconds",
+			Help: "Unix time the access token last used for the credential expires.",
+		}, cred),
+		credentialExpiry: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "credmon_credential_expiry_timestamp_seconds",
+			Help: "Unix time the credential itself expires.",
+		}, cred),
+		rotationDeadline: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "credmon_rotation_deadline_timestamp_seconds",
+			Help: "Unix time by which the credential must be rotated (rotated_at + max_age).",
+		}, cred),
+		schedulerLag: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "credmon_scheduler_lag_seconds",
+			Help:    "Delay between a run's scheduled tick and its start.",
+			Buckets: latencyBuckets,
+		}),
+		schedulerSkipped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "credmon_scheduler_skipped_runs_total",
+			Help: "Ticks not run because the check's previous run was still going.",
+		}, check),
+		schedulerPanics: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "credmon_scheduler_panics_total",
+			Help: "Check runs that panicked.",
+		}, check),
+		schedulerInFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "credmon_scheduler_in_flight",
+			Help: "Check runs in progress.",
+		}),
+		configReloadOK: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "credmon_config_last_reload_successful",
+			Help: "1 if the last configuration load succeeded.",
+		}),
+		configReloadTime: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "credmon_config_last_reload_success_timestamp_seconds",
+			Help: "Unix time of the last successful configuration load.",
+		}),
+	}
+	reg.MustRegister(
+		m.checkUp, m.checkStatus, m.checkResults, m.checkFindings, m.checkDuration,
+		m.checkLastRun, m.checkHTTPStatus, m.serverTimeOffset,
+		m.tokenExpiry, m.credentialExpiry, m.rotationDeadline,
+		m.schedulerLag, m.schedulerSkipped, m.schedulerPanics, m.schedulerInFlight,
+		m.configReloadOK, m.configReloadTime,
+	)
+	return m
+}
+
+// ObserveResult records one finished check run.
+func (m *Metrics) ObserveResult(r checks.Result) {
+	worst := r.Worst()
+	up := 0.0
+	if worst == checks.StatusOK || worst == checks.StatusWarn {
+		up = 1
+	}
+	m.checkUp.WithLabelValues(r.Env, r.Check).Set(up)
+	for _, s := range allStatuses {
+		v := 0.0
+		if s == worst {
+			v = 1
+		}
+		m.checkStatus.WithLabelValues(r.Env, r.Check, string(s)).Set(v)
+	}
+
+	// Every cause of a check starts at 0 so that increase() sees the first
+	// failure of a kind, not only the second (a series born at 1 has no
+	// increase). The cost is len(AllCauses) series per check.
+	for _, c := range checks.AllCauses() {
+		m.checkResults.WithLabelValues(r.Env, r.Check, string(c))
+	}
+	m.checkResults.WithLabelValues(r.Env, r.Check, string(r.Cause)).Inc()
+	for _, f := range r.Findings {
+		m.checkFindings.WithLabelValues(r.Env, r.Check, string(f.Cause)).Inc()
+	}
+
+	// A run that never sent a request (missing credential, hygiene) has no
+	// latency worth a histogram sample.
+	if r.Latency > 0 {
+		m.checkDuration.WithLabelValues(r.Env).Observe(r.Latency.Seconds())
+	}
+	started := r.Started
+	if started.IsZero() {
+		started = r.Tick
+	}
+	if !started.IsZero() {
+		m.checkLastRun.WithLabelValues(r.Env, r.Check).Set(unixSeconds(started))
+	}
+	m.checkHTTPStatus.WithLabelValues(r.Env, r.Check).Set(float64(r.HTTPStatus))
+	// Without a response there is no Date header; keep the last known offset
+	// rather than report a perfect 0.
+	if r.HTTPStatus != 0 {
+		m.serverTimeOffset.WithLabelValues(r.Env, r.Check).Set(r.ServerTimeOffset.Seconds())
+	}
+	if r.Token != nil && r.Token.ExpiresAt != nil && r.Credential != "" {
+		m.tokenExpiry.WithLabelValues(r.Env, r.Credential).Set(unixSeconds(*r.Token.ExpiresAt))
+	}
+}
+
+// ForgetCheck deletes every per-check series of a check removed from the
+// configuration, so that dashboards and alerts stop seeing it.
+func (m *Metrics) ForgetCheck(env, check string) {
+	l := prometheus.Labels{"env": env, "check": check}
+	for _, v := range []interface {
+		DeletePartialMatch(prometheus.Labels) int
+	}{
+		m.checkUp, m.checkStatus, m.checkResults, m.checkFindings, m.checkLastRun,
+		m.checkHTTPStatus, m.serverTimeOffset, m.schedulerSkipped, m.schedulerPanics,
+	} {
+		v.DeletePartialMatch(l)
+	}
+}
+
+// ForgetCredential deletes the expiry and deadline series of a credential
+// removed from the configuration.
+func (m *Metrics) ForgetCredential(env, credential string) {
+	l := prometheus.Labels{"env": env, "credential": credential}
+	m.tokenExpiry.DeletePartialMatch(l)
+	m.credentialExpiry.DeletePartialMatch(l)
+	m.rotationDeadline.DeletePartialMatch(l)
+}
+
+// SetDeadline records a credential's deadline of kind DeadlineRotation,
+// DeadlineExpiry or DeadlineToken as an absolute timestamp, as x509
+// exporters do, so alerts read `… - time() < 86400*7`. A zero at removes
+// the series; an unknown kind is ignored.
+func (m *Metrics) SetDeadline(kind, env, credential string, at time.Time) {
+	var g *prometheus.GaugeVec
+	switch kind {
+	case DeadlineRotation:
+		g = m.rotationDeadline
+	case DeadlineExpiry:
+		g = m.credentialExpiry
+	case DeadlineToken:
+		g = m.tokenExpiry
+	default:
+		return
+	}
+	if at.IsZero() {
+		g.DeleteLabelValues(env, credential)
+		return
+	}
+	g.WithLabelValues(env, credential).Set(unixSeconds(at))
+}
+
+// SchedulerStarted records that a run got its slot lag after its tick.
+func (m *Metrics) SchedulerStarted(env, check string, lag time.Duration) {
+	// A run may start a hair before its nominal tick (clock granularity,
+	// negative jitter); clamp so the histogram's lowest bucket holds it.
+	m.schedulerLag.Observe(max(lag, 0).Seconds())
+	m.schedulerInFlight.Inc()
+}
+
+// SchedulerFinished pairs with every SchedulerStarted, panics included.
+func (m *Metrics) SchedulerFinished() { m.schedulerInFlight.Dec() }
+
+// Skipped records a tick dropped because the previous run was still going.
+func (m *Metrics) Skipped(env, check string) {
+	m.schedulerSkipped.WithLabelValues(env, check).Inc()
+}
+
+// Panicked records a run that panicked.
+func (m *Metrics) Panicked(env, check string) {
+	m.schedulerPanics.WithLabelValues(env, check).Inc()
+}
+
+// ConfigReloaded records the outcome of a configuration load at time at.
+func (m *Metrics) ConfigReloaded(ok bool, at time.Time) {
+	if !ok {
+		m.configReloadOK.Set(0)
+		return
+	}
+	m.configReloadOK.Set(1)
+	m.configReloadTime.Set(unixSeconds(at))
+}
+
+func unixSeconds(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
