@@ -102,12 +102,21 @@ func (c *Check) diagnose401(res *Result, auth *Authorization, expired bool, now 
 	case ch != nil && ch.BearerError() == challenge.BearerInvalidToken && ch.SaysExpired():
 		res.setCause(CauseTokenExpired, "The API says the token expired"+suffix,
 			"Issue a new token. If our copy of the token says it is still valid, the server's clock or its leeway disagrees with ours: compare clocks (credmon status shows offsets).")
+	case auth.Fetched:
+		// A token fetched for this very request was refused: no fresher one
+		// exists, so the grant itself is dead.
+		res.setCause(CauseRevoked,
+			"The API rejected a token fetched moments ago: the credential itself has been revoked or disabled"+suffix,
+			"Re-enable the client or issue a new credential at the provider, then update the secret; token refresh cannot fix this.")
 	case ch != nil && ch.BearerError() == challenge.BearerInvalidToken:
 		hint := "The token is malformed, revoked, or issued by another authorization server: issue a new one from the right issuer and update the secret."
 		if res.Token != nil && res.Token.NotBefore != nil && res.Token.NotBefore.After(now) {
 			hint = fmt.Sprintf("The token is not valid before %s (%s from now by our clock): a clock is off — check NTP here and on the issuer.", res.Token.NotBefore.UTC().Format(time.RFC3339), res.Token.NotBefore.Sub(now).Round(time.Second))
 		}
 		res.setCause(CauseInvalidToken, "The API rejected the token as invalid"+suffix, hint)
+	case ch != nil && ch.BearerError() == challenge.BearerInvalidRequest && strings.EqualFold(auth.Header, "Authorization") && !strings.EqualFold(schemeOf(auth), "Bearer"):
+		res.setCause(CauseMalformedCredential, fmt.Sprintf("The API says the request is malformed%s: the key is sent with scheme %q, not Bearer", suffix, schemeOf(auth)),
+			"Set `scheme: Bearer` on the credential (or remove `scheme: \"\"`): the API expects `Authorization: Bearer <key>`.")
 	case ch != nil && ch.BearerError() == challenge.BearerInvalidRequest:
 		res.setCause(CauseUnauthorized, "The API says the request is malformed"+suffix,
 			fmt.Sprintf("Check how the credential is sent: header %s, scheme %q. Most APIs want `Authorization: Bearer <key>`.", auth.Header, schemeOf(auth)))

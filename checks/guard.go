@@ -22,7 +22,7 @@ func (c *Check) guard(a *Authorization, res *Result) *Failure {
 		}
 		return &Failure{Cause: CauseWrongEnvironment,
 			Detail: fmt.Sprintf("The key (%s) %s %s as %s keys must; it was not sent", cfg.Secret.Describe(), what, strings.Join(cfg.ExpectPrefix, " or "), c.Env),
-			Hint:   fmt.Sprintf("A key from another environment is deployed here: put the %s key into %s.", c.Env, cfg.Secret.Describe())}
+			Hint:   fmt.Sprintf("A key from another environment is deployed here: replace the secret (%s) with the %s key.", cfg.Secret.Describe(), c.Env)}
 	}
 	if !jwt.LooksLikeJWT(a.Token) {
 		return nil
@@ -36,7 +36,7 @@ func (c *Check) guard(a *Authorization, res *Result) *Failure {
 	if want := c.Expect.Issuer; want != "" && info.Issuer != "" && !sameIssuer(info.Issuer, want) {
 		return &Failure{Cause: CauseWrongEnvironment, Token: info,
 			Detail: fmt.Sprintf("The token was issued by %s but %s expects %s; it was not sent", info.Issuer, c.Env, want),
-			Hint:   fmt.Sprintf("A token from another environment is deployed here: issue one from %s and put it into %s.", want, cfg.Secret.Describe())}
+			Hint:   fmt.Sprintf("A token from another environment is deployed here: issue one from %s and replace the secret (%s) with it.", want, cfg.Secret.Describe())}
 	}
 	if want := c.Expect.Audience; want != "" && len(info.Audience) > 0 && !slices.Contains(info.Audience, want) {
 		return &Failure{Cause: CauseWrongEnvironment, Token: info,

@@ -419,3 +419,20 @@ func TestProbeRedirectSameHostFollowed(t *testing.T) {
 	f.check.FollowRedirects = true
 	wantCause(t, f.run(t), checks.CauseOK)
 }
+
+func TestProbeKeyWithoutBearerScheme(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
+			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_request", error_description="missing Bearer scheme"`)
+			w.WriteHeader(http.StatusUnauthorized)
+		}
+	}))
+	defer srv.Close()
+	cred := apiKeyCred(config.Literal(liveKey))
+	cred.Scheme = strp("")
+	r := newFixture(srv.URL, cred).run(t)
+	wantCause(t, r, checks.CauseMalformedCredential)
+	if !strings.Contains(r.Hint, "scheme: Bearer") {
+		t.Errorf("hint: %s", r.Hint)
+	}
+}

@@ -326,9 +326,14 @@ environments:
 		t.Fatal(err)
 	}
 	creds := cfg.Environments["prod"].Credentials
-	for name, want := range map[string]string{"a": "env PROD_A", "b": "file /run/secrets/b", "c": "literal", "d": "literal"} {
-		if got := creds[name].Secret.Describe(); got != want {
-			t.Errorf("%s: %s, want %s", name, got, want)
+	for name, want := range map[string]Secret{"a": FromEnv("PROD_A"), "b": FromFile("/run/secrets/b"), "c": Literal(""), "d": Literal("")} {
+		if got := creds[name].Secret; got.Source != want.Source || got.Ref != want.Ref {
+			t.Errorf("%s: %s, want %s", name, got.Describe(), want.Describe())
+		}
+	}
+	for name, want := range map[string]string{"c": "sk_test_FAKE0000literal", "d": "sk_test_FAKEinterpolated"} {
+		if v, err := creds[name].Secret.Resolve(); err != nil || v.Text != want {
+			t.Errorf("%s: resolved to a different value (err %v)", name, err)
 		}
 	}
 	if got := cfg.Store.EncryptionKey.Ref; got != filepath.Join("conf", "secrets", "enc.key") {

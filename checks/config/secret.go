@@ -69,11 +69,14 @@ func (s Secret) MarshalJSON() ([]byte, error) { return []byte(`"<secret>"`), nil
 func (s Secret) MarshalYAML() (any, error) { return "<secret>", nil }
 
 // Describe names where the secret comes from, without its value:
-// "env PROD_KEY", "file /run/secrets/key" or "literal".
+// "env PROD_KEY", "file /run/secrets/key" or "literal in config".
 func (s Secret) Describe() string {
 	switch s.Source {
 	case SourceEnv, SourceFile:
 		return s.Source.String() + " " + s.Ref
+	}
+	if s.Source == SourceLiteral {
+		return "literal in config"
 	}
 	return s.Source.String()
 }

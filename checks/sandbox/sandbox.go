@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -103,13 +104,23 @@ type Stats struct {
 
 // Start listens on 127.0.0.1:0 and serves until Close or until ctx is done.
 func Start(ctx context.Context) (*Sandbox, error) {
+	return StartOn(ctx, "127.0.0.1:0", "")
+}
+
+// StartOn starts the sandbox on addr. publicURL is the base URL clients
+// use (and tokens name as issuer), for a sandbox in a container reached by
+// service name; "" means http://ADDR.
+func StartOn(ctx context.Context, addr, publicURL string) (*Sandbox, error) {
 	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
+	ln, err := lc.Listen(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
 	}
+	if publicURL == "" {
+		publicURL = "http://" + ln.Addr().String()
+	}
 	s := &Sandbox{
-		url:      "http://" + ln.Addr().String(),
+		url:      strings.TrimSuffix(publicURL, "/"),
 		served:   make(chan struct{}),
 		requests: map[string]int{},
 		grants:   map[string]int{},
@@ -217,6 +228,10 @@ func (s *Sandbox) routes() http.Handler {
 	handle(PathSlackAuthTest, s.serveSlackAuthTest)
 	handle(PathReports, s.serveReports)
 	handle(PathRotating, s.serveRotating)
+	// Unauthenticated liveness, for container healthchecks.
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"ok": true})
+	})
 	mux.Handle("/", s.counted(pathOther, func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]any{"error": "not_found"})
 	}))

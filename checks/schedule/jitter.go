@@ -8,10 +8,10 @@ import (
 	"github.com/robfig/cron/v3"
 )
 
-// OffsetStep is the resolution of start offsets. Cron wakes, and sorts
-// all its entries, once per distinct start time: with 10,000 checks at
-// nanosecond offsets that sorting cost about 200µs of CPU per run; in 10ms
-// steps a 5s jitter window has at most 500 start times per tick.
+// OffsetStep is the resolution of start offsets. Jobs with the same spec
+// and offset share one cron entry (a cohort), and cron sorts all its
+// entries on every wake-up, so coarse offsets keep it cheap: a 5s jitter
+// window has at most 500 start times per spec, whatever the job count.
 const OffsetStep = 10 * time.Millisecond
 
 // Offset returns the job's start offset in [0, jitter): a hash of the ID,
@@ -26,8 +26,7 @@ func Offset(id string, jitter time.Duration) time.Duration {
 	h.Write([]byte(id))
 	sum := h.Sum64()
 	if steps := uint64(jitter / OffsetStep); steps > 0 {
-		// Round jitter up to whole steps would leave [0, jitter); this
-		// rounds down, so the last partial step is never used.
+		// Whole steps only, so the offset stays below jitter.
 		return time.Duration(sum%steps) * OffsetStep
 	}
 	return time.Duration(sum % uint64(jitter))

@@ -272,7 +272,8 @@ func (s *Scheduler) Offset(id string) time.Duration {
 // Stop stops firing and waits for runs in progress to finish; runs
 // waiting for a concurrency slot give up. If ctx expires first, the runs'
 // contexts are cancelled, Stop waits up to a second more, and returns an
-// error saying how many were still running. Calling Stop again returns nil.
+// error saying how many were still running and how many of those ignored
+// the cancellation: only those outlive Stop. Calling Stop again returns nil.
 func (s *Scheduler) Stop(ctx context.Context) error {
 	s.mu.Lock()
 	if s.stopped {

@@ -1,5 +1,3 @@
-// Package schedule runs jobs on cron schedules with aligned ticks, jitter, a
-// concurrency cap, overlap skipping and panic recovery.
 package schedule
 
 import (
@@ -15,7 +13,8 @@ import (
 // MinInterval is the shortest "@every" interval Parse accepts. Intervals
 // below cron's one second are allowed because aligned ticks are computed
 // here, not by cron; they make demos and tests fast. Below 10ms the run
-// loop would do little but wake up.
+// loop would do little but wake up. Below one second, ticks no longer
+// have distinct Unix seconds: a claim key must then use finer units.
 const MinInterval = 10 * time.Millisecond
 
 // maxLookback bounds Tick's backward search; cron itself gives up looking
@@ -42,6 +41,10 @@ func Parse(spec string) (s cron.Schedule, err error) {
 		// cron's parser slices up to the first space and panics without one.
 		if len(rest) == 1 {
 			return nil, fmt.Errorf("schedule %q: time zone without a schedule", spec)
+		}
+		zone := rest[0][strings.IndexByte(rest[0], '=')+1:]
+		if _, err := time.LoadLocation(zone); err != nil {
+			return nil, fmt.Errorf("schedule %q: %w", spec, err)
 		}
 		rest = rest[1:]
 	}

@@ -41,6 +41,7 @@ func TestParse(t *testing.T) {
 		"@yearlyish",
 		"TZ=UTC",
 		"TZ=Nowhere/Atlantis * * * * *",
+		"TZ=Nowhere/Atlantis @every 1h",
 	}
 	for _, spec := range invalid {
 		if s, err := Parse(spec); err == nil {

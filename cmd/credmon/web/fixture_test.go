@@ -130,4 +130,3 @@ func fixtureSnapshot() *Snapshot {
 		ClockOffset: ptr(-3 * time.Millisecond),
 	}
 }
-

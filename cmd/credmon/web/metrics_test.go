@@ -1,0 +1,261 @@
+package web
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/credmon/credmon/checks"
+)
+
+func newTestMetrics(t *testing.T) (*Metrics, *prometheus.Registry) {
+	t.Helper()
+	reg := prometheus.NewPedanticRegistry()
+	return NewMetrics(reg), reg
+}
+
+func TestObserveResultSeries(t *testing.T) {
+	m, reg := newTestMetrics(t)
+	snap := fixtureSnapshot()
+	pay := *snap.Checks[3].Last    // prod/payments-account: fail, invalid_token, 401
+	bill := *snap.Checks[0].Last   // prod/billing-me: warn with a token exp
+	search := *snap.Checks[7].Last // staging/search-query: ok + server_clock_skew finding
+	m.ObserveResult(pay)
+	m.ObserveResult(pay)
+	m.ObserveResult(bill)
+	m.ObserveResult(search)
+
+	want := `
+# HELP credmon_check_up 1 if the last run of the check was ok or warn, 0 otherwise.
+# TYPE credmon_check_up gauge
+credmon_check_up{check="billing-me",env="prod"} 1
+credmon_check_up{check="payments-account",env="prod"} 0
+credmon_check_up{check="search-query",env="staging"} 1
+# HELP credmon_check_http_status HTTP status of the last run's response; 0 when no response was received.
+# TYPE credmon_check_http_status gauge
+credmon_check_http_status{check="billing-me",env="prod"} 200
+credmon_check_http_status{check="payments-account",env="prod"} 401
+credmon_check_http_status{check="search-query",env="staging"} 200
+# HELP credmon_server_time_offset_seconds The server's Date header minus our clock, from the last response.
+# TYPE credmon_server_time_offset_seconds gauge
+credmon_server_time_offset_seconds{check="billing-me",env="prod"} 0
+credmon_server_time_offset_seconds{check="payments-account",env="prod"} 0
+credmon_server_time_offset_seconds{check="search-query",env="staging"} 4.2
+# HELP credmon_check_findings_total Secondary causes reported alongside a run's main cause, such as missing_challenge.
+# TYPE credmon_check_findings_total counter
+credmon_check_findings_total{cause="server_clock_skew",check="search-query",env="staging"} 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want),
+		"credmon_check_up", "credmon_check_http_status", "credmon_server_time_offset_seconds", "credmon_check_findings_total"); err != nil {
+		t.Error(err)
+	}
+
+	// The one-hot status uses Worst(): the ok run with a warn finding is warn.
+	for _, tc := range []struct {
+		env, check string
+		status     checks.Status
+	}{{"prod", "payments-account", checks.StatusFail}, {"prod", "billing-me", checks.StatusWarn}, {"staging", "search-query", checks.StatusWarn}} {
+		for _, s := range allStatuses {
+			want := 0.0
+			if s == tc.status {
+				want = 1
+			}
+			if got := testutil.ToFloat64(m.checkStatus.WithLabelValues(tc.env, tc.check, string(s))); got != want {
+				t.Errorf("credmon_check_status{%s/%s,%s} = %v, want %v", tc.env, tc.check, s, got, want)
+			}
+		}
+	}
+
+	if got := testutil.ToFloat64(m.checkResults.WithLabelValues("prod", "payments-account", "invalid_token")); got != 2 {
+		t.Errorf("results_total{invalid_token} = %v, want 2", got)
+	}
+	// Every cause exists from the first run on, at 0 until it happens.
+	if got := testutil.ToFloat64(m.checkResults.WithLabelValues("prod", "payments-account", "revoked")); got != 0 {
+		t.Errorf("results_total{revoked} = %v, want 0", got)
+	}
+	if n := testutil.CollectAndCount(m.checkResults); n != 3*len(checks.AllCauses()) {
+		t.Errorf("results_total has %d series, want %d", n, 3*len(checks.AllCauses()))
+	}
+	if got, want := testutil.ToFloat64(m.checkLastRun.WithLabelValues("prod", "payments-account")), float64(pay.Started.Unix()); got != want {
+		t.Errorf("last_run = %v, want %v", got, want)
+	}
+	if got, want := testutil.ToFloat64(m.tokenExpiry.WithLabelValues("prod", "billing-client")), float64(bill.Token.ExpiresAt.Unix()); got != want {
+		t.Errorf("token expiry = %v, want %v", got, want)
+	}
+	if n := testutil.CollectAndCount(m.tokenExpiry); n != 1 {
+		t.Errorf("token expiry has %d series, want 1 (only billing-client carries a token)", n)
+	}
+	if n := testutil.CollectAndCount(reg, "credmon_check_duration_seconds"); n != 2 {
+		t.Errorf("duration histogram has %d env series, want 2", n)
+	}
+}
+
+func TestObserveResultWithoutRequest(t *testing.T) {
+	m, reg := newTestMetrics(t)
+	// A hygiene failure never sent a request: no latency sample, HTTP 0,
+	// and no invented server time offset.
+	m.ObserveResult(checks.Result{Env: "dev", Check: "c", Credential: "k", Status: checks.StatusFail,
+		Cause: checks.CauseMissingCredential, Started: fixtureNow})
+	if n := testutil.CollectAndCount(reg, "credmon_check_duration_seconds"); n != 0 {
+		t.Errorf("duration has %d series, want 0", n)
+	}
+	if n := testutil.CollectAndCount(m.serverTimeOffset); n != 0 {
+		t.Errorf("server time offset has %d series, want 0", n)
+	}
+	if got := testutil.ToFloat64(m.checkHTTPStatus.WithLabelValues("dev", "c")); got != 0 {
+		t.Errorf("http status = %v, want 0", got)
+	}
+}
+
+func TestForgetCheck(t *testing.T) {
+	m, reg := newTestMetrics(t)
+	snap := fixtureSnapshot()
+	m.ObserveResult(*snap.Checks[3].Last) // prod/payments-account
+	m.ObserveResult(*snap.Checks[6].Last) // staging/payments-account
+	m.Skipped("prod", "payments-account")
+	m.Panicked("prod", "payments-account")
+
+	m.ForgetCheck("prod", "payments-account")
+
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := 0
+	for _, mf := range mfs {
+		for _, metric := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range metric.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["check"] == "payments-account" && labels["env"] == "prod" {
+				t.Errorf("%s still has a series for the forgotten check: %v", mf.GetName(), labels)
+			}
+			if labels["check"] == "payments-account" && labels["env"] == "staging" {
+				kept++
+			}
+		}
+	}
+	if kept == 0 {
+		t.Error("ForgetCheck removed the staging check of the same name too")
+	}
+}
+
+func TestDeadlinesAndForgetCredential(t *testing.T) {
+	m, _ := newTestMetrics(t)
+	at := fixtureNow.Add(90 * 24 * time.Hour)
+	m.SetDeadline(DeadlineRotation, "prod", "payments-key", at)
+	m.SetDeadline(DeadlineExpiry, "prod", "billing-client", at.Add(time.Hour))
+	m.SetDeadline(DeadlineToken, "prod", "billing-client", at.Add(2*time.Hour))
+	m.SetDeadline("bogus", "prod", "x", at)
+
+	if got := testutil.ToFloat64(m.rotationDeadline.WithLabelValues("prod", "payments-key")); got != float64(at.Unix()) {
+		t.Errorf("rotation deadline = %v, want %v", got, at.Unix())
+	}
+	if got := testutil.ToFloat64(m.credentialExpiry.WithLabelValues("prod", "billing-client")); got != float64(at.Add(time.Hour).Unix()) {
+		t.Errorf("credential expiry = %v", got)
+	}
+	if got := testutil.ToFloat64(m.tokenExpiry.WithLabelValues("prod", "billing-client")); got != float64(at.Add(2*time.Hour).Unix()) {
+		t.Errorf("token expiry = %v", got)
+	}
+
+	m.SetDeadline(DeadlineRotation, "prod", "payments-key", time.Time{})
+	if n := testutil.CollectAndCount(m.rotationDeadline); n != 0 {
+		t.Errorf("zero deadline left %d rotation series", n)
+	}
+	m.ForgetCredential("prod", "billing-client")
+	if n := testutil.CollectAndCount(m.credentialExpiry) + testutil.CollectAndCount(m.tokenExpiry); n != 0 {
+		t.Errorf("ForgetCredential left %d series", n)
+	}
+}
+
+func TestSchedulerAndConfigMetrics(t *testing.T) {
+	m, reg := newTestMetrics(t)
+	m.SchedulerStarted("prod", "a", 3*time.Millisecond)
+	m.SchedulerStarted("prod", "b", -time.Millisecond)
+	m.SchedulerFinished()
+	m.Skipped("prod", "a")
+	m.Skipped("prod", "a")
+	m.Panicked("prod", "b")
+	m.ConfigReloaded(true, fixtureNow)
+	m.ConfigReloaded(false, fixtureNow.Add(time.Hour))
+
+	want := `
+# HELP credmon_scheduler_in_flight Check runs in progress.
+# TYPE credmon_scheduler_in_flight gauge
+credmon_scheduler_in_flight 1
+# HELP credmon_scheduler_skipped_runs_total Ticks not run because the check's previous run was still going.
+# TYPE credmon_scheduler_skipped_runs_total counter
+credmon_scheduler_skipped_runs_total{check="a",env="prod"} 2
+# HELP credmon_scheduler_panics_total Check runs that panicked.
+# TYPE credmon_scheduler_panics_total counter
+credmon_scheduler_panics_total{check="b",env="prod"} 1
+# HELP credmon_config_last_reload_successful 1 if the last configuration load succeeded.
+# TYPE credmon_config_last_reload_successful gauge
+credmon_config_last_reload_successful 0
+# HELP credmon_config_last_reload_success_timestamp_seconds Unix time of the last successful configuration load.
+# TYPE credmon_config_last_reload_success_timestamp_seconds gauge
+credmon_config_last_reload_success_timestamp_seconds 1.75155120e+09
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want),
+		"credmon_scheduler_in_flight", "credmon_scheduler_skipped_runs_total", "credmon_scheduler_panics_total",
+		"credmon_config_last_reload_successful", "credmon_config_last_reload_success_timestamp_seconds"); err != nil {
+		t.Error(err)
+	}
+	// The early start is clamped into the lowest bucket, not dropped.
+	if n := testutil.CollectAndCount(reg, "credmon_scheduler_lag_seconds"); n != 1 {
+		t.Fatalf("lag series = %d", n)
+	}
+	mfs, _ := reg.Gather()
+	for _, mf := range mfs {
+		if mf.GetName() == "credmon_scheduler_lag_seconds" {
+			h := mf.GetMetric()[0].GetHistogram()
+			if h.GetSampleCount() != 2 || h.GetBucket()[0].GetCumulativeCount() != 1 {
+				t.Errorf("lag histogram: count %d, first bucket %d", h.GetSampleCount(), h.GetBucket()[0].GetCumulativeCount())
+			}
+		}
+	}
+}
+
+// Labels are configuration names and closed enums only: a URL, identity or
+// detail in a label would leak and explode cardinality.
+func TestMetricLabelsAreBounded(t *testing.T) {
+	m, reg := newTestMetrics(t)
+	for _, c := range fixtureSnapshot().Checks {
+		if c.Last != nil {
+			m.ObserveResult(*c.Last)
+		}
+	}
+	m.SetDeadline(DeadlineRotation, "prod", "payments-key", fixtureNow)
+	m.Skipped("prod", "x")
+	m.Panicked("prod", "x")
+	m.SchedulerStarted("prod", "x", time.Millisecond)
+	m.ConfigReloaded(true, fixtureNow)
+
+	allowed := map[string]bool{"env": true, "check": true, "credential": true, "cause": true, "status": true}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(mfs) < 15 {
+		t.Errorf("only %d metric families gathered", len(mfs))
+	}
+	for _, mf := range mfs {
+		if !strings.HasPrefix(mf.GetName(), "credmon_") {
+			t.Errorf("%s lacks the credmon_ prefix", mf.GetName())
+		}
+		for _, metric := range mf.GetMetric() {
+			for _, l := range metric.GetLabel() {
+				if !allowed[l.GetName()] {
+					t.Errorf("%s has label %q", mf.GetName(), l.GetName())
+				}
+				if strings.ContainsAny(l.GetValue(), " /:…") {
+					t.Errorf("%s label %s=%q looks like free text", mf.GetName(), l.GetName(), l.GetValue())
+				}
+			}
+		}
+	}
+}
