@@ -1,6 +1,5 @@
-// Package config loads and validates credmon's YAML configuration: strict
-// decoding, ${VAR} interpolation, secret references, and errors that name
-// file, line, column and field path.
+// Package config owns credmon's YAML configuration: strict decoding, merging, ${VAR}
+// interpolation, defaults, secret references and validation errors with file:line:col.
 package config
 
 import "time"

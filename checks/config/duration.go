@@ -25,6 +25,7 @@ func (d Duration) String() string {
 // ParseDuration parses Go duration syntax plus a leading "Nd" days term.
 func ParseDuration(s string) (Duration, error) {
 	s = strings.TrimSpace(s)
+	orig := s
 	if s == "" {
 		return 0, fmt.Errorf("empty duration")
 	}
@@ -35,7 +36,7 @@ func ParseDuration(s string) (Duration, error) {
 	if i := strings.IndexByte(s, 'd'); i >= 0 {
 		n, err := strconv.ParseInt(s[:i], 10, 64)
 		if err != nil || n < 0 || n > 100000 {
-			return 0, fmt.Errorf("invalid duration %q (use e.g. 90s, 15m, 48h, 14d)", s)
+			return 0, fmt.Errorf("invalid duration %q (use e.g. 90s, 15m, 48h, 14d)", orig)
 		}
 		days = n
 		s = s[i+1:]
@@ -45,7 +46,7 @@ func ParseDuration(s string) (Duration, error) {
 	}
 	td, err := time.ParseDuration(s)
 	if err != nil || td < 0 {
-		return 0, fmt.Errorf("invalid duration %q (use e.g. 90s, 15m, 48h, 14d)", s)
+		return 0, fmt.Errorf("invalid duration %q (use e.g. 90s, 15m, 48h, 14d)", orig)
 	}
 	return Duration(time.Duration(days)*24*time.Hour + td), nil
 }

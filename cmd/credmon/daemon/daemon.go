@@ -47,6 +47,9 @@ type Options struct {
 	Ready func(addr string)
 	// Instance names this replica; default hostname-pid.
 	Instance string
+	// OnResult, when set, sees every result after it is recorded; for
+	// programs that embed the daemon (the benchmark) and tests.
+	OnResult func(checks.Result)
 }
 
 // Daemon is one running replica.
@@ -209,6 +212,9 @@ func (d *Daemon) record(ctx context.Context, r checks.Result) {
 	defer cancel()
 	if err := d.store.PutResult(sctx, r); err != nil {
 		d.log.Warn("store: result not recorded", "check", r.Key(), "err", err)
+	}
+	if d.opts.OnResult != nil {
+		d.opts.OnResult(r)
 	}
 }
 
