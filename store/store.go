@@ -6,6 +6,7 @@ package store
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/credmon/credmon/checks"
 )
@@ -35,8 +36,81 @@ type Results interface {
 // Keep is how many results per check a store retains.
 const Keep = 100
 
+// KV is small shared state with compare-and-swap: incident state, key
+// fingerprints, warning bands already alerted, sealed tokens. Values are
+// opaque bytes; callers encode (and, for secrets, encrypt) them.
+type KV interface {
+	// Get returns the value, or ErrNotFound.
+	Get(ctx context.Context, key string) ([]byte, error)
+	// Set writes the value; ttl 0 keeps it until deleted.
+	Set(ctx context.Context, key string, val []byte, ttl time.Duration) error
+	// CompareAndSwap replaces old with new atomically and reports whether it
+	// did. old nil means the key must be absent; new nil deletes it.
+	CompareAndSwap(ctx context.Context, key string, old, new []byte, ttl time.Duration) (bool, error)
+	// Scan returns every key starting with prefix and its value.
+	Scan(ctx context.Context, prefix string) (map[string][]byte, error)
+}
+
+// Claims are leases that the first caller wins: one run per scheduled tick
+// across replicas (never released early), one token refresh at a time
+// (released when done).
+type Claims interface {
+	// Claim takes key for owner for ttl; false if someone else holds it.
+	Claim(ctx context.Context, key, owner string, ttl time.Duration) (bool, error)
+	// Release frees key if owner still holds it.
+	Release(ctx context.Context, key, owner string) error
+}
+
+// Instance is one live replica.
+type Instance struct {
+	ID       string    `json:"id"`
+	Host     string    `json:"host,omitempty"`
+	Version  string    `json:"version,omitempty"`
+	Started  time.Time `json:"started"`
+	LastSeen time.Time `json:"last_seen"`
+}
+
+// Instances records replica heartbeats.
+type Instances interface {
+	// Heartbeat marks in alive for ttl.
+	Heartbeat(ctx context.Context, in Instance, ttl time.Duration) error
+	// Instances lists replicas whose heartbeat has not expired.
+	Instances(ctx context.Context) ([]Instance, error)
+}
+
+// OutboxEntry is one message waiting for delivery.
+type OutboxEntry struct {
+	ID        string    `json:"id"`    // unique; Enqueue is idempotent on it
+	Group     string    `json:"group"` // entries of one group are delivered in order (an incident)
+	Payload   []byte    `json:"payload"`
+	Enqueued  time.Time `json:"enqueued"`
+	Attempts  int       `json:"attempts"`
+	NotBefore time.Time `json:"not_before,omitzero"`
+}
+
+// Outbox holds messages until a notifier accepts them: nothing is lost
+// across restarts or a replica's death, and nothing is delivered twice.
+type Outbox interface {
+	// Enqueue adds e; an entry with the same ID already present is kept.
+	Enqueue(ctx context.Context, e OutboxEntry) error
+	// Lease hands owner up to n due entries for lease: at most the oldest
+	// undelivered entry of each group, so order holds within a group. An
+	// entry whose lease expires is handed out again.
+	Lease(ctx context.Context, owner string, n int, lease time.Duration) ([]OutboxEntry, error)
+	// Ack removes a delivered entry (if owner still holds its lease).
+	Ack(ctx context.Context, id, owner string) error
+	// Defer returns a failed entry for another try at notBefore.
+	Defer(ctx context.Context, id, owner string, notBefore time.Time) error
+	// Depth counts entries not yet delivered.
+	Depth(ctx context.Context) (int, error)
+}
+
 // Store is every concern a driver implements.
 type Store interface {
 	Results
+	KV
+	Claims
+	Instances
+	Outbox
 	Close() error
 }
