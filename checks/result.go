@@ -27,6 +27,11 @@ type Result struct {
 	// missing_challenge next to unauthorized, or server_clock_skew next to ok.
 	Findings []Finding `json:"findings,omitempty"`
 
+	// Band names the warning band a warn result falls in, with whatever
+	// identifies the credential's current value (e.g. "fp:1a2b3c4d/7d"): an
+	// incident alerts once per band and again when the credential changes.
+	Band string `json:"band,omitempty"`
+
 	Challenge        *challenge.Challenge `json:"challenge,omitempty"`
 	Token            *TokenInfo           `json:"token,omitempty"`
 	ServerTimeOffset time.Duration        `json:"server_time_offset,omitempty"`

@@ -31,16 +31,18 @@ type Message struct {
 	At          time.Time `json:"at"`
 	Since       time.Time `json:"since"` // when the incident started
 
-	Env        string        `json:"env"`
-	Check      string        `json:"check,omitempty"`
-	Credential string        `json:"credential,omitempty"`
-	Identity   string        `json:"identity,omitempty"`
-	Status     checks.Status `json:"status"`
-	Cause      checks.Cause  `json:"cause"`
-	PrevCause  checks.Cause  `json:"prev_cause,omitempty"`
-	HTTPStatus int           `json:"http_status,omitempty"`
-	Detail     string        `json:"detail"`
-	Hint       string        `json:"hint,omitempty"`
+	Env        string           `json:"env"`
+	Check      string           `json:"check,omitempty"`
+	Credential string           `json:"credential,omitempty"`
+	Identity   string           `json:"identity,omitempty"`
+	Status     checks.Status    `json:"status"`
+	Cause      checks.Cause     `json:"cause"`
+	PrevCause  checks.Cause     `json:"prev_cause,omitempty"`
+	HTTPStatus int              `json:"http_status,omitempty"`
+	Detail     string           `json:"detail"`
+	Hint       string           `json:"hint,omitempty"`
+	Band       string           `json:"band,omitempty"`
+	Findings   []checks.Finding `json:"findings,omitempty"`
 
 	Challenge *challenge.Challenge `json:"challenge,omitempty"`
 	Token     *checks.TokenInfo    `json:"token,omitempty"`
