@@ -70,7 +70,7 @@ func run(ctx context.Context, env *cliEnv, args []string) int {
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: credmon <command> [flags]")
 	fmt.Fprintln(w, "\ncommands:")
-	for _, name := range []string{"run", "check", "validate", "explain", "status", "jwt", "demo", "version"} {
+	for _, name := range []string{"run", "check", "validate", "explain", "status", "jwt", "demo", "sandbox", "version"} {
 		if c, ok := commands[name]; ok {
 			fmt.Fprintf(w, "  %-9s %s\n", name, c.summary)
 		}
