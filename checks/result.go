@@ -15,6 +15,7 @@ type Result struct {
 	Identity   string    `json:"identity,omitempty"` // e.g. "api_key Authorization: Bearer sk_live_…a1b2"
 	Tick       time.Time `json:"tick"`               // the scheduled tick (or the start time for ad-hoc runs)
 	Started    time.Time `json:"started"`
+	RunBy      string    `json:"run_by,omitempty"` // the replica that ran it
 
 	Status     Status        `json:"status"`
 	Cause      Cause         `json:"cause"`

@@ -222,6 +222,7 @@ func Full() checks.Result {
 		Detail:     `the server said "invalid_token": token is revoked`,
 		Hint:       "rotate the key and update PROD_PAYMENTS_KEY",
 		Band:       "fp:1a2b3c4d/7d",
+		RunBy:      "credmon-test-replica-1",
 		Findings: []checks.Finding{
 			{Cause: checks.CauseMissingChallenge, Detail: "401 without WWW-Authenticate", Hint: "tell the API owners"},
 			{Cause: checks.CauseServerClockSkew, Detail: "server clock is 3.2s ahead"},

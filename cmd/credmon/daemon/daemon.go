@@ -47,6 +47,8 @@ type Options struct {
 	Ready func(addr string)
 	// Instance names this replica; default hostname-pid.
 	Instance string
+	// Version is reported in heartbeats and the status page.
+	Version string
 	// OnResult, when set, sees every result after it is recorded; for
 	// programs that embed the daemon (the benchmark) and tests.
 	OnResult func(checks.Result)
@@ -64,6 +66,7 @@ type Daemon struct {
 	console  *notify.Console
 	deps     checks.Deps
 	started  time.Time
+	shared   bool // the store is shared by replicas: claim ticks
 
 	mu        sync.RWMutex
 	cfg       *config.Config
@@ -124,6 +127,7 @@ func New(ctx context.Context, opts Options) (*Daemon, error) {
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	d.store = st
+	d.shared = cfg.Store.Driver == "redis"
 	d.deps = checks.Deps{Transports: checks.NewTransports(), MaxOffset: cfg.Clock.MaxOffset.D()}
 	d.sched = schedule.New(schedule.Options{
 		MaxConcurrency: cfg.Scheduler.MaxConcurrency,
@@ -153,11 +157,12 @@ func (d *Daemon) apply(cfg *config.Config) error {
 	jobs := make([]schedule.Job, 0, len(built))
 	for _, c := range built {
 		byKey[c.Key()] = c
+		timeout := c.Cfg.Timeout.D() + time.Second // the probe enforces its own timeout first
 		jobs = append(jobs, schedule.Job{
 			ID:      c.Key(),
 			Spec:    c.Cfg.Schedule,
-			Timeout: c.Cfg.Timeout.D() + time.Second, // the probe enforces its own timeout first
-			Run:     d.runner(c.Key()),
+			Timeout: timeout,
+			Run:     d.runner(c.Key(), timeout),
 		})
 	}
 	if err := d.sched.Set(jobs); err != nil {
@@ -183,15 +188,17 @@ func (d *Daemon) apply(cfg *config.Config) error {
 
 // runner returns the scheduled job of one check. It looks the check up at
 // run time so a reload's new credential or URL is used from the next tick.
-func (d *Daemon) runner(key string) func(ctx context.Context, tick time.Time) {
+func (d *Daemon) runner(key string, timeout time.Duration) func(ctx context.Context, tick time.Time) {
 	return func(ctx context.Context, tick time.Time) {
 		d.mu.RLock()
 		c := d.checks[key]
 		d.mu.RUnlock()
-		if c == nil {
+		if c == nil || !d.claimTick(ctx, key, tick, timeout) {
 			return
 		}
-		d.record(ctx, c.Run(ctx, tick))
+		r := c.Run(ctx, tick)
+		r.RunBy = d.instance
+		d.record(ctx, r)
 	}
 }
 
@@ -251,6 +258,7 @@ func (d *Daemon) Serve(parent context.Context) error {
 		d.opts.Ready(ln.Addr().String())
 	}
 	wg.Go(func() { d.watch(ctx) })
+	wg.Go(func() { d.heartbeat(ctx) })
 
 	var runErr error
 	select {

@@ -26,6 +26,7 @@ func (d *Daemon) Snapshot(ctx context.Context) (*web.Snapshot, error) {
 		if r, ok := byKey[key]; ok {
 			cs.Last = &r
 			cs.Identity = r.Identity
+			cs.LastRunBy = r.RunBy
 		}
 		if h := d.history[key]; h != nil {
 			cs.Recent = h.recent()
@@ -53,7 +54,7 @@ func (d *Daemon) Snapshot(ctx context.Context) (*web.Snapshot, error) {
 		return a.Name < b.Name
 	})
 	s.Deadlines = tokenDeadlines(s.Checks)
-	s.Instances = []web.Instance{{ID: d.instance, Started: d.started, LastSeen: s.Generated}}
+	s.Instances = d.instances(ctx, s.Generated)
 	return s, nil
 }
 
@@ -96,4 +97,21 @@ func firstLine(s string) string {
 		}
 	}
 	return s
+}
+
+// instances lists live replicas from the store's heartbeats; this replica
+// is always among them.
+func (d *Daemon) instances(ctx context.Context, now time.Time) []web.Instance {
+	self := web.Instance{ID: d.instance, Version: d.opts.Version, Started: d.started, LastSeen: now}
+	live, err := d.store.Instances(ctx)
+	if err != nil {
+		return []web.Instance{self}
+	}
+	out := []web.Instance{self}
+	for _, in := range live {
+		if in.ID != d.instance {
+			out = append(out, web.Instance{ID: in.ID, Host: in.Host, Version: in.Version, Started: in.Started, LastSeen: in.LastSeen})
+		}
+	}
+	return out
 }

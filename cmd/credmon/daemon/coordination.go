@@ -1,0 +1,53 @@
+package daemon
+
+import (
+	"context"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/credmon/credmon/store"
+)
+
+// heartbeatEvery and heartbeatTTL: a replica that misses three beats is gone.
+const (
+	heartbeatEvery = 5 * time.Second
+	heartbeatTTL   = 3 * heartbeatEvery
+)
+
+// claimTick reports whether this replica runs the tick. Only a shared store
+// coordinates; the claim is never released, so a replica that starts late
+// cannot run the same tick again. If the store cannot answer, the replica
+// runs the check itself: a duplicate probe is better than a gap.
+func (d *Daemon) claimTick(ctx context.Context, key string, tick time.Time, timeout time.Duration) bool {
+	if !d.shared {
+		return true
+	}
+	ok, err := d.store.Claim(ctx, "tick:"+key+":"+strconv.FormatInt(tick.Unix(), 10), d.instance, 2*timeout+time.Minute)
+	if err != nil {
+		d.log.Debug("tick claim failed; running locally", "check", key, "err", err)
+		return true
+	}
+	return ok
+}
+
+// heartbeat announces this replica until ctx ends.
+func (d *Daemon) heartbeat(ctx context.Context) {
+	host, _ := os.Hostname()
+	in := store.Instance{ID: d.instance, Host: host, Version: d.opts.Version, Started: d.started}
+	t := time.NewTicker(heartbeatEvery)
+	defer t.Stop()
+	for {
+		in.LastSeen = time.Now()
+		hctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		if err := d.store.Heartbeat(hctx, in, heartbeatTTL); err != nil && ctx.Err() == nil {
+			d.log.Debug("heartbeat failed", "err", err)
+		}
+		cancel()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
