@@ -34,7 +34,7 @@ type Results interface {
 }
 
 // Keep is how many results per check a store retains.
-const Keep = 100
+const Keep = 20
 
 // KV is small shared state with compare-and-swap: incident state, key
 // fingerprints, warning bands already alerted, sealed tokens. Values are
@@ -88,20 +88,37 @@ type OutboxEntry struct {
 	NotBefore time.Time `json:"not_before,omitzero"`
 }
 
+// ErrNoID is returned by Enqueue for an entry without an ID: idempotence
+// needs one.
+var ErrNoID = errors.New("store: outbox entry has no id")
+
+// ErrLeaseLost is returned by Ack and Defer when owner no longer holds the
+// entry: another owner leased it after this lease expired (and may deliver
+// it), or it was already acked. Nothing was changed.
+var ErrLeaseLost = errors.New("store: outbox lease lost")
+
 // Outbox holds messages until a notifier accepts them: nothing is lost
 // across restarts or a replica's death, and nothing is delivered twice.
+//
+// A lease that has expired still belongs to its owner until another owner
+// leases the entry: a slow delivery that finishes before anyone took over
+// can still be acked, which saves a duplicate message.
 type Outbox interface {
 	// Enqueue adds e; an entry with the same ID already present is kept.
+	// A zero Enqueued is set to now. An empty ID is ErrNoID.
 	Enqueue(ctx context.Context, e OutboxEntry) error
-	// Lease hands owner up to n due entries for lease: at most the oldest
-	// undelivered entry of each group, so order holds within a group. An
-	// entry whose lease expires is handed out again.
+	// Lease hands owner up to n due entries (NotBefore not after now) for
+	// lease: at most the oldest undelivered entry of each group, so order
+	// holds within a group even while that entry waits for its NotBefore.
+	// An entry whose lease expires is handed out again, to anyone. Groups
+	// come out in the order they became due.
 	Lease(ctx context.Context, owner string, n int, lease time.Duration) ([]OutboxEntry, error)
-	// Ack removes a delivered entry (if owner still holds its lease).
+	// Ack removes a delivered entry, or returns ErrLeaseLost.
 	Ack(ctx context.Context, id, owner string) error
-	// Defer returns a failed entry for another try at notBefore.
+	// Defer returns a failed entry for another try at notBefore: it
+	// releases the lease and counts the attempt, or returns ErrLeaseLost.
 	Defer(ctx context.Context, id, owner string, notBefore time.Time) error
-	// Depth counts entries not yet delivered.
+	// Depth counts entries not yet delivered, leased ones included.
 	Depth(ctx context.Context) (int, error)
 }
 

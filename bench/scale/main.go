@@ -38,7 +38,7 @@ type options struct {
 	role, mode, driver, redisURL string
 	checks                       int
 	every, jitter, duration      time.Duration
-	cpuprofile                   string
+	cpuprofile, memprofile       string
 }
 
 func main() {
@@ -52,6 +52,7 @@ func main() {
 	flag.DurationVar(&o.jitter, "jitter", 10*time.Second, "scheduler jitter")
 	flag.DurationVar(&o.duration, "duration", 60*time.Second, "measured time, after one interval of warm-up")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the credmon run")
+	flag.StringVar(&o.memprofile, "memprofile", "", "write a heap profile at the end of the credmon run")
 	flag.Parse()
 	if o.role == "target" {
 		serveTarget()
@@ -249,6 +250,14 @@ func runCredmon(ctx context.Context, o options, addr string) (measurement, error
 	m.cpu = cpuTime() - cpu0
 	if o.cpuprofile != "" {
 		pprof.StopCPUProfile()
+	}
+	if o.memprofile != "" {
+		f, err := os.Create(o.memprofile)
+		if err != nil {
+			return m, err
+		}
+		_ = pprof.WriteHeapProfile(f)
+		f.Close()
 	}
 	m.window = o.duration
 	m.probes = probes.Load()

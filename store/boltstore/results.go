@@ -37,7 +37,7 @@ func resultKey(started time.Time, seq uint64) []byte {
 }
 
 // PutResult records r and trims its check to the newest store.Keep, in one
-// transaction.
+// transaction, shared with concurrent puts (bolt's Batch).
 func (s *Store) PutResult(ctx context.Context, r checks.Result) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -50,7 +50,9 @@ func (s *Store) PutResult(ctx context.Context, r checks.Result) error {
 		return fmt.Errorf("boltstore: encode result %s: %w", r.Key(), err)
 	}
 	key := []byte(r.Key())
-	err = s.db.Update(func(tx *bolt.Tx) error {
+	// Batch: concurrent puts from many probes share one transaction and
+	// one fsync instead of queueing for a commit each.
+	err = s.db.Batch(func(tx *bolt.Tx) error {
 		b, err := tx.Bucket(bucketResults).CreateBucketIfNotExists(key)
 		if err != nil {
 			return err
