@@ -69,7 +69,7 @@ func (o *oauth2Cred) Authorize(ctx context.Context) (*Authorization, error) {
 		if t, _ := o.deps.Tokens.LoadToken(fctx, o.key); o.fresh(t) {
 			return t, nil
 		}
-		return o.fetch(fctx)
+		return o.fetchShared(fctx)
 	})
 	select {
 	case <-ctx.Done():
@@ -105,9 +105,66 @@ func (o *oauth2Cred) Invalidate(ctx context.Context, a *Authorization) error {
 	}
 	if t.RefreshToken != "" {
 		t.AccessToken, t.Expiry = "", time.Time{}
+		if r, ok := o.deps.Tokens.(TokenReplacer); ok {
+			// Only if nobody refreshed meanwhile: writing back our copy
+			// would resurrect a refresh token that is already redeemed.
+			return r.ReplaceToken(ctx, o.key, a.Token, t)
+		}
 		return o.deps.Tokens.StoreToken(ctx, o.key, t)
 	}
 	return o.deps.Tokens.DeleteToken(ctx, o.key, a.Token)
+}
+
+// Cross-replica refresh: the lock outlives a normal fetch (bounded by its
+// 30 s timeout); a waiting replica polls the cache cheaply and gives up on
+// a silent lock holder after refreshWait.
+const (
+	refreshLockTTL = 30 * time.Second
+	refreshPoll    = 25 * time.Millisecond
+	refreshWait    = 5 * time.Second
+)
+
+// fetchShared fetches a token — with a shared cache, on one replica at a
+// time. A replica that finds the lock taken does not queue behind it: it
+// watches the cache for the holder's token, taking the lock itself if it
+// frees without one, and fetches anyway after refreshWait (the holder may
+// have died). It never redeems a refresh token it read before the holder's
+// write: fetch reads the refresh token only once it holds the lock.
+func (o *oauth2Cred) fetchShared(ctx context.Context) (*Token, error) {
+	locker, ok := o.deps.Tokens.(TokenLocker)
+	if !ok {
+		return o.fetch(ctx)
+	}
+	deadline := time.Now().Add(refreshWait)
+	tick := time.NewTicker(refreshPoll)
+	defer tick.Stop()
+	for {
+		unlock, won, err := locker.LockRefresh(ctx, o.key, refreshLockTTL)
+		if err != nil {
+			// The store is unreachable: nobody can coordinate, so probing
+			// with a token of our own beats not probing.
+			return o.fetch(ctx)
+		}
+		if won {
+			defer unlock()
+			// The previous holder may have stored (and rotated) just now.
+			if t, _ := o.deps.Tokens.LoadToken(ctx, o.key); o.fresh(t) {
+				return t, nil
+			}
+			return o.fetch(ctx)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-tick.C:
+		}
+		if t, _ := o.deps.Tokens.LoadToken(ctx, o.key); o.fresh(t) {
+			return t, nil
+		}
+		if time.Now().After(deadline) {
+			return o.fetch(ctx)
+		}
+	}
 }
 
 // fetch runs the grant and caches the token.
@@ -157,9 +214,9 @@ func (o *oauth2Cred) fetch(ctx context.Context) (*Token, error) {
 			t.Expiry, t.ExpirySource = t.FetchedAt.Add(maxAge), "max_age"
 		}
 	}
-	if err := o.deps.Tokens.StoreToken(ctx, o.key, t); err != nil {
-		return nil, fmt.Errorf("token cache: %w", err)
-	}
+	// A cache that cannot store (its shared store is down) must not fail
+	// the probe: the token is good, and the cache reports its own outage.
+	_ = o.deps.Tokens.StoreToken(ctx, o.key, t)
 	return t, nil
 }
 

@@ -31,13 +31,37 @@ type TokenCache interface {
 	DeleteToken(ctx context.Context, key, accessToken string) error
 }
 
+// TokenLocker is a TokenCache shared between replicas that also coordinates
+// their refreshes: one replica fetches, the others wait for its token. For
+// rotating refresh tokens this is what keeps two replicas from redeeming the
+// same one (the second would get invalid_grant).
+type TokenLocker interface {
+	// LockRefresh tries to take the refresh lock of key for at most ttl,
+	// without waiting; ok false means another replica is refreshing. unlock
+	// is called once the new token is stored.
+	LockRefresh(ctx context.Context, key string, ttl time.Duration) (unlock func(), ok bool, err error)
+}
+
+// TokenReplacer is a TokenCache that can replace a token only while it is
+// still the one whose access token is given. Invalidating a token that
+// carries a refresh token must not write back a refresh token another
+// replica has redeemed (and rotated) in the meantime.
+type TokenReplacer interface {
+	// ReplaceToken stores t if the cached token's access token is
+	// accessToken, and does nothing otherwise.
+	ReplaceToken(ctx context.Context, key, accessToken string, t *Token) error
+}
+
 // LocalTokens is a process-local TokenCache.
 type LocalTokens struct {
 	mu sync.Mutex
 	m  map[string]*Token
 }
 
-var _ TokenCache = (*LocalTokens)(nil)
+var (
+	_ TokenCache    = (*LocalTokens)(nil)
+	_ TokenReplacer = (*LocalTokens)(nil)
+)
 
 // NewLocalTokens returns an empty process-local cache.
 func NewLocalTokens() *LocalTokens { return &LocalTokens{m: map[string]*Token{}} }
@@ -68,6 +92,17 @@ func (l *LocalTokens) DeleteToken(_ context.Context, key, accessToken string) er
 	defer l.mu.Unlock()
 	if t, ok := l.m[key]; ok && t.AccessToken == accessToken {
 		delete(l.m, key)
+	}
+	return nil
+}
+
+// ReplaceToken implements TokenReplacer.
+func (l *LocalTokens) ReplaceToken(_ context.Context, key, accessToken string, t *Token) error {
+	c := *t
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if cur, ok := l.m[key]; ok && cur.AccessToken == accessToken {
+		l.m[key] = &c
 	}
 	return nil
 }

@@ -20,6 +20,9 @@ const (
 	EventCauseChanged Event = "cause_changed"
 	EventResolved     Event = "resolved"
 	EventRotated      Event = "rotated"
+	// EventBand reports that an open warning incident entered a new band
+	// (e.g. from 14d to 7d before expiry); each band is reported once.
+	EventBand Event = "band"
 )
 
 // Message is one notification. It carries no secret: the credential is

@@ -21,7 +21,8 @@ const DefaultLockTimeout = time.Second
 // Store is a bbolt-backed store. It is safe for concurrent use; bbolt
 // allows one writer at a time and readers alongside it.
 type Store struct {
-	db *bolt.DB
+	db  *bolt.DB
+	now func() time.Time // TTL, lease and due-time clock (kv.go); nil means time.Now
 }
 
 // Open opens or creates the database at path (mode 0600: results name

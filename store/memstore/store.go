@@ -16,6 +16,8 @@ var _ store.Store = (*Store)(nil)
 type Store struct {
 	mu      sync.RWMutex
 	results map[string][]entry // per "ENV/CHECK", oldest first
+	coord   coord              // KV, Claims and Instances (kv.go)
+	outbox  outbox             // the notification outbox (outbox.go)
 }
 
 // New returns an empty store.

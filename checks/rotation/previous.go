@@ -1,0 +1,160 @@
+package rotation
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/credmon/credmon/checks"
+	"github.com/credmon/credmon/checks/config"
+	"github.com/credmon/credmon/store"
+)
+
+// completion is the store's memory that a previous key was found rejected,
+// so the good news is told once per previous key.
+type completion struct {
+	Previous string    `json:"previous"` // keyed fingerprint of the rejected key
+	At       time.Time `json:"at"`
+}
+
+// verdict classifies a probe made with the previous key.
+type verdict int
+
+const (
+	inconclusive verdict = iota // not sent, or the API failed: nothing learned
+	accepted
+	rejected
+)
+
+func judge(r checks.Result) verdict {
+	switch r.Cause {
+	case checks.CauseOK, checks.CauseForbidden, checks.CauseInsufficientScope:
+		// A 403 means the key authenticated: it is alive.
+		return accepted
+	case checks.CauseTokenExpired:
+		if r.HTTPStatus >= 200 && r.HTTPStatus < 300 {
+			return accepted // expired by our clock, yet the API took it
+		}
+		return rejected
+	case checks.CauseUnauthorized, checks.CauseInvalidToken, checks.CauseRevoked:
+		return rejected
+	}
+	return inconclusive
+}
+
+// graceStart is when the current key took over: the configured rotated_at,
+// else when credmon first saw it.
+func graceStart(cred *config.Credential, v *view) (time.Time, bool) {
+	if at, ok := cred.Rotation.RotatedTime(); ok {
+		return at, true
+	}
+	if v.sinceOK {
+		return v.since.FirstSeen, true
+	}
+	return time.Time{}, false
+}
+
+// previousResult probes with the previous key and judges the answer
+// against the grace period. completed is true for the one caller, across
+// replicas, that first finds the previous key rejected.
+func (t *Tracker) previousResult(ctx context.Context, cred *config.Credential, v *view, probe PreviousProbe) (*checks.Result, bool, error) {
+	if !cred.Previous.IsSet() {
+		return nil, false, nil
+	}
+	pv, err := cred.Previous.Resolve()
+	if err != nil || pv.Text == "" {
+		return nil, false, nil // nothing to probe with; hygiene is the checks' job
+	}
+	pr, configured := probe.RunWithPrevious(ctx, v.now)
+	if !configured {
+		return nil, false, nil
+	}
+	verdict := judge(pr)
+	if verdict == inconclusive {
+		return nil, false, nil
+	}
+	key, _, err := t.hmacKey(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	prevFP := fingerprint(key, cred, pv.Text)
+	who := fmt.Sprintf("The previous key (%s, %s)", cred.Previous.Describe(), checks.Fingerprint(pv.Text))
+	if pr.Check != "" {
+		who += " probed with " + pr.Check
+	}
+
+	if verdict == rejected {
+		first, since, err := t.complete(ctx, cred, prevFP, v.now)
+		if err != nil {
+			return nil, false, err
+		}
+		detail := who + " is now rejected (" + statusWords(pr) + ") — rotation complete"
+		if !first {
+			detail = fmt.Sprintf("%s is rejected, as it should be (since %s)", who, date(since))
+		}
+		r := v.result(cred, checks.CauseOK, detail, "Remove `previous` from the credential: the old key is dead and needs no more probing.")
+		r.HTTPStatus = pr.HTTPStatus
+		return r, first, nil
+	}
+
+	start, known := graceStart(cred, v)
+	if !known {
+		return nil, false, nil
+	}
+	grace := t.grace
+	if cred.Rotation != nil && cred.Rotation.Grace > 0 {
+		grace = cred.Rotation.Grace.D()
+	}
+	end := start.Add(grace)
+	if v.now.Before(end) {
+		r := v.result(cred, checks.CauseOK,
+			fmt.Sprintf("%s still works, as expected until its grace period ends %s (%s)", who, date(end), relative(v.now, end)),
+			"Move every client to the new key before then, then revoke the previous key at the provider and remove `previous`.")
+		r.HTTPStatus = pr.HTTPStatus
+		return r, false, nil
+	}
+	r := v.result(cred, checks.CausePreviousKeyStillValid,
+		fmt.Sprintf("%s is still accepted (%s), %s after its grace period ended %s", who, statusWords(pr), checks.HumanDuration(v.now.Sub(end)), date(end)),
+		"Revoke the previous key at the provider — until then anyone holding it can use it — then remove `previous` from the credential.")
+	r.HTTPStatus = pr.HTTPStatus
+	r.Band = prevFP[:8] + "/previous"
+	return r, false, nil
+}
+
+func statusWords(r checks.Result) string {
+	if r.HTTPStatus == 0 {
+		return string(r.Cause)
+	}
+	return fmt.Sprintf("HTTP %d %s", r.HTTPStatus, http.StatusText(r.HTTPStatus))
+}
+
+// complete records that the previous key prevFP is rejected. first is true
+// for the one caller that recorded it; since is when it was first recorded.
+func (t *Tracker) complete(ctx context.Context, cred *config.Credential, prevFP string, now time.Time) (first bool, since time.Time, err error) {
+	k := keyDonePrefix + credKey(cred)
+	for range casAttempts {
+		raw, err := t.kv.Get(ctx, k)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return false, time.Time{}, fmt.Errorf("rotation: read %s: %w", k, err)
+		}
+		var c completion
+		if raw != nil && json.Unmarshal(raw, &c) == nil && c.Previous == prevFP {
+			return false, c.At, nil
+		}
+		b, err := json.Marshal(completion{Previous: prevFP, At: now})
+		if err != nil {
+			return false, time.Time{}, err
+		}
+		ok, err := t.kv.CompareAndSwap(ctx, k, raw, b, 0)
+		if err != nil {
+			return false, time.Time{}, fmt.Errorf("rotation: record %s: %w", k, err)
+		}
+		if ok {
+			return true, now, nil
+		}
+	}
+	return false, time.Time{}, fmt.Errorf("rotation: record %s: the store kept changing under us", k)
+}

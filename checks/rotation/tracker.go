@@ -1,0 +1,266 @@
+package rotation
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/credmon/credmon/checks"
+	"github.com/credmon/credmon/checks/config"
+	"github.com/credmon/credmon/store"
+)
+
+// DefaultWarnBefore are the warning bands when none are configured
+// (alerting.expiry_warn_before).
+var DefaultWarnBefore = []time.Duration{14 * 24 * time.Hour, 7 * 24 * time.Hour, 24 * time.Hour}
+
+// DefaultGrace is how long a previous key may keep working after a rotation
+// when rotation.grace is not set.
+const DefaultGrace = 24 * time.Hour
+
+// Options tune a Tracker; the zero value is usable.
+type Options struct {
+	// Now is the clock; tests pass a fake one.
+	Now func() time.Time
+	// WarnBefore are the warning bands, in any order (default 14d, 7d, 1d).
+	WarnBefore []time.Duration
+	// DefaultGrace applies to credentials without rotation.grace
+	// (default DefaultGrace).
+	DefaultGrace time.Duration
+}
+
+// Tracker evaluates credentials' lifecycles. It keeps no state of its own
+// beyond the fingerprint key: everything that must survive a restart or be
+// agreed by replicas lives in the store, so any number of Trackers over one
+// store behave as one.
+type Tracker struct {
+	kv       store.KV
+	givenKey []byte
+	now      func() time.Time
+	bands    []time.Duration // descending
+	grace    time.Duration
+
+	mu    sync.Mutex
+	key   []byte
+	keyID string
+}
+
+// New returns a Tracker over kv. hmacKey keys the fingerprints of secrets
+// (derive it from store.encryption_key when one is configured); when it is
+// empty, a random key is created once and shared through kv.
+func New(kv store.KV, hmacKey []byte, opts Options) *Tracker {
+	t := &Tracker{kv: kv, givenKey: slices.Clone(hmacKey), now: opts.Now, grace: opts.DefaultGrace}
+	if t.now == nil {
+		t.now = time.Now
+	}
+	if t.grace <= 0 {
+		t.grace = DefaultGrace
+	}
+	for _, b := range opts.WarnBefore {
+		if b > 0 {
+			t.bands = append(t.bands, b)
+		}
+	}
+	if len(t.bands) == 0 {
+		t.bands = slices.Clone(DefaultWarnBefore)
+	}
+	slices.Sort(t.bands)
+	slices.Reverse(t.bands)
+	t.bands = slices.Compact(t.bands)
+	return t
+}
+
+// PreviousProbe probes an API presenting the credential's previous key;
+// *checks.Check implements it with RunWithPrevious. configured is false
+// when there is no previous key to present.
+type PreviousProbe interface {
+	RunWithPrevious(ctx context.Context, tick time.Time) (res checks.Result, configured bool)
+}
+
+// Evaluation is what one look at a credential found. Results are
+// credential-level (Env and Credential set, Check empty), at most one per
+// concern so that an ok about one concern never resolves another's incident.
+type Evaluation struct {
+	// Rotation is the rotation concern: the deadline (ok, rotation_due,
+	// rotation_overdue) and the previous key (previous_key_still_valid),
+	// the worse one as the cause and the other as a finding. Nil when the
+	// credential has neither a rotation deadline nor a probed previous key.
+	Rotation *checks.Result
+	// Expiry is the credential's expires_at and a static JWT's exp,
+	// whichever comes first (ok, token_expiring, token_expired). Nil when
+	// neither is known.
+	Expiry *checks.Result
+	// Rotated is set when the current key was never seen before: a
+	// rotation. Across every replica and call it is reported once.
+	Rotated *Rotated
+	// Completed is set, once across replicas, when the previous key is
+	// first found rejected: the rotation is complete.
+	Completed bool
+	// Deadlines are the credential's known deadlines, soonest first.
+	Deadlines []Deadline
+}
+
+// Results lists the evaluation's results for the incident engine and store.
+func (e *Evaluation) Results() []checks.Result {
+	var out []checks.Result
+	for _, r := range []*checks.Result{e.Rotation, e.Expiry} {
+		if r != nil {
+			out = append(out, *r)
+		}
+	}
+	return out
+}
+
+// Rotated is a key rotation detected by fingerprint. The daemon verifies the
+// new key at once with the credential's checks and sends one "rotated"
+// message saying whether it works.
+type Rotated struct {
+	Env        string
+	Credential string
+	Identity   string    // the new key, redacted ("api_key sk_live_…a1b2")
+	At         time.Time // when the new key was first seen
+	// Fingerprint and Previous are the first 8 hex digits of the keyed
+	// fingerprints of the new key and of the key it replaced.
+	Fingerprint string
+	Previous    string
+}
+
+// view is what Evaluate and Deadlines share: the credential's current key
+// as credmon sees it now.
+type view struct {
+	now      time.Time
+	value    string // the secret itself, for JWT claims only: never output
+	readable bool
+	fp       string // keyed fingerprint of value; "" when unreadable
+	// since is when this key was first seen; ok false when never recorded.
+	since    seen
+	sinceOK  bool
+	identity string
+}
+
+func (v *view) fp8() string {
+	if v.fp == "" {
+		return "nokey"
+	}
+	return v.fp[:8]
+}
+
+// tracked says whether a credential's fingerprint is recorded: to date an
+// automatic rotation, or to time a previous key's grace.
+func tracked(cred *config.Credential) bool {
+	auto := cred.Rotation != nil && cred.Rotation.RotatedAt == config.RotatedAuto
+	return auto || cred.Previous.IsSet()
+}
+
+// look resolves the current key — re-reading env and files, so a rotated
+// secret is seen — and, when observe is set, records its fingerprint.
+func (t *Tracker) look(ctx context.Context, cred *config.Credential, observe bool) (*view, *change, error) {
+	v := &view{now: t.now()}
+	val, err := secretOf(cred).Resolve()
+	if err == nil && val.Text != "" {
+		v.value, v.readable = val.Text, true
+		v.identity = cred.Type + " " + checks.Fingerprint(val.Text)
+	}
+	needFP := v.readable && (tracked(cred) || cred.Rotation != nil || cred.ExpiresAt != nil || isJWT(v.value))
+	var keyID string
+	if needFP {
+		key, id, err := t.hmacKey(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		v.fp, keyID = fingerprint(key, cred, v.value), id
+	}
+	if !tracked(cred) {
+		return v, nil, nil
+	}
+	if !observe || v.fp == "" {
+		// Looking without recording: a key not seen yet has no known age.
+		rec, _, err := t.load(ctx, cred)
+		if rec != nil && rec.KeyID != keyID && v.fp != "" {
+			v.since, v.sinceOK = rec.sighting("")
+		} else {
+			v.since, v.sinceOK = rec.sighting(v.fp)
+		}
+		return v, nil, err
+	}
+	rec, ch, err := t.observe(ctx, cred, v.fp, keyID, v.now)
+	if err != nil {
+		return nil, nil, err
+	}
+	v.since, v.sinceOK = rec.sighting(v.fp)
+	return v, ch, nil
+}
+
+// Evaluate looks at one credential now: it records its fingerprint when
+// rotation tracking needs it, judges its deadlines against the warning
+// bands and, with probe, whether the previous key is still accepted. probe
+// may be nil. An error means the store could not be used; the credential's
+// secret being unreadable is not an error (its checks report that).
+func (t *Tracker) Evaluate(ctx context.Context, cred *config.Credential, probe PreviousProbe) (*Evaluation, error) {
+	v, ch, err := t.look(ctx, cred, true)
+	if err != nil {
+		return nil, err
+	}
+	ev := &Evaluation{Deadlines: t.deadlines(cred, v)}
+	if ch != nil && cred.Rotation != nil && cred.Rotation.RotatedAt == config.RotatedAuto {
+		ev.Rotated = &Rotated{Env: cred.Env, Credential: cred.Name, Identity: v.identity,
+			At: ch.rec.FirstSeen, Fingerprint: ch.rec.FP[:8], Previous: ch.earlier[:8]}
+	}
+	deadline := t.rotationResult(cred, v)
+	var previous *checks.Result
+	if probe != nil {
+		if previous, ev.Completed, err = t.previousResult(ctx, cred, v, probe); err != nil {
+			return nil, err
+		}
+	}
+	ev.Rotation = merge(deadline, previous)
+	ev.Expiry = t.expiryResult(cred, v)
+	return ev, nil
+}
+
+// Deadlines lists the credential's known deadlines, soonest first, without
+// recording anything: for the status page and metrics.
+func (t *Tracker) Deadlines(ctx context.Context, cred *config.Credential) ([]Deadline, error) {
+	v, _, err := t.look(ctx, cred, false)
+	if err != nil {
+		return nil, err
+	}
+	return t.deadlines(cred, v), nil
+}
+
+// result starts a credential-level result.
+func (v *view) result(cred *config.Credential, cause checks.Cause, detail, hint string) *checks.Result {
+	return &checks.Result{
+		Env: cred.Env, Credential: cred.Name, Identity: v.identity,
+		Tick: v.now, Started: v.now,
+		Status: cause.Status(), Cause: cause, Detail: detail, Hint: hint,
+	}
+}
+
+// merge combines the deadline and previous-key results of the rotation
+// concern: the worse is the result, the other a finding when not ok.
+func merge(deadline, previous *checks.Result) *checks.Result {
+	switch {
+	case deadline == nil:
+		return previous
+	case previous == nil:
+		return deadline
+	}
+	main, other := deadline, previous
+	if previous.Status.Rank() >= deadline.Status.Rank() && previous.Cause != checks.CauseOK {
+		main, other = previous, deadline
+	}
+	out := *main
+	if other.Cause == checks.CauseOK {
+		if main.Cause == checks.CauseOK {
+			out.Detail = main.Detail + "; " + lowerFirst(other.Detail)
+			if out.Hint == "" {
+				out.Hint = other.Hint
+			}
+		}
+		return &out
+	}
+	out.Findings = append(slices.Clone(out.Findings), checks.Finding{Cause: other.Cause, Detail: other.Detail, Hint: other.Hint})
+	return &out
+}

@@ -1,0 +1,372 @@
+package notify
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/credmon/credmon/store"
+)
+
+// Dispatcher defaults.
+const (
+	DefaultLease          = 30 * time.Second
+	DefaultBatch          = 16
+	DefaultMaxBackoff     = 5 * time.Minute
+	DefaultPermanentRetry = 5 * time.Minute
+	DefaultPoll           = time.Second
+	DefaultNotifyTimeout  = 10 * time.Second
+)
+
+// storeTimeout bounds the Ack or Defer that follows a delivery; it runs
+// even while shutting down so a message Slack accepted is not sent again.
+const storeTimeout = 5 * time.Second
+
+// unhealthyAfter is how many retryable failures in a row make a notifier a
+// delivery problem in Health: one 5xx is weather, several are an outage.
+const unhealthyAfter = 3
+
+// DispatcherOptions tune delivery from the outbox.
+type DispatcherOptions struct {
+	Owner          string        // this replica's id, the lease owner
+	Lease          time.Duration // how long a leased entry is ours; default 30s
+	Batch          int           // entries leased (and delivered concurrently) at once; default 16
+	MaxBackoff     time.Duration // cap of the exponential backoff; default 5m
+	PermanentRetry time.Duration // wait after a failure retrying cannot fix; default 5m
+	Poll           time.Duration // how often to look for due entries without a nudge; default 1s
+	NotifyTimeout  time.Duration // bound of one Notify call; default 10s, at most Lease/2
+	Now            func() time.Time
+	Logger         *slog.Logger
+
+	OnSent   func(notifier string)             // a message was accepted
+	OnFailed func(notifier string, retry bool) // a delivery attempt failed
+	OnDepth  func(n int)                       // outbox depth after each pass
+}
+
+// Wants is implemented by notifiers that take only some messages (an
+// environment without a Slack route); the others get every message.
+type Wants interface {
+	Wants(m Message) bool
+}
+
+// envelope is an outbox payload: the message and who delivers it.
+type envelope struct {
+	Notifier string  `json:"notifier"`
+	Message  Message `json:"message"`
+}
+
+// Dispatcher delivers messages through the outbox: Enqueue stores one entry
+// per notifier, Run leases due entries and delivers them. Any replica may
+// run one; the outbox's leases keep a message from being sent twice.
+type Dispatcher struct {
+	outbox    store.Outbox
+	notifiers map[string]Notifier
+	order     []string // notifier names, for Enqueue
+	opts      DispatcherOptions
+	nudge     chan struct{}
+
+	mu     sync.Mutex
+	health map[string]*notifierHealth // by notifier name
+}
+
+// notifierHealth is a notifier's current delivery trouble.
+type notifierHealth struct {
+	held   map[string]heldEntry // entries failing for good, by entry ID
+	streak int                  // retryable failures since the last success
+	err    string               // the latest retryable failure
+}
+
+type heldEntry struct {
+	err string
+	at  time.Time
+}
+
+// NewDispatcher returns a dispatcher over outbox for notifiers, which must
+// have distinct names.
+func NewDispatcher(outbox store.Outbox, notifiers []Notifier, opts DispatcherOptions) *Dispatcher {
+	if opts.Lease <= 0 {
+		opts.Lease = DefaultLease
+	}
+	if opts.Batch <= 0 {
+		opts.Batch = DefaultBatch
+	}
+	if opts.MaxBackoff <= 0 {
+		opts.MaxBackoff = DefaultMaxBackoff
+	}
+	if opts.PermanentRetry <= 0 {
+		opts.PermanentRetry = DefaultPermanentRetry
+	}
+	if opts.Poll <= 0 {
+		opts.Poll = DefaultPoll
+	}
+	if opts.NotifyTimeout <= 0 {
+		opts.NotifyTimeout = DefaultNotifyTimeout
+	}
+	// A delivery must end well inside its lease, or another replica takes
+	// the entry over and sends it a second time.
+	opts.NotifyTimeout = min(opts.NotifyTimeout, opts.Lease/2)
+	if opts.Owner == "" {
+		// Leases need an owner; a random one is as good as any for a
+		// replica that was not given a name.
+		var b [6]byte
+		_, _ = rand.Read(b[:])
+		opts.Owner = "dispatcher-" + hex.EncodeToString(b[:])
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	d := &Dispatcher{
+		outbox:    outbox,
+		notifiers: make(map[string]Notifier, len(notifiers)),
+		opts:      opts,
+		nudge:     make(chan struct{}, 1),
+		health:    make(map[string]*notifierHealth),
+	}
+	for _, n := range notifiers {
+		if _, dup := d.notifiers[n.Name()]; !dup {
+			d.order = append(d.order, n.Name())
+		}
+		d.notifiers[n.Name()] = n
+	}
+	return d
+}
+
+// Enqueue stores m for every notifier that wants it and wakes Run. Entry
+// IDs derive from m.ID, so enqueueing the same message again adds nothing.
+func (d *Dispatcher) Enqueue(ctx context.Context, m Message) error {
+	if m.ID == "" {
+		return errors.New("notify: message has no id")
+	}
+	var errs []error
+	for _, name := range d.order {
+		n := d.notifiers[name]
+		if w, ok := n.(Wants); ok && !w.Wants(m) {
+			continue
+		}
+		payload, err := json.Marshal(envelope{Notifier: name, Message: m})
+		if err != nil {
+			return fmt.Errorf("notify: encode message %s: %w", m.ID, err)
+		}
+		e := store.OutboxEntry{
+			ID:       m.ID + "/" + name,
+			Group:    name + ":" + m.IncidentKey,
+			Payload:  payload,
+			Enqueued: d.opts.Now(),
+		}
+		if err := d.outbox.Enqueue(ctx, e); err != nil {
+			errs = append(errs, fmt.Errorf("notify: enqueue %s: %w", e.ID, err))
+		}
+	}
+	select {
+	case d.nudge <- struct{}{}:
+	default: // a wake-up is already pending
+	}
+	return errors.Join(errs...)
+}
+
+// Run delivers due entries until ctx is done, then returns nil. It wakes on
+// Enqueue and otherwise polls, for entries other replicas enqueued and for
+// deferred ones coming due. A delivery in flight when ctx ends finishes
+// (within NotifyTimeout) and is acknowledged, so a graceful shutdown sends
+// nothing twice.
+func (d *Dispatcher) Run(ctx context.Context) error {
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-d.nudge:
+		case <-timer.C:
+		}
+		for ctx.Err() == nil {
+			n, err := d.pass(ctx)
+			if err != nil {
+				if ctx.Err() == nil {
+					d.opts.Logger.Warn("notify: outbox unavailable, will retry", "err", err)
+				}
+				break
+			}
+			if n < d.opts.Batch {
+				break // drained; a full batch means more may be due
+			}
+		}
+		if d.opts.OnDepth != nil && ctx.Err() == nil {
+			if n, err := d.outbox.Depth(ctx); err == nil {
+				d.opts.OnDepth(n)
+			}
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+		timer.Reset(d.opts.Poll)
+	}
+}
+
+// pass leases one batch and delivers it, each entry on its own goroutine:
+// a batch holds at most one entry per group, so order is not at stake, and
+// one slow notifier must not hold the others' leases past their expiry.
+func (d *Dispatcher) pass(ctx context.Context) (int, error) {
+	entries, err := d.outbox.Lease(ctx, d.opts.Owner, d.opts.Batch, d.opts.Lease)
+	if err != nil {
+		return 0, err
+	}
+	var wg sync.WaitGroup
+	for _, e := range entries {
+		wg.Go(func() { d.deliver(ctx, e) })
+	}
+	wg.Wait()
+	return len(entries), nil
+}
+
+// deliver sends one leased entry and settles it: Ack on success, Defer on
+// failure. Nothing is ever dropped; a failure retrying cannot fix waits
+// PermanentRetry and shows in Health until it stops failing.
+func (d *Dispatcher) deliver(ctx context.Context, e store.OutboxEntry) {
+	log := d.opts.Logger.With("entry", e.ID)
+	// Settling runs without ctx's cancellation: shutdown must still record
+	// what happened to a message that was just sent.
+	settle, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+	defer cancel()
+
+	var env envelope
+	if err := json.Unmarshal(e.Payload, &env); err != nil {
+		// Perhaps written by a newer version: keep it for one that reads it.
+		log.Error("notify: undecodable outbox entry, deferring", "err", err)
+		d.record("outbox", e.ID, true, "undecodable entry")
+		d.defer1(settle, log, e, d.opts.Now().Add(d.opts.PermanentRetry))
+		return
+	}
+	n, ok := d.notifiers[env.Notifier]
+	if !ok {
+		// Another replica (mid-rollout, other config) may have it.
+		d.record(env.Notifier, e.ID, true, "notifier not configured on this replica")
+		d.defer1(settle, log, e, d.opts.Now().Add(d.opts.PermanentRetry))
+		return
+	}
+	if ctx.Err() != nil {
+		// Shutting down before sending: hand the entry back at once
+		// rather than let it wait for the lease to expire.
+		d.defer1(settle, log, e, d.opts.Now())
+		return
+	}
+
+	nctx, ncancel := context.WithTimeout(context.WithoutCancel(ctx), d.opts.NotifyTimeout)
+	retry, err := n.Notify(nctx, env.Message)
+	ncancel()
+	if err == nil {
+		d.delivered(env.Notifier, e.ID)
+		if d.opts.OnSent != nil {
+			d.opts.OnSent(env.Notifier)
+		}
+		if err := d.outbox.Ack(settle, e.ID, d.opts.Owner); err != nil {
+			// ErrLeaseLost: another replica took over and may send it
+			// again; nothing to undo from here.
+			log.Warn("notify: ack failed after delivery", "notifier", env.Notifier, "err", err)
+		}
+		return
+	}
+
+	if d.opts.OnFailed != nil {
+		d.opts.OnFailed(env.Notifier, retry)
+	}
+	now := d.opts.Now()
+	var wait time.Duration
+	switch ra, asked := retryAfter(err); {
+	case asked:
+		wait = ra
+	case retry:
+		// Attempts counts earlier failed tries; this one is the next.
+		wait = Backoff(e.Attempts+1, d.opts.MaxBackoff)
+	default:
+		wait = d.opts.PermanentRetry
+	}
+	d.record(env.Notifier, e.ID, !retry, err.Error())
+	log.Warn("notify: delivery failed", "notifier", env.Notifier, "retry", retry,
+		"attempt", e.Attempts+1, "next_in", wait, "err", err)
+	d.defer1(settle, log, e, now.Add(wait))
+}
+
+func (d *Dispatcher) defer1(ctx context.Context, log *slog.Logger, e store.OutboxEntry, at time.Time) {
+	if err := d.outbox.Defer(ctx, e.ID, d.opts.Owner, at); err != nil {
+		// The lease expires on its own and the entry comes back.
+		log.Warn("notify: defer failed", "err", err)
+	}
+}
+
+// record notes a failed attempt at entry id through notifier.
+func (d *Dispatcher) record(notifier, id string, permanent bool, msg string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	h := d.health[notifier]
+	if h == nil {
+		h = &notifierHealth{held: make(map[string]heldEntry)}
+		d.health[notifier] = h
+	}
+	if permanent {
+		h.held[id] = heldEntry{err: msg, at: d.opts.Now()}
+		return
+	}
+	delete(h.held, id)
+	h.streak++
+	h.err = msg
+}
+
+// delivered notes a success of entry id through notifier.
+func (d *Dispatcher) delivered(notifier, id string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if h := d.health[notifier]; h != nil {
+		delete(h.held, id)
+		h.streak, h.err = 0, ""
+	}
+}
+
+// Health lists current delivery problems, one line per notifier, for
+// /readyz: messages held back by a failure retrying cannot fix (a revoked
+// bot token, an unknown channel) at once, retryable failures after several
+// in a row. Empty when delivery works.
+func (d *Dispatcher) Health() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	// A held entry not seen failing for this long was delivered by another
+	// replica, or by this one under another notifier name.
+	stale := d.opts.Now().Add(-2*d.opts.PermanentRetry - d.opts.Lease)
+	var out []string
+	for name, h := range d.health {
+		var last heldEntry
+		n := 0
+		for id, e := range h.held {
+			if e.at.Before(stale) {
+				delete(h.held, id)
+				continue
+			}
+			n++
+			if e.at.After(last.at) || last.err == "" {
+				last = e
+			}
+		}
+		if n > 0 {
+			out = append(out, fmt.Sprintf("%s: %d message(s) held back by a failure retrying cannot fix (retried every %s): %s",
+				name, n, d.opts.PermanentRetry, last.err))
+		}
+		if h.streak >= unhealthyAfter {
+			out = append(out, fmt.Sprintf("%s: %d delivery attempts failed in a row: %s", name, h.streak, h.err))
+		}
+	}
+	slices.Sort(out)
+	return out
+}

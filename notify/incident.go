@@ -1,0 +1,176 @@
+package notify
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/credmon/credmon/checks"
+	"github.com/credmon/credmon/store"
+)
+
+// Incident defaults, as SPEC.md's alerting section sets them.
+const (
+	DefaultFailureThreshold = 2
+	DefaultSuccessThreshold = 1
+	DefaultRemindEvery      = 4 * time.Hour
+)
+
+// kvPrefix namespaces incident records in the shared KV:
+// "incident:ENV/SUBJECT[#CONCERN]" holds one subject's record as JSON.
+const kvPrefix = "incident:"
+
+// maxCASAttempts bounds the read-compute-swap loop. Contention is a handful
+// of replicas on one subject, so running out means something is wrong
+// (a KV whose CompareAndSwap never matches what Get returned).
+const maxCASAttempts = 100
+
+// IncidentOptions tune when incidents open, remind and resolve.
+type IncidentOptions struct {
+	FailureThreshold int           // consecutive failures before an incident opens; <= 0 means 2
+	SuccessThreshold int           // consecutive successes before it resolves; <= 0 means 1
+	RemindEvery      time.Duration // reminder interval; 0 = never (DefaultRemindEvery is 4h)
+	SendResolved     *bool         // nil means true, as config's alerting.send_resolved
+	Now              func() time.Time
+	Owner            string // this replica's id, recorded as who sent the last message
+}
+
+// IncidentState is an open incident, as the status page and `credmon
+// status` show it.
+type IncidentState struct {
+	Key          string        `json:"key"` // ENV/SUBJECT/FAMILY
+	Env          string        `json:"env"`
+	Subject      string        `json:"subject"` // check, "credential:NAME" or "clock"
+	Family       string        `json:"family"`
+	Check        string        `json:"check,omitempty"`
+	Credential   string        `json:"credential,omitempty"`
+	Identity     string        `json:"identity,omitempty"`
+	Cause        checks.Cause  `json:"cause"`
+	Status       checks.Status `json:"status"`
+	Band         string        `json:"band,omitempty"`
+	Since        time.Time     `json:"since"`
+	LastNotified time.Time     `json:"last_notified,omitzero"`
+	NotifiedBy   string        `json:"notified_by,omitempty"` // replica that produced the last message
+	Failures     int           `json:"failures"`              // consecutive failures of the subject so far
+}
+
+// Incidents turns results into incident transitions. State lives in the
+// KV, so every replica sharing it sees one incident per key and each
+// transition is produced by exactly one of them.
+type Incidents struct {
+	kv   store.KV
+	opts IncidentOptions
+}
+
+// NewIncidents returns an incident engine over kv.
+func NewIncidents(kv store.KV, opts IncidentOptions) *Incidents {
+	if opts.FailureThreshold <= 0 {
+		opts.FailureThreshold = DefaultFailureThreshold
+	}
+	if opts.SuccessThreshold <= 0 {
+		opts.SuccessThreshold = DefaultSuccessThreshold
+	}
+	if opts.RemindEvery < 0 {
+		opts.RemindEvery = 0
+	}
+	if opts.SendResolved == nil {
+		yes := true
+		opts.SendResolved = &yes
+	} else {
+		v := *opts.SendResolved // a copy: the caller's bool may change later
+		opts.SendResolved = &v
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Incidents{kv: kv, opts: opts}
+}
+
+// Observe applies one result and returns the messages its transitions
+// produced, usually none. Replicas observing results of the same subject
+// concurrently race on a compare-and-swap; only the winner of the swap
+// that records a transition returns its message, so each message exists
+// once. A result not newer than the last one applied (the same run seen
+// twice, or a late run of an earlier tick) produces nothing.
+func (in *Incidents) Observe(ctx context.Context, r checks.Result) ([]Message, error) {
+	return in.observe(ctx, kvPrefix+r.Env+"/"+Subject(r), r)
+}
+
+// ObserveConcern is Observe for a subject that reports several independent
+// concerns, each its own stream of results: a credential's rotation and its
+// expiry (rotation.Evaluation) share the subject "credential:NAME" and the
+// same Started, and an ok about one must not resolve the other's incident.
+// Each concern keeps its own counters; incident keys are unchanged.
+func (in *Incidents) ObserveConcern(ctx context.Context, concern string, r checks.Result) ([]Message, error) {
+	key := kvPrefix + r.Env + "/" + Subject(r)
+	if concern != "" {
+		key += "#" + concern
+	}
+	return in.observe(ctx, key, r)
+}
+
+func (in *Incidents) observe(ctx context.Context, key string, r checks.Result) ([]Message, error) {
+	for range maxCASAttempts {
+		old, err := in.kv.Get(ctx, key)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			old = nil
+		case err != nil:
+			return nil, fmt.Errorf("notify: read incident %s: %w", key, err)
+		}
+		var rec record
+		if old != nil {
+			if err := json.Unmarshal(old, &rec); err != nil {
+				return nil, fmt.Errorf("notify: decode incident %s: %w", key, err)
+			}
+		}
+		msgs, applied := rec.step(r, in.opts.Now(), in.opts, in.opts.Owner)
+		if !applied {
+			return nil, nil
+		}
+		val, err := json.Marshal(&rec)
+		if err != nil {
+			return nil, fmt.Errorf("notify: encode incident %s: %w", key, err)
+		}
+		if bytes.Equal(val, old) {
+			return msgs, nil
+		}
+		swapped, err := in.kv.CompareAndSwap(ctx, key, old, val, 0)
+		if err != nil {
+			return nil, fmt.Errorf("notify: write incident %s: %w", key, err)
+		}
+		if swapped {
+			return msgs, nil
+		}
+		// Another replica changed the record first: recompute from its
+		// version, dropping the messages this attempt would have sent.
+	}
+	return nil, fmt.Errorf("notify: incident %s: still contended after %d attempts", key, maxCASAttempts)
+}
+
+// Open lists the open incidents, ordered by key.
+func (in *Incidents) Open(ctx context.Context) ([]IncidentState, error) {
+	vals, err := in.kv.Scan(ctx, kvPrefix)
+	if err != nil {
+		return nil, fmt.Errorf("notify: list incidents: %w", err)
+	}
+	var out []IncidentState
+	for key, val := range vals {
+		var rec record
+		if err := json.Unmarshal(val, &rec); err != nil {
+			return nil, fmt.Errorf("notify: decode incident %s: %w", key, err)
+		}
+		if rec.Open != nil {
+			s := *rec.Open
+			s.Failures = rec.Failures
+			out = append(out, s)
+		}
+	}
+	slices.SortFunc(out, func(a, b IncidentState) int { return strings.Compare(a.Key, b.Key) })
+	return out, nil
+}

@@ -1,0 +1,197 @@
+package notify
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/credmon/credmon/checks"
+)
+
+// record is the incident state of one subject (ENV/SUBJECT) as the KV
+// holds it. Counters live per subject, not per incident, because a check's
+// consecutive failures count across causes and families.
+type record struct {
+	Env     string `json:"env"`
+	Subject string `json:"subject"`
+	// Last is the Started (or Tick) of the newest result applied: a result
+	// not newer is a duplicate (the same run observed by another replica)
+	// or a late run of an earlier tick, and changes nothing.
+	Last      time.Time `json:"last,omitzero"`
+	Failures  int       `json:"failures"`
+	Successes int       `json:"successes"`
+	// Seq counts the messages ever produced for the subject; it makes
+	// message IDs unique and deterministic.
+	Seq  uint64         `json:"seq"`
+	Open *IncidentState `json:"open,omitempty"`
+	// Bands already alerted in the open incident for the credential value
+	// named by Open.Band; they survive restarts because they are here.
+	Bands []string `json:"bands,omitempty"`
+}
+
+// step applies r to rec and returns the messages the transition produces.
+// applied is false when r was a duplicate or stale and rec is unchanged.
+func (rec *record) step(r checks.Result, now time.Time, o IncidentOptions, owner string) (msgs []Message, applied bool) {
+	if t := resultTime(r); !t.IsZero() {
+		if !rec.Last.IsZero() && !t.After(rec.Last) {
+			return nil, false
+		}
+		rec.Last = t
+	}
+	rec.Env, rec.Subject = r.Env, Subject(r)
+	emit := func(ev Event, in *IncidentState, m Message) {
+		rec.Seq++
+		m.ID = fmt.Sprintf("%s/%d-%d-%s", in.Key, in.Since.UnixMilli(), rec.Seq, ev)
+		m.Event = ev
+		in.LastNotified = now
+		in.NotifiedBy = owner
+		msgs = append(msgs, m)
+	}
+
+	fam := Family(r.Cause)
+	if fam == "" || r.Status == checks.StatusOK {
+		rec.Failures = 0
+		rec.Successes++
+		if in := rec.Open; in != nil && rec.Successes >= o.SuccessThreshold {
+			if *o.SendResolved {
+				m := message(r, in, now)
+				m.PrevCause = in.Cause
+				emit(EventResolved, in, m)
+			}
+			rec.Open, rec.Bands = nil, nil
+		}
+		return msgs, true
+	}
+
+	rec.Successes = 0
+	rec.Failures++
+	threshold := o.FailureThreshold
+	if r.Status == checks.StatusWarn {
+		// A warning is a deadline, not a flake: waiting for a second run
+		// only delays it.
+		threshold = 1
+	}
+	in := rec.Open
+	switch {
+	case in == nil || in.Family != fam:
+		if rec.Failures < threshold {
+			// An open incident of another family stays open until the new
+			// problem is confirmed: the check has not recovered.
+			return msgs, true
+		}
+		if in != nil {
+			// The old problem is gone and a different one is confirmed:
+			// resolve the old incident so its thread closes, then open the
+			// new one, which gets its own key, thread and reminders.
+			m := message(r, in, now)
+			m.Status, m.Cause, m.PrevCause = checks.StatusOK, checks.CauseOK, in.Cause
+			m.Detail = fmt.Sprintf("%s is no longer reported; %s now reports %s (a new %s incident).",
+				in.Cause, in.Subject, r.Cause, fam)
+			m.Hint, m.Band = "", ""
+			if *o.SendResolved {
+				emit(EventResolved, in, m)
+			}
+		}
+		in = &IncidentState{
+			Key:     IncidentKey(r),
+			Env:     r.Env,
+			Subject: Subject(r),
+			Family:  fam,
+			Since:   now,
+		}
+		in.update(r)
+		rec.Open, rec.Bands = in, nil
+		if r.Band != "" {
+			rec.Bands = []string{r.Band}
+		}
+		emit(EventOpened, in, message(r, in, now))
+	case r.Cause != in.Cause:
+		prev := in.Cause
+		rec.noteBand(r.Band)
+		in.update(r)
+		m := message(r, in, now)
+		m.PrevCause = prev
+		emit(EventCauseChanged, in, m)
+	case r.Band != "":
+		// A banded warning alerts once per band and never reminds: the
+		// next band is the reminder.
+		fresh := rec.noteBand(r.Band)
+		in.update(r)
+		if fresh {
+			emit(EventBand, in, message(r, in, now))
+		}
+	default:
+		in.update(r)
+		if o.RemindEvery > 0 && now.Sub(in.LastNotified) >= o.RemindEvery {
+			emit(EventReminder, in, message(r, in, now))
+		}
+	}
+	return msgs, true
+}
+
+// noteBand records band in the open incident and reports whether it had
+// not been alerted yet. A band for another credential value (the part
+// before the last "/", e.g. "fp:1a2b3c4d") starts the set afresh: a new
+// key or token deserves its own warnings.
+func (rec *record) noteBand(band string) bool {
+	if band == "" {
+		return false
+	}
+	if len(rec.Bands) > 0 && bandValue(rec.Bands[len(rec.Bands)-1]) != bandValue(band) {
+		rec.Bands = nil
+	}
+	if slices.Contains(rec.Bands, band) {
+		return false
+	}
+	rec.Bands = append(rec.Bands, band)
+	return true
+}
+
+// bandValue is the credential part of a band, "" when it has none.
+func bandValue(band string) string {
+	if i := strings.LastIndex(band, "/"); i >= 0 {
+		return band[:i]
+	}
+	return ""
+}
+
+// update copies what the latest result says about an open incident.
+func (in *IncidentState) update(r checks.Result) {
+	in.Check, in.Credential, in.Identity = r.Check, r.Credential, r.Identity
+	in.Cause, in.Status = r.Cause, r.Status
+	if r.Band != "" {
+		in.Band = r.Band
+	}
+}
+
+// message fills a message from the result that caused the transition.
+func message(r checks.Result, in *IncidentState, now time.Time) Message {
+	return Message{
+		IncidentKey: in.Key,
+		At:          now,
+		Since:       in.Since,
+		Env:         r.Env,
+		Check:       r.Check,
+		Credential:  r.Credential,
+		Identity:    r.Identity,
+		Status:      r.Status,
+		Cause:       r.Cause,
+		HTTPStatus:  r.HTTPStatus,
+		Detail:      r.Detail,
+		Hint:        r.Hint,
+		Band:        r.Band,
+		Findings:    slices.Clone(r.Findings),
+		Challenge:   r.Challenge,
+		Token:       r.Token,
+	}
+}
+
+// resultTime orders results of one subject: when the run started, or its
+// tick; zero when the result carries neither and cannot be deduplicated.
+func resultTime(r checks.Result) time.Time {
+	if !r.Started.IsZero() {
+		return r.Started
+	}
+	return r.Tick
+}

@@ -1,0 +1,376 @@
+package boltstore
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/credmon/credmon/store"
+)
+
+// Layout of the outbox, four buckets made by the first Enqueue:
+//
+//	outbox_entries  id → outboxRecord JSON (the entry, its queue sequence, its lease)
+//	outbox_queue    groupKey ‖ seq → id: each group's FIFO; the first key of a group is its head
+//	outbox_ready    timeKey(ready) ‖ group → "": groups by when their head may next be leased
+//	outbox_groups   groupKey → the group's outbox_ready key, to move it
+//
+// A group's ready time is its head's NotBefore (never earlier than the
+// moment it became head, so groups queue in the order they became due), or
+// its lease expiry while leased. Lease walks outbox_ready from the start
+// and stops at the first group not yet ready. Every call is one Update.
+var (
+	bucketOutboxEntries = []byte("outbox_entries")
+	bucketOutboxQueue   = []byte("outbox_queue")
+	bucketOutboxReady   = []byte("outbox_ready")
+	bucketOutboxGroups  = []byte("outbox_groups")
+)
+
+// outboxRecord is an entry as stored, with its lease. Owner stays set
+// after the lease expires, until another owner leases the entry: the
+// store's contract lets a late owner still ack.
+type outboxRecord struct {
+	Entry store.OutboxEntry `json:"entry"`
+	Seq   uint64            `json:"seq"`
+	Owner string            `json:"owner,omitempty"`
+	Until time.Time         `json:"until,omitzero"`
+}
+
+// groupKey length-prefixes the group, so no group's keys are a prefix of
+// another's and the empty group is a valid key.
+func groupKey(group string) []byte {
+	k := binary.AppendUvarint(nil, uint64(len(group)))
+	return append(k, group...)
+}
+
+func queueKey(group string, seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(groupKey(group), seq)
+}
+
+// timeKey orders times as bytes: seconds with the sign bit flipped, then
+// nanoseconds (as resultKey, and for the same reasons).
+func timeKey(t time.Time) []byte {
+	k := make([]byte, timeKeyLen)
+	binary.BigEndian.PutUint64(k[0:8], uint64(t.Unix())^(1<<63))
+	binary.BigEndian.PutUint32(k[8:12], uint32(t.Nanosecond()))
+	return k
+}
+
+const timeKeyLen = 12
+
+// dueAt is when an entry that becomes its group's head at now may be
+// leased.
+func dueAt(e store.OutboxEntry, now time.Time) time.Time {
+	if e.NotBefore.After(now) {
+		return e.NotBefore
+	}
+	return now
+}
+
+// outboxTx is the outbox's buckets inside one transaction.
+type outboxTx struct {
+	entries, queue, ready, groups *bolt.Bucket
+}
+
+// openOutbox returns the buckets, creating them if create is set; ok is
+// false when they do not exist yet (nothing was ever enqueued).
+func openOutbox(tx *bolt.Tx, create bool) (o outboxTx, ok bool, err error) {
+	bs := []**bolt.Bucket{&o.entries, &o.queue, &o.ready, &o.groups}
+	for i, name := range [][]byte{bucketOutboxEntries, bucketOutboxQueue, bucketOutboxReady, bucketOutboxGroups} {
+		if create {
+			if *bs[i], err = tx.CreateBucketIfNotExists(name); err != nil {
+				return o, false, err
+			}
+		} else if *bs[i] = tx.Bucket(name); *bs[i] == nil {
+			return o, false, nil
+		}
+	}
+	return o, true, nil
+}
+
+func (o outboxTx) load(id []byte) (*outboxRecord, error) {
+	raw := o.entries.Get(id)
+	if raw == nil {
+		return nil, nil
+	}
+	var rec outboxRecord
+	if err := json.Unmarshal(raw, &rec); err != nil {
+		return nil, fmt.Errorf("decode outbox entry %s: %w", id, err)
+	}
+	return &rec, nil
+}
+
+func (o outboxTx) save(rec *outboxRecord) error {
+	raw, err := json.Marshal(rec)
+	if err != nil {
+		return fmt.Errorf("encode outbox entry %s: %w", rec.Entry.ID, err)
+	}
+	return o.entries.Put([]byte(rec.Entry.ID), raw)
+}
+
+// head returns the id of group's oldest entry, or nil.
+func (o outboxTx) head(group string) []byte {
+	prefix := groupKey(group)
+	k, id := o.queue.Cursor().Seek(prefix)
+	if k == nil || !bytes.HasPrefix(k, prefix) {
+		return nil
+	}
+	return bytes.Clone(id)
+}
+
+// setReady moves group to t in the ready index.
+func (o outboxTx) setReady(group string, t time.Time) error {
+	if err := o.clearReady(group); err != nil {
+		return err
+	}
+	rk := append(timeKey(t), group...)
+	if err := o.ready.Put(rk, []byte{}); err != nil {
+		return err
+	}
+	return o.groups.Put(groupKey(group), rk)
+}
+
+// clearReady drops group from the ready index: it has no entries left.
+func (o outboxTx) clearReady(group string) error {
+	gk := groupKey(group)
+	if old := o.groups.Get(gk); old != nil {
+		if err := o.ready.Delete(bytes.Clone(old)); err != nil {
+			return err
+		}
+	}
+	return o.groups.Delete(gk)
+}
+
+// held returns id's record if owner holds its lease.
+func (o outboxTx) held(id, owner string) (*outboxRecord, error) {
+	rec, err := o.load([]byte(id))
+	if err != nil {
+		return nil, err
+	}
+	if rec == nil {
+		return nil, fmt.Errorf("entry is gone: %w", store.ErrLeaseLost)
+	}
+	if owner == "" || rec.Owner != owner {
+		return nil, fmt.Errorf("not leased to %s: %w", owner, store.ErrLeaseLost)
+	}
+	return rec, nil
+}
+
+// Enqueue adds e unless an entry with its ID is already present.
+func (s *Store) Enqueue(ctx context.Context, e store.OutboxEntry) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if e.ID == "" {
+		return store.ErrNoID
+	}
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		o, _, err := openOutbox(tx, true)
+		if err != nil {
+			return err
+		}
+		if o.entries.Get([]byte(e.ID)) != nil {
+			return nil
+		}
+		now := s.clock()
+		if e.Enqueued.IsZero() {
+			e.Enqueued = now
+		}
+		seq, err := o.queue.NextSequence()
+		if err != nil {
+			return err
+		}
+		if err := o.save(&outboxRecord{Entry: e, Seq: seq}); err != nil {
+			return err
+		}
+		if err := o.queue.Put(queueKey(e.Group, seq), []byte(e.ID)); err != nil {
+			return err
+		}
+		if o.groups.Get(groupKey(e.Group)) != nil {
+			return nil // the group has a head already; e waits behind it
+		}
+		return o.setReady(e.Group, dueAt(e, now))
+	})
+	if err != nil {
+		return fmt.Errorf("boltstore: enqueue outbox entry %s: %w", e.ID, err)
+	}
+	return nil
+}
+
+// Lease hands owner the heads of up to n ready groups for lease. A call
+// that finds nothing due rolls back instead of committing, so idle
+// polling costs no disk write.
+func (s *Store) Lease(ctx context.Context, owner string, n int, lease time.Duration) ([]store.OutboxEntry, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := checkLease(owner, lease); err != nil {
+		return nil, err
+	}
+	if n <= 0 {
+		return nil, nil
+	}
+	out, err := s.lease(owner, n, lease)
+	if err != nil {
+		return nil, fmt.Errorf("boltstore: lease outbox entries: %w", err)
+	}
+	return out, nil
+}
+
+func (s *Store) lease(owner string, n int, lease time.Duration) ([]store.OutboxEntry, error) {
+	tx, err := s.db.Begin(true)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	o, ok, err := openOutbox(tx, false)
+	if !ok || err != nil {
+		return nil, err
+	}
+	now := s.clock()
+	nowKey := timeKey(now)
+	var due []string
+	c := o.ready.Cursor()
+	for k, _ := c.First(); k != nil && len(due) < n; k, _ = c.Next() {
+		if bytes.Compare(k[:timeKeyLen], nowKey) > 0 {
+			break
+		}
+		due = append(due, string(k[timeKeyLen:]))
+	}
+	if len(due) == 0 {
+		return nil, nil
+	}
+	until := now.Add(lease)
+	out := make([]store.OutboxEntry, 0, len(due))
+	for _, group := range due {
+		id := o.head(group)
+		rec, err := o.load(id)
+		if err != nil {
+			return nil, err
+		}
+		if rec == nil {
+			return nil, fmt.Errorf("group %q: head %q has no entry (damaged file?)", group, id)
+		}
+		rec.Owner, rec.Until = owner, until
+		if err := o.save(rec); err != nil {
+			return nil, err
+		}
+		if err := o.setReady(group, until); err != nil {
+			return nil, err
+		}
+		out = append(out, rec.Entry)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Ack removes id if owner still holds it and readies its group's next.
+func (s *Store) Ack(ctx context.Context, id, owner string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		o, ok, err := openOutbox(tx, false)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("entry is gone: %w", store.ErrLeaseLost)
+		}
+		rec, err := o.held(id, owner)
+		if err != nil {
+			return err
+		}
+		group := rec.Entry.Group
+		if err := o.entries.Delete([]byte(id)); err != nil {
+			return err
+		}
+		if err := o.queue.Delete(queueKey(group, rec.Seq)); err != nil {
+			return err
+		}
+		next := o.head(group)
+		if next == nil {
+			return o.clearReady(group)
+		}
+		headRec, err := o.load(next)
+		if err != nil {
+			return err
+		}
+		if headRec == nil {
+			return fmt.Errorf("group %q: head %q has no entry (damaged file?)", group, next)
+		}
+		return o.setReady(group, dueAt(headRec.Entry, s.clock()))
+	})
+	if err != nil {
+		return fmt.Errorf("boltstore: ack outbox entry %s: %w", id, err)
+	}
+	return nil
+}
+
+// Defer releases id for another attempt at notBefore if owner still holds it.
+func (s *Store) Defer(ctx context.Context, id, owner string, notBefore time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		o, ok, err := openOutbox(tx, false)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("entry is gone: %w", store.ErrLeaseLost)
+		}
+		rec, err := o.held(id, owner)
+		if err != nil {
+			return err
+		}
+		rec.Entry.Attempts++
+		rec.Entry.NotBefore = notBefore
+		rec.Owner, rec.Until = "", time.Time{}
+		if err := o.save(rec); err != nil {
+			return err
+		}
+		return o.setReady(rec.Entry.Group, dueAt(rec.Entry, s.clock()))
+	})
+	if err != nil {
+		return fmt.Errorf("boltstore: defer outbox entry %s: %w", id, err)
+	}
+	return nil
+}
+
+// Depth counts undelivered entries.
+func (s *Store) Depth(ctx context.Context) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	var n int
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(bucketOutboxEntries); b != nil {
+			n = b.Stats().KeyN
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("boltstore: outbox depth: %w", err)
+	}
+	return n, nil
+}
+
+// checkLease rejects arguments that would hand out an entry nobody holds.
+func checkLease(owner string, lease time.Duration) error {
+	if owner == "" {
+		return errors.New("boltstore: lease needs an owner")
+	}
+	if lease <= 0 {
+		return fmt.Errorf("boltstore: lease %v must be positive", lease)
+	}
+	return nil
+}

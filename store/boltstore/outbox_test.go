@@ -1,0 +1,112 @@
+package boltstore
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/credmon/credmon/store"
+	"github.com/credmon/credmon/store/storetest"
+)
+
+// openOnClock opens a store at path whose clock is clk.
+func openOnClock(t testing.TB, path string, clk *storetest.Clock) *Store {
+	t.Helper()
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.now = clk.Now
+	return s
+}
+
+func TestOutbox(t *testing.T) {
+	storetest.RunOutbox(t, func(t *testing.T) store.Store {
+		clk := storetest.NewClock()
+		return clocked{openOnClock(t, filepath.Join(t.TempDir(), "credmon.db"), clk), clk}
+	})
+}
+
+func TestOutboxSurvivesRestart(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "credmon.db")
+	clk := storetest.NewClock()
+	ctx := context.Background()
+	s := openOnClock(t, path, clk)
+	for _, e := range []store.OutboxEntry{storetest.Entry("a", 0), storetest.Entry("a", 1), storetest.Entry("b", 0)} {
+		if err := s.Enqueue(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.Lease(ctx, "replica-a", 1, time.Minute)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("Lease = %d entries, %v; want 1", len(got), err)
+	}
+	leased := got[0].ID
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// The process restarts within the lease: the lease, the queue order
+	// and the ready index all come back from the file.
+	s = openOnClock(t, path, clk)
+	defer s.Close()
+	if n, err := s.Depth(ctx); err != nil || n != 3 {
+		t.Fatalf("Depth after reopen = %d, %v; want 3", n, err)
+	}
+	got, err = s.Lease(ctx, "replica-b", 10, time.Minute)
+	if err != nil || len(got) != 1 || got[0].ID == leased {
+		t.Fatalf("Lease after reopen = %v, %v; want only the other group's head (%s is still leased)", got, err, leased)
+	}
+	for _, id := range []string{leased, got[0].ID} {
+		owner := map[bool]string{true: "replica-a", false: "replica-b"}[id == leased]
+		if err := s.Ack(ctx, id, owner); err != nil {
+			t.Fatalf("Ack(%s, %s): %v", id, owner, err)
+		}
+	}
+	got, err = s.Lease(ctx, "replica-b", 10, time.Minute)
+	if err != nil || len(got) != 1 || got[0].ID != "a#1" {
+		t.Fatalf("Lease = %v, %v; want [a#1]", got, err)
+	}
+}
+
+func TestOutboxIdleLeaseDoesNotWrite(t *testing.T) {
+	s := openOnClock(t, filepath.Join(t.TempDir(), "credmon.db"), storetest.NewClock())
+	defer s.Close()
+	ctx := context.Background()
+	if err := s.Enqueue(ctx, storetest.Entry("a", 0)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Lease(ctx, "replica-a", 1, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	st := s.db.Stats()
+	before := st.TxStats.GetWrite()
+	for range 10 {
+		if got, err := s.Lease(ctx, "replica-a", 1, time.Minute); err != nil || len(got) != 0 {
+			t.Fatalf("Lease = %v, %v; want nothing", got, err)
+		}
+	}
+	st = s.db.Stats()
+	if after := st.TxStats.GetWrite(); after != before {
+		t.Errorf("10 idle leases wrote %d pages, want 0", after-before)
+	}
+}
+
+func TestOutboxAckOnFreshFile(t *testing.T) {
+	s := openOnClock(t, filepath.Join(t.TempDir(), "credmon.db"), storetest.NewClock())
+	defer s.Close()
+	if err := s.Ack(context.Background(), "x", "replica-a"); !errors.Is(err, store.ErrLeaseLost) {
+		t.Errorf("Ack before any Enqueue = %v, want store.ErrLeaseLost", err)
+	}
+}
+
+func BenchmarkOutbox(b *testing.B) {
+	s, err := Open(filepath.Join(b.TempDir(), "credmon.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	storetest.BenchOutbox(b, s)
+}

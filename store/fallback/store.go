@@ -1,0 +1,159 @@
+// Package fallback keeps credmon working through Redis trouble: a Store
+// that serves from a local store while the shared one is unreachable and
+// catches the shared one up (outbox, results) when it returns.
+package fallback
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/credmon/credmon/checks"
+	"github.com/credmon/credmon/store"
+)
+
+var _ store.Store = (*Store)(nil)
+
+// Options tunes a Store. The zero value is usable.
+type Options struct {
+	// ProbeEvery is how often Start's probe pings the primary; default 1s.
+	ProbeEvery time.Duration
+	// ProbeTimeout bounds one ping; default ProbeEvery.
+	ProbeTimeout time.Duration
+	// CatchUpTimeout bounds one catch-up (replaying the outbox and
+	// results into the primary); default 30s.
+	CatchUpTimeout time.Duration
+	// OnChange is called on every change of the primary's state, in order,
+	// from the goroutine that noticed it: for /readyz and a metric. It must
+	// be quick and must not call the Store, except Healthy.
+	OnChange func(up bool)
+	// Unreachable tells a connectivity error from any other; default
+	// Unreachable.
+	Unreachable func(error) bool
+	// Logger reports state changes and lost catch-up work; default
+	// slog.Default().
+	Logger *slog.Logger
+	// MaxPendingResults caps the results kept for catch-up while the
+	// primary is down; the oldest go first. Default 10000.
+	MaxPendingResults int
+}
+
+// Store is a store.Store over a primary (Redis) and a local store (a
+// memstore, or a bolt file to survive a restart during an outage).
+//
+// While the primary is up every call goes to it. A call that fails with a
+// connectivity error (see Unreachable; never store.ErrNotFound or the
+// caller's own cancellation) marks it down, and from then on:
+//   - Claims are granted locally: each replica probes on its own schedule,
+//     since duplicate probes are better than gaps.
+//   - KV, Results and Instances use local. KV writes made while up are
+//     mirrored into local, so incident state and tokens this replica wrote
+//     carry over into an outage.
+//   - Outbox entries are enqueued locally and moved into the primary when it
+//     returns; Lease, Ack and Defer go to whichever store holds the entry.
+//     An Ack the primary missed is kept and sent when it returns, so the
+//     entry is not delivered twice.
+//
+// The probe started by Start notices the primary's return, catches it up
+// (acks, results, outbox) and only then marks it up.
+type Store struct {
+	primary, local store.Store
+	opts           Options
+	log            *slog.Logger
+
+	up      atomic.Bool
+	stateMu sync.Mutex // orders state changes and their OnChange calls
+
+	mu             sync.Mutex
+	pendingResults []checks.Result      // written locally, for the primary
+	droppedResults int                  // pendingResults overflow since the last catch-up
+	pendingAcks    []outboxAck          // acks the primary missed
+	localLeases    map[string]struct{} // outbox entries leased from local
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// New returns a Store over primary and local, with the primary taken to be
+// up until a call says otherwise. Call Start to notice its return.
+func New(primary, local store.Store, opts Options) *Store {
+	if opts.ProbeEvery <= 0 {
+		opts.ProbeEvery = time.Second
+	}
+	if opts.ProbeTimeout <= 0 {
+		opts.ProbeTimeout = opts.ProbeEvery
+	}
+	if opts.CatchUpTimeout <= 0 {
+		opts.CatchUpTimeout = 30 * time.Second
+	}
+	if opts.Unreachable == nil {
+		opts.Unreachable = Unreachable
+	}
+	if opts.MaxPendingResults <= 0 {
+		opts.MaxPendingResults = 10000
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	s := &Store{primary: primary, local: local, opts: opts, log: log, localLeases: make(map[string]struct{})}
+	s.up.Store(true)
+	return s
+}
+
+// Healthy reports whether the primary is up.
+func (s *Store) Healthy() bool { return s.up.Load() }
+
+// unreachable reports whether err means the primary is unreachable: not
+// when the caller's own context ended, which says nothing about it.
+func (s *Store) unreachable(ctx context.Context, err error) bool {
+	return err != nil && ctx.Err() == nil && s.opts.Unreachable(err)
+}
+
+func (s *Store) markDown(err error) {
+	s.stateMu.Lock()
+	defer s.stateMu.Unlock()
+	if !s.up.Load() {
+		return
+	}
+	s.up.Store(false)
+	s.log.Warn("store: shared store unreachable; serving from the local store until it returns", "err", err)
+	if s.opts.OnChange != nil {
+		s.opts.OnChange(false)
+	}
+}
+
+func (s *Store) markUp() {
+	s.stateMu.Lock()
+	defer s.stateMu.Unlock()
+	if s.up.Load() {
+		return
+	}
+	s.up.Store(true)
+	s.log.Info("store: shared store is back and caught up")
+	if s.opts.OnChange != nil {
+		s.opts.OnChange(true)
+	}
+}
+
+// run calls op on the primary while it is up, and on local when it is
+// down or turns out unreachable now. onLocal says where op last ran.
+func run[T any](ctx context.Context, s *Store, op func(store.Store) (T, error)) (v T, onLocal bool, err error) {
+	if s.up.Load() {
+		v, err = op(s.primary)
+		if !s.unreachable(ctx, err) {
+			return v, false, err
+		}
+		s.markDown(err)
+	}
+	v, err = op(s.local)
+	return v, true, err
+}
+
+// Close stops the probe and closes both stores.
+func (s *Store) Close() error {
+	return errors.Join(s.Stop(), s.primary.Close(), s.local.Close())
+}

@@ -1,0 +1,311 @@
+package redisstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/credmon/credmon/store"
+)
+
+// The outbox is three kinds of key, all in one Cluster slot by the
+// {outbox} hash tag so every script runs on one node:
+//
+//	PREFIX outbox:{outbox}:entries        hash: id → record JSON (the entry and its lease)
+//	PREFIX outbox:{outbox}:group:GROUP    list: the group's ids in enqueue order; the first is its head
+//	PREFIX outbox:{outbox}:ready          sorted set: group → when its head may next be
+//	                                      leased, in Unix ms (its NotBefore, or its
+//	                                      lease expiry while leased)
+//
+// Each call is one Lua script, so one round trip and atomic across
+// replicas: no entry is ever leased to two owners at once. Time is the
+// Redis server's (TIME), so replicas with skewed clocks agree on when a
+// lease expires. Lease reads the group keys it finds in the ready set,
+// which Cluster allows because they share the slot of the declared keys.
+//
+// Redis Streams with a consumer group and XAUTOCLAIM were the alternative:
+// they give leases and takeover, but neither per-group order (a stream
+// hands out entry 2 while entry 1 waits for a retry) nor a NotBefore, so
+// deferral would need a second structure and a mover anyway.
+
+func (s *Store) outboxKey(name string) string { return s.prefix + "outbox:{outbox}:" + name }
+
+// outboxRecord is an entry as the scripts see it. The entry itself is
+// opaque to Lua (E); the fields a script reads or changes sit beside it
+// and win over their copies inside E.
+type outboxRecord struct {
+	Entry     string `json:"e"`  // store.OutboxEntry JSON as enqueued
+	Group     string `json:"g"`  // names the group's list
+	Attempts  int    `json:"a"`  // counted by Defer
+	NotBefore string `json:"n"`  // RFC 3339 with nanoseconds, or ""
+	DueMS     int64  `json:"nb"` // NotBefore in Unix ms, rounded up, for the ready set
+	Owner     string `json:"o"`  // lease holder; kept after expiry until someone else leases
+	UntilMS   int64  `json:"u"`  // lease expiry in server Unix ms
+}
+
+// maxMS keeps times the scripts handle below 10^13 ms (the year 2286):
+// Lua prints numbers with 14 significant digits, and a score or a JSON
+// number with more would lose its last ones.
+const maxMS = 1e13 - 1
+
+const maxLeaseMS = 1e12
+
+// dueMS is t in Unix ms rounded up, so an entry is never handed out before
+// its NotBefore; zero is "due now".
+func dueMS(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return min(max(t.Add(time.Millisecond-1).UnixMilli(), 0), maxMS)
+}
+
+func formatNotBefore(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Format(time.RFC3339Nano)
+}
+
+// nowMS is a script prologue: the server's time in Unix ms.
+const nowMS = `
+local function nowms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+`
+
+// KEYS: entries, ready, the group's list. ARGV: id, record, group, due ms.
+var enqueueScript = redis.NewScript(nowMS + `
+if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+if redis.call('RPUSH', KEYS[3], ARGV[1]) == 1 then
+  local due = math.max(tonumber(ARGV[4]), nowms())
+  redis.call('ZADD', KEYS[2], due, ARGV[3])
+end
+return 1
+`)
+
+// KEYS: entries, ready. ARGV: group list key prefix, owner, n, lease ms.
+// Returns the leased records. The checks on the head repeat what the
+// ready score already says, so a set damaged by hand heals instead of
+// double-leasing.
+var leaseScript = redis.NewScript(nowMS + `
+local now = nowms()
+local expiry = now + tonumber(ARGV[4])
+local groups = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, tonumber(ARGV[3]))
+local out = {}
+for _, g in ipairs(groups) do
+  local list = ARGV[1] .. g
+  local id = redis.call('LINDEX', list, 0)
+  if not id then
+    redis.call('ZREM', KEYS[2], g)
+  else
+    local raw = redis.call('HGET', KEYS[1], id)
+    if not raw then
+      redis.call('LPOP', list)
+      redis.call('ZADD', KEYS[2], now, g)
+    else
+      local r = cjson.decode(raw)
+      if r.o ~= '' and r.u > now then
+        redis.call('ZADD', KEYS[2], r.u, g)
+      elseif r.nb > now then
+        redis.call('ZADD', KEYS[2], r.nb, g)
+      else
+        r.o = ARGV[2]
+        r.u = expiry
+        local enc = cjson.encode(r)
+        redis.call('HSET', KEYS[1], id, enc)
+        redis.call('ZADD', KEYS[2], expiry, g)
+        out[#out + 1] = enc
+      end
+    end
+  end
+end
+return out
+`)
+
+// KEYS: entries, ready. ARGV: group list key prefix, id, owner.
+// Returns 1 acked, 0 gone, -1 held by another owner.
+var ackScript = redis.NewScript(nowMS + `
+local raw = redis.call('HGET', KEYS[1], ARGV[2])
+if not raw then return 0 end
+local r = cjson.decode(raw)
+if ARGV[3] == '' or r.o ~= ARGV[3] then return -1 end
+local list = ARGV[1] .. r.g
+redis.call('LREM', list, 1, ARGV[2])
+redis.call('HDEL', KEYS[1], ARGV[2])
+local nextid = redis.call('LINDEX', list, 0)
+if not nextid then
+  redis.call('ZREM', KEYS[2], r.g)
+  return 1
+end
+local due = nowms()
+local nextraw = redis.call('HGET', KEYS[1], nextid)
+if nextraw then due = math.max(due, cjson.decode(nextraw).nb) end
+redis.call('ZADD', KEYS[2], due, r.g)
+return 1
+`)
+
+// KEYS: entries, ready. ARGV: id, owner, due ms, NotBefore text.
+// Returns as ackScript.
+var deferScript = redis.NewScript(nowMS + `
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+if not raw then return 0 end
+local r = cjson.decode(raw)
+if ARGV[2] == '' or r.o ~= ARGV[2] then return -1 end
+r.a = r.a + 1
+r.nb = tonumber(ARGV[3])
+r.n = ARGV[4]
+r.o = ''
+r.u = 0
+redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(r))
+redis.call('ZADD', KEYS[2], math.max(r.nb, nowms()), r.g)
+return 1
+`)
+
+// Enqueue adds e unless an entry with its ID is already present.
+func (s *Store) Enqueue(ctx context.Context, e store.OutboxEntry) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if e.ID == "" {
+		return store.ErrNoID
+	}
+	// JSON would turn invalid UTF-8 into U+FFFD: the ID handed back could
+	// not be acked, and the group would name another list.
+	if !utf8.ValidString(e.ID) || !utf8.ValidString(e.Group) {
+		return fmt.Errorf("redisstore: enqueue outbox entry %q: id and group must be UTF-8", e.ID)
+	}
+	if e.Enqueued.IsZero() {
+		e.Enqueued = time.Now()
+	}
+	body, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("redisstore: encode outbox entry %s: %w", e.ID, err)
+	}
+	rec, err := json.Marshal(outboxRecord{
+		Entry:     string(body),
+		Group:     e.Group,
+		Attempts:  e.Attempts,
+		NotBefore: formatNotBefore(e.NotBefore),
+		DueMS:     dueMS(e.NotBefore),
+	})
+	if err != nil {
+		return fmt.Errorf("redisstore: encode outbox entry %s: %w", e.ID, err)
+	}
+	keys := []string{s.outboxKey("entries"), s.outboxKey("ready"), s.outboxKey("group:" + e.Group)}
+	if err := enqueueScript.Run(ctx, s.client, keys, e.ID, rec, e.Group, dueMS(e.NotBefore)).Err(); err != nil {
+		return fmt.Errorf("redisstore: enqueue outbox entry %s: %w", e.ID, err)
+	}
+	return nil
+}
+
+// Lease hands owner the heads of up to n ready groups for lease.
+func (s *Store) Lease(ctx context.Context, owner string, n int, lease time.Duration) ([]store.OutboxEntry, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if owner == "" {
+		return nil, errors.New("redisstore: lease needs an owner")
+	}
+	if lease <= 0 {
+		return nil, fmt.Errorf("redisstore: lease %v must be positive", lease)
+	}
+	if n <= 0 {
+		return nil, nil
+	}
+	// At least 1 ms, or a sub-millisecond lease would expire as it starts;
+	// at most 30 years, so the expiry stays below maxMS.
+	ms := min(max(lease.Milliseconds(), 1), maxLeaseMS)
+	keys := []string{s.outboxKey("entries"), s.outboxKey("ready")}
+	raw, err := leaseScript.Run(ctx, s.client, keys, s.outboxKey("group:"), owner, n, ms).StringSlice()
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: lease outbox entries: %w", err)
+	}
+	out := make([]store.OutboxEntry, 0, len(raw))
+	for _, r := range raw {
+		e, err := decodeOutboxRecord(r)
+		if err != nil {
+			// Leased but undecodable: it comes back after the lease and
+			// fails again, so say which one.
+			return nil, fmt.Errorf("redisstore: lease outbox entries: %w", err)
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+func decodeOutboxRecord(raw string) (store.OutboxEntry, error) {
+	var rec outboxRecord
+	var e store.OutboxEntry
+	if err := json.Unmarshal([]byte(raw), &rec); err != nil {
+		return e, fmt.Errorf("decode outbox record: %w", err)
+	}
+	if err := json.Unmarshal([]byte(rec.Entry), &e); err != nil {
+		return e, fmt.Errorf("decode outbox entry of group %q: %w", rec.Group, err)
+	}
+	e.Attempts = rec.Attempts
+	e.NotBefore = time.Time{}
+	if rec.NotBefore != "" {
+		t, err := time.Parse(time.RFC3339Nano, rec.NotBefore)
+		if err != nil {
+			return e, fmt.Errorf("decode outbox entry %s: not_before: %w", e.ID, err)
+		}
+		e.NotBefore = t
+	}
+	return e, nil
+}
+
+// Ack removes id if owner still holds it and readies its group's next.
+func (s *Store) Ack(ctx context.Context, id, owner string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	keys := []string{s.outboxKey("entries"), s.outboxKey("ready")}
+	res, err := ackScript.Run(ctx, s.client, keys, s.outboxKey("group:"), id, owner).Int()
+	if err != nil {
+		return fmt.Errorf("redisstore: ack outbox entry %s: %w", id, err)
+	}
+	return leaseResult("ack", id, owner, res)
+}
+
+// Defer releases id for another attempt at notBefore if owner still holds it.
+func (s *Store) Defer(ctx context.Context, id, owner string, notBefore time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	keys := []string{s.outboxKey("entries"), s.outboxKey("ready")}
+	res, err := deferScript.Run(ctx, s.client, keys, id, owner, dueMS(notBefore), formatNotBefore(notBefore)).Int()
+	if err != nil {
+		return fmt.Errorf("redisstore: defer outbox entry %s: %w", id, err)
+	}
+	return leaseResult("defer", id, owner, res)
+}
+
+// leaseResult turns an ack or defer script's answer into an error.
+func leaseResult(op, id, owner string, res int) error {
+	switch res {
+	case 1:
+		return nil
+	case 0:
+		return fmt.Errorf("redisstore: %s outbox entry %s: entry is gone: %w", op, id, store.ErrLeaseLost)
+	default:
+		return fmt.Errorf("redisstore: %s outbox entry %s: not leased to %s: %w", op, id, owner, store.ErrLeaseLost)
+	}
+}
+
+// Depth counts undelivered entries.
+func (s *Store) Depth(ctx context.Context) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	n, err := s.client.HLen(ctx, s.outboxKey("entries")).Result()
+	if err != nil {
+		return 0, fmt.Errorf("redisstore: outbox depth: %w", err)
+	}
+	return int(n), nil
+}

@@ -1,0 +1,111 @@
+package redisstore_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/credmon/credmon/store"
+	"github.com/credmon/credmon/store/redisstore"
+	"github.com/credmon/credmon/store/storetest"
+)
+
+// replicated is a store that can open another replica on its Redis and
+// prefix, for the suite's two-replica drain.
+type replicated struct {
+	*redisstore.Store
+	client redis.UniversalClient
+	prefix string
+}
+
+func (r replicated) Replica(*testing.T) store.Store { return redisstore.New(r.client, r.prefix) }
+
+func TestOutbox(t *testing.T) {
+	storetest.RunOutbox(t, func(t *testing.T) store.Store {
+		client, prefix := storetest.Redis(t)
+		return replicated{redisstore.New(client, prefix), client, prefix}
+	})
+}
+
+func TestOutboxKeysShareOneSlot(t *testing.T) {
+	client, prefix := storetest.Redis(t)
+	s := redisstore.New(client, prefix)
+	ctx := context.Background()
+	for _, e := range []store.OutboxEntry{storetest.Entry("prod/api/unauthorized", 0), storetest.Entry("dev/{x}", 0)} {
+		if err := s.Enqueue(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	keys, err := client.Keys(ctx, prefix+"*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(keys)
+	want := []string{
+		prefix + "outbox:{outbox}:entries",
+		prefix + "outbox:{outbox}:group:dev/{x}",
+		prefix + "outbox:{outbox}:group:prod/api/unauthorized",
+		prefix + "outbox:{outbox}:ready",
+	}
+	if !slices.Equal(keys, want) {
+		t.Fatalf("keys %q, want %q", keys, want)
+	}
+	// A group name with braces of its own must not move its list to
+	// another slot: the first {…} in a key is its hash tag.
+	slot := func(k string) int64 { return client.ClusterKeySlot(ctx, k).Val() }
+	if err := client.ClusterKeySlot(ctx, keys[0]).Err(); err != nil {
+		t.Skipf("CLUSTER KEYSLOT unavailable (%v); the key names above are the check", err)
+	}
+	for _, k := range keys[1:] {
+		if slot(k) != slot(keys[0]) {
+			t.Errorf("%s is in slot %d, %s in %d", k, slot(k), keys[0], slot(keys[0]))
+		}
+	}
+}
+
+func TestOutboxLeaseUsesServerClock(t *testing.T) {
+	// Replicas' clocks may differ; the lease must not. A lease of 1h taken
+	// now is not expired for another replica whose clock runs ahead:
+	// Redis's TIME decides, not the caller's.
+	client, prefix := storetest.Redis(t)
+	a, b := redisstore.New(client, prefix), redisstore.New(client, prefix)
+	ctx := context.Background()
+	if err := a.Enqueue(ctx, storetest.Entry("g", 0)); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := a.Lease(ctx, "replica-a", 1, time.Hour); err != nil || len(got) != 1 {
+		t.Fatalf("Lease = %v, %v", got, err)
+	}
+	score, err := client.ZScore(ctx, prefix+"outbox:{outbox}:ready", "g").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, err := client.Time(ctx).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if exp := time.UnixMilli(int64(score)); exp.Before(server.Add(59*time.Minute)) || exp.After(server.Add(61*time.Minute)) {
+		t.Errorf("lease expires at %v, want about an hour after the server's %v", exp, server)
+	}
+	if got, err := b.Lease(ctx, "replica-b", 1, time.Hour); err != nil || len(got) != 0 {
+		t.Errorf("replica-b leased %v, %v during replica-a's lease", got, err)
+	}
+}
+
+func TestOutboxRejectsInvalidUTF8(t *testing.T) {
+	client, prefix := storetest.Redis(t)
+	s := redisstore.New(client, prefix)
+	e := storetest.Entry("g", 0)
+	e.Group = "g\xff"
+	if err := s.Enqueue(context.Background(), e); err == nil {
+		t.Error("Enqueue with an invalid UTF-8 group succeeded; its ID and group would not round-trip")
+	}
+}
+
+func BenchmarkOutbox(b *testing.B) {
+	client, prefix := storetest.Redis(b)
+	storetest.BenchOutbox(b, redisstore.New(client, prefix))
+}
