@@ -110,8 +110,8 @@ func (c *Check) diagnose401(res *Result, auth *Authorization, expired bool, now 
 			"Re-enable the client or issue a new credential at the provider, then update the secret; token refresh cannot fix this.")
 	case ch != nil && ch.BearerError() == challenge.BearerInvalidToken:
 		hint := "The token is malformed, revoked, or issued by another authorization server: issue a new one from the right issuer and update the secret."
-		if res.Token != nil && res.Token.NotBefore != nil && res.Token.NotBefore.After(now) {
-			hint = fmt.Sprintf("The token is not valid before %s (%s from now by our clock): a clock is off — check NTP here and on the issuer.", res.Token.NotBefore.UTC().Format(time.RFC3339), res.Token.NotBefore.Sub(now).Round(time.Second))
+		if skew := futureClaimHint(res.Token, now); skew != "" {
+			hint = skew
 		}
 		res.setCause(CauseInvalidToken, "The API rejected the token as invalid"+suffix, hint)
 	case ch != nil && ch.BearerError() == challenge.BearerInvalidRequest && strings.EqualFold(auth.Header, "Authorization") && !strings.EqualFold(schemeOf(auth), "Bearer"):
@@ -121,9 +121,31 @@ func (c *Check) diagnose401(res *Result, auth *Authorization, expired bool, now 
 		res.setCause(CauseUnauthorized, "The API says the request is malformed"+suffix,
 			fmt.Sprintf("Check how the credential is sent: header %s, scheme %q. Most APIs want `Authorization: Bearer <key>`.", auth.Header, schemeOf(auth)))
 	default:
-		res.setCause(CauseUnauthorized, "The API answered 401 Unauthorized"+suffix,
-			fmt.Sprintf("The key (%s) is wrong, revoked, or for another API or environment: compare it with the provider's dashboard; `credmon explain %s` shows the full exchange.", auth.Identity, res.Key()))
+		hint := fmt.Sprintf("The key (%s) is wrong, revoked, or for another API or environment: compare it with the provider's dashboard; `credmon explain %s` shows the full exchange.", auth.Identity, res.Key())
+		if skew := futureClaimHint(res.Token, now); skew != "" {
+			hint = skew
+		}
+		res.setCause(CauseUnauthorized, "The API answered 401 Unauthorized"+suffix, hint)
 	}
+}
+
+// futureClaimHint explains a token that is not valid yet by our clock (nbf
+// or iat in the future): a clock is off, here or at the issuer, beyond the
+// server's leeway.
+func futureClaimHint(t *TokenInfo, now time.Time) string {
+	if t == nil {
+		return ""
+	}
+	for _, c := range []struct {
+		name string
+		at   *time.Time
+	}{{"nbf (not before)", t.NotBefore}, {"iat (issued at)", t.IssuedAt}} {
+		if c.at != nil && c.at.After(now.Add(time.Second)) {
+			return fmt.Sprintf("The token's %s is %s, %s in the future by our clock: a clock is off here or at the issuer, beyond the server's leeway — check NTP on both (credmon status shows our offset).",
+				c.name, c.at.UTC().Format(time.RFC3339), HumanDuration(c.at.Sub(now)))
+		}
+	}
+	return ""
 }
 
 // serverClock compares the server's Date with ours, RTT accounted.

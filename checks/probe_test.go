@@ -436,3 +436,19 @@ func TestProbeKeyWithoutBearerScheme(t *testing.T) {
 		t.Errorf("hint: %s", r.Hint)
 	}
 }
+
+func TestProbeFutureIssuedAtIsExplainedAsSkew(t *testing.T) {
+	tok := fakeJWT(t, map[string]any{"iat": time.Now().Add(10 * time.Minute).Unix(), "exp": time.Now().Add(time.Hour).Unix()})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") == "Bearer "+tok {
+			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token", error_description="token used before issued"`)
+		}
+		w.WriteHeader(http.StatusUnauthorized)
+	}))
+	defer srv.Close()
+	r := newFixture(srv.URL, bearerCred(config.Literal(tok))).run(t)
+	wantCause(t, r, checks.CauseInvalidToken)
+	if !strings.Contains(r.Hint, "iat (issued at)") || !strings.Contains(r.Hint, "clock") {
+		t.Errorf("hint does not explain skew: %s", r.Hint)
+	}
+}

@@ -45,7 +45,7 @@ type DispatcherOptions struct {
 	Now            func() time.Time
 	Logger         *slog.Logger
 
-	OnSent   func(notifier string)             // a message was accepted
+	OnSent   func(notifier string)             // a message was accepted (called after its Ack)
 	OnFailed func(notifier string, retry bool) // a delivery attempt failed
 	OnDepth  func(n int)                       // outbox depth after each pass
 }
@@ -269,13 +269,13 @@ func (d *Dispatcher) deliver(ctx context.Context, e store.OutboxEntry) {
 	ncancel()
 	if err == nil {
 		d.delivered(env.Notifier, e.ID)
-		if d.opts.OnSent != nil {
-			d.opts.OnSent(env.Notifier)
-		}
 		if err := d.outbox.Ack(settle, e.ID, d.opts.Owner); err != nil {
 			// ErrLeaseLost: another replica took over and may send it
 			// again; nothing to undo from here.
 			log.Warn("notify: ack failed after delivery", "notifier", env.Notifier, "err", err)
+		}
+		if d.opts.OnSent != nil {
+			d.opts.OnSent(env.Notifier)
 		}
 		return
 	}

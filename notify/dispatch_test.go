@@ -205,7 +205,7 @@ func TestDispatcherBackoff(t *testing.T) {
 	var failedMu sync.Mutex
 	failed := 0
 	d := NewDispatcher(ob, []Notifier{rec}, DispatcherOptions{
-		Owner: "a", Now: newFakeClock(t0).Now, Logger: quiet(), MaxBackoff: 4 * time.Second, OnSent: onSent,
+		Owner: "a", Now: newFakeClock(t0).Now, Logger: quiet(), MaxBackoff: 4 * time.Second, OnSent: onSent, Poll: 20 * time.Millisecond,
 		OnFailed: func(n string, retry bool) {
 			failedMu.Lock()
 			defer failedMu.Unlock()
@@ -256,7 +256,7 @@ func TestDispatcherHonoursRetryAfter(t *testing.T) {
 		return false, nil
 	}
 	onSent, sent := sentSignal()
-	d := NewDispatcher(ob, []Notifier{rec}, DispatcherOptions{Owner: "a", Now: newFakeClock(t0).Now, Logger: quiet(), OnSent: onSent})
+	d := NewDispatcher(ob, []Notifier{rec}, DispatcherOptions{Owner: "a", Now: newFakeClock(t0).Now, Logger: quiet(), OnSent: onSent, Poll: 20 * time.Millisecond})
 	enqueue(t, d, msg("prod/a/auth", 1))
 	run(t, d)
 	select {

@@ -156,7 +156,7 @@ func (t *Tracker) rotationResult(cred *config.Credential, v *view) *checks.Resul
 }
 
 func rotationHint(cred *config.Credential, expiresAt bool) string {
-	where := secretOf(cred).Describe()
+	where := place(secretOf(cred))
 	h := fmt.Sprintf("Issue a new key at the provider and deploy it to %s; keep the old one in `previous` until every client has moved", where)
 	if cred.Rotation.RotatedAt == config.RotatedAuto {
 		h += ". credmon notices the new key by its fingerprint (rotated_at: auto) and restarts the clock"
@@ -177,11 +177,11 @@ func (t *Tracker) expiryResult(cred *config.Credential, v *view) *checks.Result 
 		return nil
 	}
 	e := es[0]
-	what, hint := "The key expires", fmt.Sprintf("Issue a new key before then, deploy it to %s and update the credential's expires_at.", secretOf(cred).Describe())
+	what, hint := "The key expires", fmt.Sprintf("Issue a new key before then, deploy it to %s and update the credential's expires_at.", place(secretOf(cred)))
 	past := "The key expired"
 	if e.kind == KindToken {
 		what, past = "The token's exp is", "The token expired"
-		hint = fmt.Sprintf("Issue a new token before then and deploy it to %s: exp is fixed when a token is issued, so only a new token helps (an oauth2 credential would be refreshed by credmon).", secretOf(cred).Describe())
+		hint = fmt.Sprintf("Issue a new token before then and deploy it to %s: exp is fixed when a token is issued, so only a new token helps (an oauth2 credential would be refreshed by credmon).", place(secretOf(cred)))
 	}
 	remaining := e.at.Sub(v.now)
 	var r *checks.Result
@@ -197,6 +197,14 @@ func (t *Tracker) expiryResult(cred *config.Credential, v *view) *checks.Result 
 	}
 	r.Token = e.token
 	return r
+}
+
+// place names where a new key goes, without its value.
+func place(s config.Secret) string {
+	if s.Source == config.SourceLiteral {
+		return "the credential's secret (a literal in the config)"
+	}
+	return s.Describe()
 }
 
 // date shows a deadline as people wrote it: a bare date at midnight UTC,

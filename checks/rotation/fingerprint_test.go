@@ -110,46 +110,82 @@ func TestAutoRotationFromRewrittenFile(t *testing.T) {
 }
 
 func TestReplicasReportARotationOnce(t *testing.T) {
-	kv := newKV()
+	const n = 6
+	// Every replica reads the old record before any of them writes: the
+	// worst interleaving, forced by a barrier rather than hoped for.
+	kv := &barrierKV{KV: newKV(), key: "rotation:fp:prod/payments-key", n: n, open: make(chan struct{})}
 	clk := newClock(mustTime(t, "2026-03-01"))
 	t.Setenv("CREDMON_TEST_ROTATION_KEY", keyA)
 	c := cred(config.FromEnv("CREDMON_TEST_ROTATION_KEY"), autoRotation())
 	// Without a given HMAC key the replicas must agree on one via the store.
-	replicas := make([]*rotation.Tracker, 6)
+	replicas := make([]*rotation.Tracker, n)
 	for i := range replicas {
 		replicas[i] = rotation.New(kv, nil, rotation.Options{Now: clk.Now})
 	}
+	kv.passThrough.Store(true)
 	evaluate(t, replicas[0], c, nil)
+	kv.passThrough.Store(false)
 
 	t.Setenv("CREDMON_TEST_ROTATION_KEY", keyB)
 	var reported atomic.Int32
 	var wg sync.WaitGroup
-	start := make(chan struct{})
-	errs := make(chan error, len(replicas)*3)
+	errs := make(chan error, n)
 	for _, tr := range replicas {
 		wg.Go(func() {
-			<-start
-			for range 3 {
-				ev, err := tr.Evaluate(context.Background(), c, nil)
-				if err != nil {
-					errs <- err
-					return
-				}
-				if ev.Rotated != nil {
-					reported.Add(1)
-				}
+			ev, err := tr.Evaluate(context.Background(), c, nil)
+			if err != nil {
+				errs <- err
+				return
+			}
+			if ev.Rotated != nil {
+				reported.Add(1)
 			}
 		})
 	}
-	close(start)
 	wg.Wait()
 	close(errs)
 	for err := range errs {
 		t.Fatalf("Evaluate: %v", err)
 	}
-	if n := reported.Load(); n != 1 {
-		t.Fatalf("rotation reported %d times across replicas, want exactly 1", n)
+	for _, tr := range replicas { // and later looks say nothing new
+		if evaluate(t, tr, c, nil).Rotated != nil {
+			reported.Add(1)
+		}
 	}
+	if got := reported.Load(); got != 1 {
+		t.Fatalf("rotation reported %d times across replicas, want exactly 1", got)
+	}
+}
+
+// barrierKV holds the first n reads of key, each with the value it read,
+// until all n have read.
+type barrierKV struct {
+	store.KV
+	key         string
+	n           int
+	passThrough atomic.Bool
+
+	mu      sync.Mutex
+	arrived int
+	open    chan struct{}
+}
+
+func (b *barrierKV) Get(ctx context.Context, key string) ([]byte, error) {
+	val, err := b.KV.Get(ctx, key)
+	if key == b.key && !b.passThrough.Load() {
+		b.mu.Lock()
+		b.arrived++
+		if b.arrived == b.n {
+			close(b.open)
+		}
+		b.mu.Unlock()
+		select {
+		case <-b.open:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	return val, err
 }
 
 func TestRollbackIsNotANewRotation(t *testing.T) {

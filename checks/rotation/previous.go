@@ -20,6 +20,18 @@ type completion struct {
 	At       time.Time `json:"at"`
 }
 
+// ProbeFor picks the check that probes env/credential's previous key: the
+// first one using the credential, in Build's order. It returns a nil
+// interface (never a typed nil) when no check uses it.
+func ProbeFor(all []*checks.Check, env, credential string) PreviousProbe {
+	for _, c := range all {
+		if c != nil && c.Env == env && c.Cfg != nil && c.Cfg.Credential == credential {
+			return c
+		}
+	}
+	return nil
+}
+
 // verdict classifies a probe made with the previous key.
 type verdict int
 

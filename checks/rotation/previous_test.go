@@ -201,3 +201,15 @@ func TestPreviousKeyInconclusive(t *testing.T) {
 		t.Fatalf("API received %d requests, want 1", len(got))
 	}
 }
+
+func TestProbeFor(t *testing.T) {
+	api := newKeyAPI(t, keyB)
+	c := cred(config.Literal(keyB), nil)
+	chk := probeFor(t, c, api.URL, newClock(time.Now()))
+	if p := rotation.ProbeFor([]*checks.Check{chk}, "prod", "payments-key"); p != chk {
+		t.Fatalf("ProbeFor = %v, want the check using the credential", p)
+	}
+	if p := rotation.ProbeFor([]*checks.Check{chk}, "staging", "payments-key"); p != nil {
+		t.Fatalf("ProbeFor found %v in another environment", p)
+	}
+}

@@ -68,9 +68,9 @@ type Store struct {
 	stateMu sync.Mutex // orders state changes and their OnChange calls
 
 	mu             sync.Mutex
-	pendingResults []checks.Result      // written locally, for the primary
-	droppedResults int                  // pendingResults overflow since the last catch-up
-	pendingAcks    []outboxAck          // acks the primary missed
+	pendingResults []checks.Result     // written locally, for the primary
+	droppedResults int                 // pendingResults overflow since the last catch-up
+	pendingAcks    []outboxAck         // acks the primary missed
 	localLeases    map[string]struct{} // outbox entries leased from local
 
 	cancel context.CancelFunc

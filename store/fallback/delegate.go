@@ -1,0 +1,122 @@
+package fallback
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/credmon/credmon/checks"
+	"github.com/credmon/credmon/store"
+)
+
+// PutResult records r in the primary, or locally (and for catch-up) while
+// it is down.
+func (s *Store) PutResult(ctx context.Context, r checks.Result) error {
+	_, onLocal, err := run(ctx, s, func(st store.Store) (struct{}, error) {
+		return struct{}{}, st.PutResult(ctx, r)
+	})
+	if onLocal && err == nil {
+		s.mu.Lock()
+		s.pendingResults = append(s.pendingResults, r)
+		if over := len(s.pendingResults) - s.opts.MaxPendingResults; over > 0 {
+			s.pendingResults = s.pendingResults[over:]
+			s.droppedResults += over
+		}
+		s.mu.Unlock()
+	}
+	return err
+}
+
+// RecentResults reads the primary, or local while it is down.
+func (s *Store) RecentResults(ctx context.Context, key string, n int) ([]checks.Result, error) {
+	v, _, err := run(ctx, s, func(st store.Store) ([]checks.Result, error) { return st.RecentResults(ctx, key, n) })
+	return v, err
+}
+
+// LatestResults reads the primary, or local while it is down.
+func (s *Store) LatestResults(ctx context.Context) ([]checks.Result, error) {
+	v, _, err := run(ctx, s, func(st store.Store) ([]checks.Result, error) { return st.LatestResults(ctx) })
+	return v, err
+}
+
+// Get reads the primary, or local while it is down.
+func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
+	v, _, err := run(ctx, s, func(st store.Store) ([]byte, error) { return st.Get(ctx, key) })
+	return v, err
+}
+
+// Set writes the primary (mirrored into local), or local while it is down.
+func (s *Store) Set(ctx context.Context, key string, val []byte, ttl time.Duration) error {
+	_, onLocal, err := run(ctx, s, func(st store.Store) (struct{}, error) {
+		return struct{}{}, st.Set(ctx, key, val, ttl)
+	})
+	if !onLocal && err == nil {
+		s.mirror(ctx, key, val, ttl)
+	}
+	return err
+}
+
+// CompareAndSwap swaps in the primary (mirrored into local), or in local
+// while it is down.
+func (s *Store) CompareAndSwap(ctx context.Context, key string, old, new []byte, ttl time.Duration) (bool, error) {
+	ok, onLocal, err := run(ctx, s, func(st store.Store) (bool, error) {
+		return st.CompareAndSwap(ctx, key, old, new, ttl)
+	})
+	if !onLocal && ok {
+		s.mirror(ctx, key, new, ttl)
+	}
+	return ok, err
+}
+
+// mirror copies a write the primary accepted into local, best effort: the
+// copy only matters if the primary goes away before the value changes.
+func (s *Store) mirror(ctx context.Context, key string, val []byte, ttl time.Duration) {
+	if val != nil {
+		_ = s.local.Set(ctx, key, val, ttl)
+		return
+	}
+	cur, err := s.local.Get(ctx, key)
+	if err == nil {
+		_, _ = s.local.CompareAndSwap(ctx, key, cur, nil, 0)
+	}
+}
+
+// Scan reads the primary, or local while it is down.
+func (s *Store) Scan(ctx context.Context, prefix string) (map[string][]byte, error) {
+	v, _, err := run(ctx, s, func(st store.Store) (map[string][]byte, error) { return st.Scan(ctx, prefix) })
+	return v, err
+}
+
+// Claim claims in the primary, or locally while it is down: exclusive
+// within this replica only, so replicas then probe on their own.
+func (s *Store) Claim(ctx context.Context, key, owner string, ttl time.Duration) (bool, error) {
+	v, _, err := run(ctx, s, func(st store.Store) (bool, error) { return st.Claim(ctx, key, owner, ttl) })
+	return v, err
+}
+
+// Release frees key wherever owner may hold it: a claim granted locally
+// during an outage may be released after the primary returned.
+func (s *Store) Release(ctx context.Context, key, owner string) error {
+	_, onLocal, err := run(ctx, s, func(st store.Store) (struct{}, error) {
+		return struct{}{}, st.Release(ctx, key, owner)
+	})
+	if !onLocal {
+		err = errors.Join(err, s.local.Release(ctx, key, owner))
+	}
+	return err
+}
+
+// Heartbeat records in the primary, or locally while it is down.
+func (s *Store) Heartbeat(ctx context.Context, in store.Instance, ttl time.Duration) error {
+	_, _, err := run(ctx, s, func(st store.Store) (struct{}, error) {
+		return struct{}{}, st.Heartbeat(ctx, in, ttl)
+	})
+	return err
+}
+
+// Instances lists the primary's replicas, or only the local ones (this
+// replica) while it is down.
+func (s *Store) Instances(ctx context.Context) ([]store.Instance, error) {
+	v, _, err := run(ctx, s, func(st store.Store) ([]store.Instance, error) { return st.Instances(ctx) })
+	return v, err
+}

@@ -1,0 +1,101 @@
+package fallback
+
+import (
+	"context"
+	"time"
+
+	"github.com/credmon/credmon/store"
+)
+
+// outboxAck is an Ack the primary missed.
+type outboxAck struct{ id, owner string }
+
+// Enqueue adds e to the primary, or to local while it is down; the probe
+// moves local entries into the primary when it returns.
+func (s *Store) Enqueue(ctx context.Context, e store.OutboxEntry) error {
+	_, _, err := run(ctx, s, func(st store.Store) (struct{}, error) { return struct{}{}, st.Enqueue(ctx, e) })
+	return err
+}
+
+// Lease leases from the primary, or from local while it is down, and
+// remembers which entries came from local for Ack and Defer.
+func (s *Store) Lease(ctx context.Context, owner string, n int, lease time.Duration) ([]store.OutboxEntry, error) {
+	es, onLocal, err := run(ctx, s, func(st store.Store) ([]store.OutboxEntry, error) {
+		return st.Lease(ctx, owner, n, lease)
+	})
+	s.mu.Lock()
+	for _, e := range es {
+		if onLocal {
+			s.localLeases[e.ID] = struct{}{}
+		} else {
+			delete(s.localLeases, e.ID)
+		}
+	}
+	s.mu.Unlock()
+	return es, err
+}
+
+// leasedLocally reports whether id was last leased from local, forgetting
+// it if forget is set.
+func (s *Store) leasedLocally(id string, forget bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.localLeases[id]
+	if ok && forget {
+		delete(s.localLeases, id)
+	}
+	return ok
+}
+
+// Ack removes a delivered entry from the store it was leased from. An Ack
+// the primary cannot take now is kept and sent when it returns: the
+// message went out, and must not go out again.
+func (s *Store) Ack(ctx context.Context, id, owner string) error {
+	if s.leasedLocally(id, true) {
+		return s.local.Ack(ctx, id, owner)
+	}
+	if s.up.Load() {
+		err := s.primary.Ack(ctx, id, owner)
+		if !s.unreachable(ctx, err) {
+			return err
+		}
+		s.markDown(err)
+	}
+	s.mu.Lock()
+	s.pendingAcks = append(s.pendingAcks, outboxAck{id: id, owner: owner})
+	s.mu.Unlock()
+	return nil
+}
+
+// Defer returns a failed entry to the store it was leased from. A Defer
+// the primary cannot take is dropped: its lease runs out and the entry is
+// retried then, which is all Defer would have arranged, sooner.
+func (s *Store) Defer(ctx context.Context, id, owner string, notBefore time.Time) error {
+	if s.leasedLocally(id, true) {
+		return s.local.Defer(ctx, id, owner, notBefore)
+	}
+	if !s.up.Load() {
+		return nil
+	}
+	err := s.primary.Defer(ctx, id, owner, notBefore)
+	if s.unreachable(ctx, err) {
+		s.markDown(err)
+		return nil
+	}
+	return err
+}
+
+// Depth counts undelivered entries: the primary's plus those still held
+// locally, or only the local ones while the primary is down.
+func (s *Store) Depth(ctx context.Context) (int, error) {
+	local, err := s.local.Depth(ctx)
+	if err != nil || !s.up.Load() {
+		return local, err
+	}
+	n, err := s.primary.Depth(ctx)
+	if s.unreachable(ctx, err) {
+		s.markDown(err)
+		return local, nil
+	}
+	return n + local, err
+}
