@@ -72,8 +72,9 @@ type Dispatcher struct {
 	opts      DispatcherOptions
 	nudge     chan struct{}
 
-	mu     sync.Mutex
-	health map[string]*notifierHealth // by notifier name
+	mu        sync.Mutex
+	health    map[string]*notifierHealth // by notifier name
+	outboxErr string                     // why the last Lease failed; "" when it worked
 }
 
 // notifierHealth is a notifier's current delivery trouble.
@@ -191,10 +192,10 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		}
 		for ctx.Err() == nil {
 			n, err := d.pass(ctx)
+			if ctx.Err() == nil {
+				d.outboxState(err)
+			}
 			if err != nil {
-				if ctx.Err() == nil {
-					d.opts.Logger.Warn("notify: outbox unavailable, will retry", "err", err)
-				}
 				break
 			}
 			if n < d.opts.Batch {
@@ -307,6 +308,23 @@ func (d *Dispatcher) defer1(ctx context.Context, log *slog.Logger, e store.Outbo
 	}
 }
 
+// outboxState logs when the outbox becomes unavailable or comes back, once
+// per change rather than once per poll, and keeps it for Health.
+func (d *Dispatcher) outboxState(err error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch {
+	case err != nil && d.outboxErr == "":
+		d.opts.Logger.Warn("notify: outbox unavailable, deliveries wait", "err", err)
+	case err == nil && d.outboxErr != "":
+		d.opts.Logger.Info("notify: outbox available again")
+	}
+	d.outboxErr = ""
+	if err != nil {
+		d.outboxErr = err.Error()
+	}
+}
+
 // record notes a failed attempt at entry id through notifier.
 func (d *Dispatcher) record(notifier, id string, permanent bool, msg string) {
 	d.mu.Lock()
@@ -336,9 +354,9 @@ func (d *Dispatcher) delivered(notifier, id string) {
 }
 
 // Health lists current delivery problems, one line per notifier, for
-// /readyz: messages held back by a failure retrying cannot fix (a revoked
-// bot token, an unknown channel) at once, retryable failures after several
-// in a row. Empty when delivery works.
+// /readyz: an outbox that cannot be read, messages held back by a failure
+// retrying cannot fix (a revoked bot token, an unknown channel) at once,
+// retryable failures after several in a row. Empty when delivery works.
 func (d *Dispatcher) Health() []string {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -346,6 +364,9 @@ func (d *Dispatcher) Health() []string {
 	// replica, or by this one under another notifier name.
 	stale := d.opts.Now().Add(-2*d.opts.PermanentRetry - d.opts.Lease)
 	var out []string
+	if d.outboxErr != "" {
+		out = append(out, "outbox unavailable: "+d.outboxErr)
+	}
 	for name, h := range d.health {
 		var last heldEntry
 		n := 0

@@ -373,3 +373,63 @@ func TestDispatcherShutdownFinishesInFlight(t *testing.T) {
 		t.Errorf("depth %d after shutdown, want 0: the message sent during shutdown was not acked", n)
 	}
 }
+
+// flakyOutbox fails Lease while down and reports the start of every Lease.
+type flakyOutbox struct {
+	store.Outbox
+	mu     sync.Mutex
+	down   bool
+	leases chan struct{}
+}
+
+func (o *flakyOutbox) setDown(v bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.down = v
+}
+
+func (o *flakyOutbox) Lease(ctx context.Context, owner string, n int, lease time.Duration) ([]store.OutboxEntry, error) {
+	o.leases <- struct{}{}
+	o.mu.Lock()
+	down := o.down
+	o.mu.Unlock()
+	if down {
+		return nil, errors.New("redis: connection refused")
+	}
+	return o.Outbox.Lease(ctx, owner, n, lease)
+}
+
+func TestDispatcherReportsOutboxUnavailable(t *testing.T) {
+	ob := &flakyOutbox{Outbox: memstore.New(), down: true, leases: make(chan struct{})}
+	d := NewDispatcher(ob, []Notifier{newRecorder("slack")}, DispatcherOptions{Owner: "a", Logger: quiet(), Poll: 10 * time.Millisecond})
+	stop := run(t, d)
+	// Lease calls are sequential: when one starts, the previous one's
+	// outcome is recorded.
+	next := func() {
+		select {
+		case <-ob.leases:
+		case <-time.After(waitFor):
+			t.Fatal("no Lease call")
+		}
+	}
+	next()
+	next()
+	if h := d.Health(); len(h) != 1 || !strings.Contains(h[0], "outbox unavailable: redis: connection refused") {
+		t.Errorf("Health while the outbox is down = %q", h)
+	}
+	ob.setDown(false)
+	next()
+	next()
+	if h := d.Health(); len(h) != 0 {
+		t.Errorf("Health after the outbox came back = %q, want none", h)
+	}
+	drained := make(chan struct{})
+	go func() {
+		for range ob.leases { // let Run poll on until it stops
+		}
+		close(drained)
+	}()
+	stop()
+	close(ob.leases)
+	<-drained
+}

@@ -18,11 +18,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/credmon/credmon/checks"
+	"github.com/credmon/credmon/checks/clock"
 	"github.com/credmon/credmon/checks/config"
+	"github.com/credmon/credmon/checks/rotation"
 	"github.com/credmon/credmon/checks/schedule"
 	"github.com/credmon/credmon/cmd/credmon/web"
 	"github.com/credmon/credmon/notify"
 	"github.com/credmon/credmon/store"
+	"github.com/credmon/credmon/store/tokencache"
 )
 
 // Options configure a daemon run.
@@ -68,12 +71,21 @@ type Daemon struct {
 	started  time.Time
 	shared   bool // the store is shared by replicas: claim ticks
 
-	mu        sync.RWMutex
-	cfg       *config.Config
-	checks    map[string]*checks.Check // by ENV/CHECK
-	history   map[string]*history
-	reloadErr error
-	watched   fileState
+	rotation   *rotation.Tracker
+	incidents  *notify.Incidents
+	dispatcher *notify.Dispatcher
+	tokens     *tokencache.Cache // nil when tokens are not shared
+
+	mu          sync.RWMutex
+	cfg         *config.Config
+	built       []*checks.Check
+	checks      map[string]*checks.Check // by ENV/CHECK
+	history     map[string]*history
+	deadlines   map[string][]rotation.Deadline // by ENV/CREDENTIAL
+	clock       *checks.Result
+	clockOffset clock.Offset
+	reloadErr   error
+	watched     fileState
 }
 
 // Run runs the daemon until ctx is cancelled, then drains and returns nil.
@@ -128,7 +140,26 @@ func New(ctx context.Context, opts Options) (*Daemon, error) {
 	}
 	d.store = st
 	d.shared = cfg.Store.Driver == "redis"
-	d.deps = checks.Deps{Transports: checks.NewTransports(), MaxOffset: cfg.Clock.MaxOffset.D()}
+	d.deps = checks.Deps{Transports: checks.NewTransports(), MaxOffset: cfg.Clock.MaxOffset.D(), OnTokenFetch: d.metrics.TokenFetched}
+	key, err := storeKey(cfg.Store)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	if key == nil {
+		d.log.Warn("store.encryption_key is not set: OAuth2 tokens stay in each replica's memory and are not shared through redis, where they would sit unencrypted; set it to 32 random bytes, base64, to share them")
+	} else {
+		if d.tokens, err = tokencache.New(st, st, derive(key, "token sealing"), d.instance, tokencache.WithLogger(d.log)); err != nil {
+			st.Close()
+			return nil, err
+		}
+		d.deps.Tokens = d.tokens
+	}
+	d.rotation = rotation.New(st, derive(key, "key fingerprints"), rotation.Options{WarnBefore: durations(cfg.Alerting.ExpiryWarnBefore)})
+	if err := d.setupAlerts(cfg); err != nil {
+		st.Close()
+		return nil, err
+	}
 	d.sched = schedule.New(schedule.Options{
 		MaxConcurrency: cfg.Scheduler.MaxConcurrency,
 		Jitter:         cfg.Scheduler.Jitter.D(),
@@ -165,12 +196,21 @@ func (d *Daemon) apply(cfg *config.Config) error {
 			Run:     d.runner(c.Key(), timeout),
 		})
 	}
+	for envName, env := range cfg.Environments {
+		for name := range env.Credentials {
+			jobs = append(jobs, schedule.Job{ID: credentialJobID(envName, name), Spec: credentialSchedule, Timeout: time.Minute, Run: d.credentialRunner(envName, name)})
+		}
+	}
+	if len(cfg.Clock.NTPServers) > 0 {
+		checker := clock.New(cfg.Clock.NTPServers, cfg.Clock.MaxOffset.D(), clock.Options{})
+		jobs = append(jobs, schedule.Job{ID: clockJobID, Spec: cfg.Clock.Schedule, Timeout: 30 * time.Second, Run: d.clockRunner(checker)})
+	}
 	if err := d.sched.Set(jobs); err != nil {
 		return err
 	}
 	d.mu.Lock()
 	old := d.checks
-	d.cfg, d.checks = cfg, byKey
+	d.cfg, d.checks, d.built = cfg, byKey, built
 	for k := range byKey {
 		if d.history[k] == nil {
 			d.history[k] = &history{}
@@ -212,7 +252,7 @@ func (d *Daemon) record(ctx context.Context, r checks.Result) {
 		changed = h.add(r)
 	}
 	d.mu.Unlock()
-	if changed {
+	if changed || h == nil && r.Status != checks.StatusOK {
 		d.console.Result(ctx, r)
 	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -220,6 +260,7 @@ func (d *Daemon) record(ctx context.Context, r checks.Result) {
 	if err := d.store.PutResult(sctx, r); err != nil {
 		d.log.Warn("store: result not recorded", "check", r.Key(), "err", err)
 	}
+	d.observe(ctx, r)
 	if d.opts.OnResult != nil {
 		d.opts.OnResult(r)
 	}
@@ -259,6 +300,10 @@ func (d *Daemon) Serve(parent context.Context) error {
 	}
 	wg.Go(func() { d.watch(ctx) })
 	wg.Go(func() { d.heartbeat(ctx) })
+	wg.Go(func() { d.evaluateCredentialsNow(ctx) })
+	if d.dispatcher != nil {
+		wg.Go(func() { _ = d.dispatcher.Run(ctx) })
+	}
 
 	var runErr error
 	select {

@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/credmon/credmon/checks"
@@ -37,6 +38,11 @@ func (d *Daemon) Snapshot(ctx context.Context) (*web.Snapshot, error) {
 		cs.OKRatio = okRatio(cs.Recent)
 		s.Checks = append(s.Checks, cs)
 	}
+	for _, dls := range d.deadlines {
+		for _, dl := range dls {
+			s.Deadlines = append(s.Deadlines, web.Deadline{Env: dl.Env, Credential: dl.Credential, Kind: dl.Kind, At: dl.At})
+		}
+	}
 	if d.reloadErr != nil {
 		s.Ready = false
 		s.NotReady = append(s.NotReady, "config reload failed (the previous configuration keeps running): "+firstLine(d.reloadErr.Error()))
@@ -46,6 +52,28 @@ func (d *Daemon) Snapshot(ctx context.Context) (*web.Snapshot, error) {
 		s.Ready = false
 		s.NotReady = append(s.NotReady, "store unavailable: "+storeErr.Error())
 	}
+	// Credential-level results (rotation, expiry) have no configured check:
+	// show them as rows of their own.
+	for _, r := range latest {
+		if strings.HasPrefix(r.Check, credentialPrefix) {
+			r := r
+			s.Checks = append(s.Checks, web.CheckStatus{Env: r.Env, Name: r.Check, Credential: r.Credential, Identity: r.Identity, Schedule: credentialSchedule, Last: &r, LastRunBy: r.RunBy})
+		}
+	}
+	if d.dispatcher != nil {
+		for _, h := range d.dispatcher.Health() {
+			s.Ready = false
+			s.NotReady = append(s.NotReady, "notifications: "+h)
+		}
+	}
+	if open, err := d.incidents.Open(ctx); err == nil {
+		for _, in := range open {
+			s.Incidents = append(s.Incidents, web.Incident{Key: in.Key, Env: in.Env, Subject: in.Subject, Cause: in.Cause, Status: in.Status, Since: in.Since, LastNotified: in.LastNotified})
+		}
+	}
+	if _, off := d.clockResult(); off != nil {
+		s.ClockOffset = off
+	}
 	sort.Slice(s.Checks, func(i, j int) bool {
 		a, b := s.Checks[i], s.Checks[j]
 		if a.Env != b.Env {
@@ -53,7 +81,8 @@ func (d *Daemon) Snapshot(ctx context.Context) (*web.Snapshot, error) {
 		}
 		return a.Name < b.Name
 	})
-	s.Deadlines = tokenDeadlines(s.Checks)
+	s.Deadlines = append(s.Deadlines, tokenDeadlines(s.Checks)...)
+	sort.Slice(s.Deadlines, func(i, j int) bool { return s.Deadlines[i].At.Before(s.Deadlines[j].At) })
 	s.Instances = d.instances(ctx, s.Generated)
 	return s, nil
 }

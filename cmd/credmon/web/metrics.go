@@ -33,6 +33,8 @@ type Metrics struct {
 
 	configReloadOK   prometheus.Gauge
 	configReloadTime prometheus.Gauge
+
+	ops
 }
 
 // latencyBuckets span 1 ms to 10 s: loopback probes land at the bottom,
@@ -127,6 +129,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		m.schedulerLag, m.schedulerSkipped, m.schedulerPanics, m.schedulerInFlight,
 		m.configReloadOK, m.configReloadTime,
 	)
+	m.ops = newOps(reg)
 	return m
 }
 

@@ -1,0 +1,154 @@
+package daemon
+
+import (
+	"context"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/credmon/credmon/checks"
+	"github.com/credmon/credmon/checks/config"
+	"github.com/credmon/credmon/checks/rotation"
+	"github.com/credmon/credmon/notify"
+)
+
+// credentialSchedule is how often each credential's deadlines, expiry,
+// fingerprint and previous key are evaluated. A rotation by redeploy is seen
+// at start; a rewritten secret file within this interval.
+const credentialSchedule = "@every 1m"
+
+// credentialPrefix marks credential-level results, which have no check of
+// their own: they are stored and shown as "ENV/credential:NAME".
+const credentialPrefix = "credential:"
+
+func credentialJobID(env, name string) string { return env + "/" + credentialPrefix + name }
+
+// credentialRunner evaluates one credential's rotation and expiry.
+func (d *Daemon) credentialRunner(env, name string) func(ctx context.Context, tick time.Time) {
+	id := credentialJobID(env, name)
+	return func(ctx context.Context, tick time.Time) {
+		d.mu.RLock()
+		var cred *config.Credential
+		if e := d.cfg.Environments[env]; e != nil {
+			cred = e.Credential(name)
+		}
+		built := d.built
+		d.mu.RUnlock()
+		if cred == nil || !d.claimTick(ctx, id, tick, time.Minute) {
+			return
+		}
+		ev, err := d.rotation.Evaluate(ctx, cred, rotation.ProbeFor(built, env, name))
+		if err != nil {
+			d.log.Warn("credential evaluation failed", "credential", env+"/"+name, "err", err)
+			return
+		}
+		for _, r := range ev.Results() {
+			r.Env, r.Check, r.Credential = env, credentialPrefix+name, name
+			if r.Tick.IsZero() {
+				r.Tick = tick
+			}
+			r.RunBy = d.instance
+			d.record(ctx, r)
+		}
+		d.setDeadlines(env, name, ev.Deadlines)
+		if ev.Rotated != nil {
+			d.verifyRotation(ctx, ev.Rotated, built)
+		}
+	}
+}
+
+// setDeadlines publishes a credential's deadlines to metrics and the page.
+func (d *Daemon) setDeadlines(env, name string, dls []rotation.Deadline) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.deadlines == nil {
+		d.deadlines = map[string][]rotation.Deadline{}
+	}
+	d.deadlines[env+"/"+name] = dls
+	for _, dl := range dls {
+		d.metrics.SetDeadline(dl.Kind, dl.Env, dl.Credential, dl.At)
+	}
+}
+
+// verifyRotation runs every check of a newly rotated credential at once and
+// says, in one message, whether the new key works.
+func (d *Daemon) verifyRotation(ctx context.Context, rot *rotation.Rotated, built []*checks.Check) {
+	var results []checks.Result
+	for _, c := range built {
+		if c.Env == rot.Env && c.Cfg.Credential == rot.Credential {
+			r := c.Run(ctx, time.Now())
+			r.RunBy = d.instance
+			d.record(ctx, r)
+			results = append(results, r)
+		}
+	}
+	m := notify.Message{
+		ID:          "rotated/" + rot.Env + "/" + rot.Credential + "/" + rot.Fingerprint,
+		IncidentKey: rot.Env + "/" + credentialPrefix + rot.Credential + "/rotation",
+		Event:       notify.EventRotated,
+		At:          time.Now(),
+		Since:       rot.At,
+		Env:         rot.Env,
+		Credential:  rot.Credential,
+		Identity:    rot.Identity,
+		Status:      checks.StatusOK,
+		Cause:       checks.CauseOK,
+	}
+	var failed []string
+	for _, r := range results {
+		if s := r.Status; s == checks.StatusFail || s == checks.StatusError {
+			failed = append(failed, r.Check+" ("+string(r.Cause)+")")
+			m.Status, m.Cause, m.HTTPStatus, m.Hint = r.Status, r.Cause, r.HTTPStatus, r.Hint
+		}
+	}
+	sort.Strings(failed)
+	switch {
+	case len(results) == 0:
+		m.Detail = "The key of " + rot.Credential + " was rotated (fingerprint " + rot.Previous + " → " + rot.Fingerprint + "); no check uses it, so it was not verified."
+	case len(failed) == 0:
+		m.Detail = "The key of " + rot.Credential + " was rotated (fingerprint " + rot.Previous + " → " + rot.Fingerprint + ") and the new key works: " + plural(len(results), "check") + " passed."
+	default:
+		m.Detail = "The key of " + rot.Credential + " was rotated (fingerprint " + rot.Previous + " → " + rot.Fingerprint + ") but the new key FAILS: " + strings.Join(failed, ", ") + "."
+	}
+	d.notify(ctx, m)
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return itoa(n) + " " + what + "s"
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	var b []byte
+	for ; n > 0; n /= 10 {
+		b = append([]byte{byte('0' + n%10)}, b...)
+	}
+	return string(b)
+}
+
+// evaluateCredentialsNow runs every credential's evaluation once at start,
+// so a rotation by redeploy and the deadlines show at once rather than at
+// the next minute. It claims the minute tick that just passed, so among
+// replicas starting together only one evaluates each credential.
+func (d *Daemon) evaluateCredentialsNow(ctx context.Context) {
+	d.mu.RLock()
+	var runs []func(context.Context, time.Time)
+	for envName, env := range d.cfg.Environments {
+		for name := range env.Credentials {
+			runs = append(runs, d.credentialRunner(envName, name))
+		}
+	}
+	d.mu.RUnlock()
+	tick := time.Now().Truncate(time.Minute)
+	for _, run := range runs {
+		if ctx.Err() != nil {
+			return
+		}
+		run(ctx, tick)
+	}
+}
