@@ -51,6 +51,16 @@ func (c *Check) Explain(ctx context.Context) (Result, *Trace) {
 }
 
 func (c *Check) run(ctx context.Context, tick time.Time, tr *Trace) (Result, error) {
+	var sent []string // every credential presented, to scrub from what servers say back
+	res, err := c.probe(ctx, tick, tr, &sent)
+	res.redact(sent...)
+	if tr != nil {
+		tr.redact(sent...)
+	}
+	return res, err
+}
+
+func (c *Check) probe(ctx context.Context, tick time.Time, tr *Trace, sent *[]string) (Result, error) {
 	start := c.deps.Now()
 	res := Result{Env: c.Env, Check: c.Name, Credential: c.Cfg.Credential, Tick: tick, Started: start}
 	timeout := c.Cfg.Timeout.D()
@@ -67,6 +77,7 @@ func (c *Check) run(ctx context.Context, tick time.Time, tr *Trace) (Result, err
 			return res.failed(err), err
 		}
 		auth = a
+		*sent = append(*sent, a.Value, a.Token)
 		res.Identity = a.Identity
 		if tr != nil {
 			tr.Token = a.Token
@@ -88,6 +99,7 @@ func (c *Check) run(ctx context.Context, tick time.Time, tr *Trace) (Result, err
 			if a2, err := rf.Authorize(ctx); err != nil {
 				return res.failed(err), err
 			} else if ex2, err := c.exchange(ctx, a2, tr); err == nil {
+				*sent = append(*sent, a2.Value, a2.Token)
 				if tr != nil {
 					tr.Retried = true
 					tr.Token = a2.Token
@@ -279,4 +291,41 @@ func redactAuth(s string, auth *Authorization) string {
 		return s
 	}
 	return Redact(s, auth.Value, auth.Token)
+}
+
+// redact scrubs credentials from everything a server's answer can put into
+// a result: a careless API may echo the Authorization header in its
+// challenge or body.
+func (r *Result) redact(secrets ...string) {
+	if len(secrets) == 0 {
+		return
+	}
+	r.Detail, r.Hint = Redact(r.Detail, secrets...), Redact(r.Hint, secrets...)
+	for i := range r.Findings {
+		r.Findings[i].Detail = Redact(r.Findings[i].Detail, secrets...)
+		r.Findings[i].Hint = Redact(r.Findings[i].Hint, secrets...)
+	}
+	if ch := r.Challenge; ch != nil {
+		ch.Realm, ch.Error, ch.Scope = Redact(ch.Realm, secrets...), Redact(ch.Error, secrets...), Redact(ch.Scope, secrets...)
+		ch.ErrorDescription, ch.Token68 = Redact(ch.ErrorDescription, secrets...), Redact(ch.Token68, secrets...)
+		for k, v := range ch.Params {
+			ch.Params[k] = Redact(v, secrets...)
+		}
+	}
+}
+
+func (t *Trace) redact(secrets ...string) {
+	t.Body = Redact(t.Body, secrets...)
+	for i := range t.Challenges {
+		ch := &t.Challenges[i]
+		ch.Realm, ch.ErrorDescription, ch.Token68 = Redact(ch.Realm, secrets...), Redact(ch.ErrorDescription, secrets...), Redact(ch.Token68, secrets...)
+		for k, v := range ch.Params {
+			ch.Params[k] = Redact(v, secrets...)
+		}
+	}
+	for k, vs := range t.ResponseHeaders {
+		for i, v := range vs {
+			t.ResponseHeaders[k][i] = Redact(v, secrets...)
+		}
+	}
 }

@@ -119,7 +119,7 @@ func (s *Store) Lease(ctx context.Context, owner string, n int, lease time.Durat
 	for _, r := range due[:min(n, len(due))] {
 		le := o.entries[r.g.ids[0]]
 		le.owner, le.until = owner, until
-		_ = until
+		r.g.ready = until
 		e := le.entry
 		e.Payload = bytes.Clone(e.Payload)
 		out = append(out, e)
