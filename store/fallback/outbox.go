@@ -18,40 +18,39 @@ func (s *Store) Enqueue(ctx context.Context, e store.OutboxEntry) error {
 }
 
 // Lease leases from the primary, or from local while it is down, and
-// remembers which entries came from local for Ack and Defer.
+// remembers where each entry came from for Ack and Defer.
 func (s *Store) Lease(ctx context.Context, owner string, n int, lease time.Duration) ([]store.OutboxEntry, error) {
 	es, onLocal, err := run(ctx, s, func(st store.Store) ([]store.OutboxEntry, error) {
 		return st.Lease(ctx, owner, n, lease)
 	})
 	s.mu.Lock()
 	for _, e := range es {
-		if onLocal {
-			s.localLeases[e.ID] = struct{}{}
-		} else {
-			delete(s.localLeases, e.ID)
-		}
+		s.leasedFrom[e.ID] = onLocal
 	}
 	s.mu.Unlock()
 	return es, err
 }
 
-// leasedLocally reports whether id was last leased from local, forgetting
-// it if forget is set.
-func (s *Store) leasedLocally(id string, forget bool) bool {
+// forgetLease returns where id was last leased from — known is false for
+// an entry this process did not lease — and forgets it: Ack and Defer end
+// a lease either way.
+func (s *Store) forgetLease(id string) (onLocal, known bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, ok := s.localLeases[id]
-	if ok && forget {
-		delete(s.localLeases, id)
-	}
-	return ok
+	onLocal, known = s.leasedFrom[id]
+	delete(s.leasedFrom, id)
+	return onLocal, known
 }
 
 // Ack removes a delivered entry from the store it was leased from. An Ack
 // the primary cannot take now is kept and sent when it returns: the
 // message went out, and must not go out again.
 func (s *Store) Ack(ctx context.Context, id, owner string) error {
-	if s.leasedLocally(id, true) {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	onLocal, known := s.forgetLease(id)
+	if onLocal || !known && !s.up.Load() {
 		return s.local.Ack(ctx, id, owner)
 	}
 	if s.up.Load() {
@@ -71,7 +70,11 @@ func (s *Store) Ack(ctx context.Context, id, owner string) error {
 // the primary cannot take is dropped: its lease runs out and the entry is
 // retried then, which is all Defer would have arranged, sooner.
 func (s *Store) Defer(ctx context.Context, id, owner string, notBefore time.Time) error {
-	if s.leasedLocally(id, true) {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	onLocal, known := s.forgetLease(id)
+	if onLocal || !known && !s.up.Load() {
 		return s.local.Defer(ctx, id, owner, notBefore)
 	}
 	if !s.up.Load() {

@@ -176,7 +176,7 @@ func (s *Store) moveOutbox(ctx context.Context) error {
 				s.log.Error("store: the shared store refused a message from the outage; it stays in the local outbox", "id", e.ID, "err", err)
 				continue
 			}
-			s.leasedLocally(e.ID, true)
+			s.forgetLease(e.ID)
 			if err := s.local.Ack(ctx, e.ID, replayOwner); err != nil {
 				return err
 			}

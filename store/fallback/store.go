@@ -68,10 +68,10 @@ type Store struct {
 	stateMu sync.Mutex // orders state changes and their OnChange calls
 
 	mu             sync.Mutex
-	pendingResults []checks.Result     // written locally, for the primary
-	droppedResults int                 // pendingResults overflow since the last catch-up
-	pendingAcks    []outboxAck         // acks the primary missed
-	localLeases    map[string]struct{} // outbox entries leased from local
+	pendingResults []checks.Result // written locally, for the primary
+	droppedResults int             // pendingResults overflow since the last catch-up
+	pendingAcks    []outboxAck     // acks the primary missed
+	leasedFrom     map[string]bool // outbox entries this process leased: true if from local
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -99,7 +99,7 @@ func New(primary, local store.Store, opts Options) *Store {
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Store{primary: primary, local: local, opts: opts, log: log, localLeases: make(map[string]struct{})}
+	s := &Store{primary: primary, local: local, opts: opts, log: log, leasedFrom: make(map[string]bool)}
 	s.up.Store(true)
 	return s
 }

@@ -57,6 +57,19 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	return s, nil
 }
 
+// Dial returns a store over a new client without pinging it, so a daemon
+// can start while Redis is down and catch up when it returns. Configuration
+// errors (a bad URL) are still returned.
+func Dial(opts Options) (*Store, error) {
+	client, _, err := newClient(opts)
+	if err != nil {
+		return nil, err
+	}
+	s := New(client, opts.KeyPrefix)
+	s.owned = true
+	return s, nil
+}
+
 // newClient builds the client and a printable name for the target.
 func newClient(opts Options) (redis.UniversalClient, string, error) {
 	timeout := opts.DialTimeout

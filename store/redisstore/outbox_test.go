@@ -58,8 +58,8 @@ func TestOutboxKeysShareOneSlot(t *testing.T) {
 	// own must still hash on {outbox}, so scripts touch one slot.
 	for _, k := range keys {
 		rest := strings.TrimPrefix(k, prefix)
-		open, close := strings.IndexByte(rest, '{'), strings.IndexByte(rest, '}')
-		if open < 0 || close < open || rest[open+1:close] != "outbox" {
+		l, r := strings.IndexByte(rest, '{'), strings.IndexByte(rest, '}')
+		if l < 0 || r < l || rest[l+1:r] != "outbox" {
 			t.Errorf("%s does not hash on {outbox}", k)
 		}
 	}

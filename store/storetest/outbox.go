@@ -38,6 +38,7 @@ func RunOutbox(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("FIFOWithinGroup", func(t *testing.T) { testOutboxFIFO(t, fresh(t)) })
 	t.Run("DeferredHeadBlocksItsGroupOnly", func(t *testing.T) { testOutboxGroupsIndependent(t, fresh(t)) })
 	t.Run("DeferredEntryComesBack", func(t *testing.T) { testOutboxDeferComesBack(t, fresh(t)) })
+	t.Run("NotBeforeOnEnqueue", func(t *testing.T) { testOutboxNotBeforeOnEnqueue(t, fresh(t)) })
 	t.Run("DeferCountsAttempts", func(t *testing.T) { testOutboxDeferAttempts(t, fresh(t)) })
 	t.Run("LeaseLimit", func(t *testing.T) { testOutboxLeaseLimit(t, fresh(t)) })
 	t.Run("LeaseArguments", func(t *testing.T) { testOutboxLeaseArgs(t, fresh(t)) })
@@ -271,6 +272,21 @@ func testOutboxDeferComesBack(t *testing.T, s store.Store) {
 	wantIDs(t, "once NotBefore has passed", got, "g#0")
 	if len(got) == 1 && (got[0].Attempts != 1 || !got[0].NotBefore.Equal(nb)) {
 		t.Errorf("deferred entry came back with Attempts %d NotBefore %v, want 1 and %v", got[0].Attempts, got[0].NotBefore, nb)
+	}
+}
+
+func testOutboxNotBeforeOnEnqueue(t *testing.T, s store.Store) {
+	later := now(s).Add(time.Hour)
+	a0, b0, b1 := Entry("a", 0), Entry("b", 0), Entry("b", 1)
+	a0.NotBefore, b1.NotBefore = later, later
+	enqueue(t, s, a0, b0, b1)
+	wantIDs(t, "first lease", lease(t, s, "replica-a", 10, time.Minute), "b#0")
+	// b#1 becomes the head on this ack, and is not due yet.
+	ack(t, s, "b#0", "replica-a")
+	wantIDs(t, "before NotBefore", lease(t, s, "replica-a", 10, time.Minute))
+	if a, ok := s.(advancer); ok {
+		a.Advance(time.Hour)
+		wantIDs(t, "at NotBefore", lease(t, s, "replica-a", 10, time.Minute), "a#0", "b#1")
 	}
 }
 

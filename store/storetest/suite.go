@@ -294,7 +294,8 @@ func testNoKey(t *testing.T, s store.Store) {
 }
 
 func testConcurrent(t *testing.T, s store.Store) {
-	const writers, each = 8, 10 // writers*each/2 per check stays under Keep
+	const each = 10
+	const writers = 2 * store.Keep / each // writers*each/2 per check stays within Keep
 	checkNames := []string{"api", "billing"}
 	ctx := context.Background()
 	var wg sync.WaitGroup

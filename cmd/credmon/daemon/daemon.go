@@ -25,6 +25,7 @@ import (
 	"github.com/credmon/credmon/cmd/credmon/web"
 	"github.com/credmon/credmon/notify"
 	"github.com/credmon/credmon/store"
+	"github.com/credmon/credmon/store/fallback"
 	"github.com/credmon/credmon/store/tokencache"
 )
 
@@ -75,6 +76,7 @@ type Daemon struct {
 	incidents  *notify.Incidents
 	dispatcher *notify.Dispatcher
 	tokens     *tokencache.Cache // nil when tokens are not shared
+	fallback   *fallback.Store   // the redis store's local fallback; nil for other drivers
 
 	mu          sync.RWMutex
 	cfg         *config.Config
@@ -134,7 +136,21 @@ func New(ctx context.Context, opts Options) (*Daemon, error) {
 	if opts.ConfigPath != "" {
 		d.watched = statFiles(opts.ConfigPath)
 	}
-	st, err := OpenStore(ctx, cfg.Store)
+	var st store.Store
+	var err error
+	if cfg.Store.Driver == "redis" {
+		d.fallback, err = openShared(ctx, cfg.Store, d.log, func(up bool) {
+			d.metrics.StoreUp(up)
+			if up {
+				d.log.Info("redis answers again: coordination resumed, buffered state written back")
+			} else {
+				d.log.Error("redis unreachable: probing on with local state and scheduling; will catch up when it returns")
+			}
+		})
+		st = d.fallback
+	} else {
+		st, err = OpenStore(ctx, cfg.Store)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
@@ -300,6 +316,9 @@ func (d *Daemon) Serve(parent context.Context) error {
 	}
 	wg.Go(func() { d.watch(ctx) })
 	wg.Go(func() { d.heartbeat(ctx) })
+	if d.fallback != nil {
+		d.fallback.Start(ctx)
+	}
 	wg.Go(func() { d.evaluateCredentialsNow(ctx) })
 	if d.dispatcher != nil {
 		wg.Go(func() { _ = d.dispatcher.Run(ctx) })

@@ -48,6 +48,10 @@ func (d *Daemon) Snapshot(ctx context.Context) (*web.Snapshot, error) {
 		s.NotReady = append(s.NotReady, "config reload failed (the previous configuration keeps running): "+firstLine(d.reloadErr.Error()))
 	}
 	d.mu.RUnlock()
+	if d.fallback != nil && !d.fallback.Healthy() {
+		s.Ready = false
+		s.NotReady = append(s.NotReady, "redis unreachable: probing with local state and scheduling; will catch up when it returns")
+	}
 	if storeErr != nil {
 		s.Ready = false
 		s.NotReady = append(s.NotReady, "store unavailable: "+storeErr.Error())

@@ -3,10 +3,12 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"log/slog"
 
 	"github.com/credmon/credmon/checks/config"
 	"github.com/credmon/credmon/store"
 	"github.com/credmon/credmon/store/boltstore"
+	"github.com/credmon/credmon/store/fallback"
 	"github.com/credmon/credmon/store/memstore"
 	"github.com/credmon/credmon/store/redisstore"
 )
@@ -19,6 +21,17 @@ func OpenStore(ctx context.Context, cfg config.Store) (store.Store, error) {
 	case "", "bolt":
 		return boltstore.Open(cfg.Path)
 	case "redis":
+		opts, err := redisOptions(cfg)
+		if err != nil {
+			return nil, err
+		}
+		return redisstore.Open(ctx, opts)
+	}
+	return nil, fmt.Errorf("store.driver: unknown driver %q", cfg.Driver)
+}
+
+func redisOptions(cfg config.Store) (redisstore.Options, error) {
+	{
 		opts := redisstore.Options{
 			URL:        cfg.Redis.URL,
 			Addrs:      cfg.Redis.Addrs,
@@ -30,11 +43,33 @@ func OpenStore(ctx context.Context, cfg config.Store) (store.Store, error) {
 		if cfg.Redis.Password.IsSet() {
 			v, err := cfg.Redis.Password.Resolve()
 			if err != nil {
-				return nil, fmt.Errorf("store.redis.password: %w", err)
+				return opts, fmt.Errorf("store.redis.password: %w", err)
 			}
 			opts.Password = v.Text
 		}
-		return redisstore.Open(ctx, opts)
+		return opts, nil
 	}
-	return nil, fmt.Errorf("store.driver: unknown driver %q", cfg.Driver)
+}
+
+// openShared opens the redis store behind a fallback: while Redis does not
+// answer, the replica keeps probing with a local store and catches up when
+// it returns. A Redis that is down at start is not fatal for the daemon.
+func openShared(ctx context.Context, cfg config.Store, log *slog.Logger, onChange func(up bool)) (*fallback.Store, error) {
+	primary, err := OpenStore(ctx, cfg)
+	if err != nil {
+		opts, oerr := redisOptions(cfg)
+		if oerr != nil {
+			return nil, oerr
+		}
+		var derr error
+		if primary, derr = redisstore.Dial(opts); derr != nil {
+			return nil, derr
+		}
+		log.Error("redis unreachable at start; probing on local state until it answers", "err", err)
+	}
+	fb := fallback.New(primary, memstore.New(), fallback.Options{Logger: log, OnChange: onChange})
+	if err != nil {
+		fb.Probe(ctx) // mark it down at once
+	}
+	return fb, nil
 }
