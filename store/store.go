@@ -33,6 +33,28 @@ type Results interface {
 	LatestResults(ctx context.Context) ([]checks.Result, error)
 }
 
+// ResultBatcher is a Results that writes many results in one round trip
+// (one pipeline, one transaction): the daemon batches results so a probe
+// costs no store round trip of its own.
+type ResultBatcher interface {
+	PutResults(ctx context.Context, rs []checks.Result) error
+}
+
+// PutResults writes rs in one call when st is a ResultBatcher, else one by
+// one.
+func PutResults(ctx context.Context, st Results, rs []checks.Result) error {
+	if b, ok := st.(ResultBatcher); ok {
+		return b.PutResults(ctx, rs)
+	}
+	var errs []error
+	for _, r := range rs {
+		if err := st.PutResult(ctx, r); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // Keep is how many results per check a store retains.
 const Keep = 20
 

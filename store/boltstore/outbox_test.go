@@ -1,6 +1,7 @@
 package boltstore
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"path/filepath"
@@ -109,4 +110,29 @@ func BenchmarkOutbox(b *testing.B) {
 	}
 	defer s.Close()
 	storetest.BenchOutbox(b, s)
+}
+
+func TestOutboxKeysOrder(t *testing.T) {
+	// The queue is ordered by key bytes: sequence numbers must sort as
+	// numbers across byte boundaries, and no group's keys may fall among
+	// another's (a group that is a prefix of another, or empty).
+	pairs := [][2][]byte{
+		{queueKey("g", 255), queueKey("g", 256)},
+		{queueKey("g", 1<<32-1), queueKey("g", 1<<32)},
+		{timeKey(time.Unix(-1, 0)), timeKey(time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC))},
+		{timeKey(time.Time{}), timeKey(time.Unix(0, 0))},
+		{timeKey(time.Unix(5, 999999999)), timeKey(time.Unix(6, 0))},
+	}
+	for i, p := range pairs {
+		if bytes.Compare(p[0], p[1]) >= 0 {
+			t.Errorf("pair %d: %x sorts after %x", i, p[0], p[1])
+		}
+	}
+	for _, g := range []string{"", "a", "ab", "a\x00"} {
+		for _, other := range []string{"", "a", "ab", "a\x00"} {
+			if g != other && bytes.HasPrefix(queueKey(other, 7), groupKey(g)) {
+				t.Errorf("a key of group %q starts with group %q's prefix", other, g)
+			}
+		}
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -52,31 +53,73 @@ func (s *Store) PutResult(ctx context.Context, r checks.Result) error {
 	key := []byte(r.Key())
 	// Batch: concurrent puts from many probes share one transaction and
 	// one fsync instead of queueing for a commit each.
-	err = s.db.Batch(func(tx *bolt.Tx) error {
-		b, err := tx.Bucket(bucketResults).CreateBucketIfNotExists(key)
-		if err != nil {
-			return err
-		}
-		seq, err := b.NextSequence()
-		if err != nil {
-			return err
-		}
-		if err := b.Put(resultKey(r.Started, seq), data); err != nil {
-			return err
-		}
-		if err := trim(b, store.Keep); err != nil {
-			return err
-		}
-		// The newest may not be r: an earlier run can finish last. Cloned
-		// because a value read in a write transaction may point into a mmap
-		// that the commit replaces.
-		_, newest := b.Cursor().Last()
-		return tx.Bucket(bucketLatest).Put(key, bytes.Clone(newest))
-	})
+	err = s.db.Batch(func(tx *bolt.Tx) error { return putTx(tx, key, r.Started, data) })
 	if err != nil {
 		return fmt.Errorf("boltstore: put result %s: %w", r.Key(), err)
 	}
 	return nil
+}
+
+// PutResults records every result in one transaction.
+func (s *Store) PutResults(ctx context.Context, rs []checks.Result) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	type enc struct {
+		key     []byte
+		started time.Time
+		data    []byte
+	}
+	var errs []error
+	encoded := make([]enc, 0, len(rs))
+	for _, r := range rs {
+		if r.Env == "" || r.Check == "" {
+			errs = append(errs, store.ErrNoKey)
+			continue
+		}
+		data, err := json.Marshal(r)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("boltstore: encode result %s: %w", r.Key(), err))
+			continue
+		}
+		encoded = append(encoded, enc{[]byte(r.Key()), r.Started, data})
+	}
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		for _, e := range encoded {
+			if err := putTx(tx, e.key, e.started, e.data); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		errs = append(errs, fmt.Errorf("boltstore: put %d results: %w", len(encoded), err))
+	}
+	return errors.Join(errs...)
+}
+
+// putTx adds one encoded result under key, trims the check and updates its
+// latest entry.
+func putTx(tx *bolt.Tx, key []byte, started time.Time, data []byte) error {
+	b, err := tx.Bucket(bucketResults).CreateBucketIfNotExists(key)
+	if err != nil {
+		return err
+	}
+	seq, err := b.NextSequence()
+	if err != nil {
+		return err
+	}
+	if err := b.Put(resultKey(started, seq), data); err != nil {
+		return err
+	}
+	if err := trim(b, store.Keep); err != nil {
+		return err
+	}
+	// The newest may not be r: an earlier run can finish last. Cloned
+	// because a value read in a write transaction may point into a mmap
+	// that the commit replaces.
+	_, newest := b.Cursor().Last()
+	return tx.Bucket(bucketLatest).Put(key, bytes.Clone(newest))
 }
 
 // trim deletes all but the newest keep entries of b.

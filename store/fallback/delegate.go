@@ -27,6 +27,24 @@ func (s *Store) PutResult(ctx context.Context, r checks.Result) error {
 	return err
 }
 
+// PutResults records rs in the primary in one call, or locally (and for
+// catch-up) while it is down.
+func (s *Store) PutResults(ctx context.Context, rs []checks.Result) error {
+	_, onLocal, err := run(ctx, s, func(st store.Store) (struct{}, error) {
+		return struct{}{}, store.PutResults(ctx, st, rs)
+	})
+	if onLocal && err == nil {
+		s.mu.Lock()
+		s.pendingResults = append(s.pendingResults, rs...)
+		if over := len(s.pendingResults) - s.opts.MaxPendingResults; over > 0 {
+			s.pendingResults = s.pendingResults[over:]
+			s.droppedResults += over
+		}
+		s.mu.Unlock()
+	}
+	return err
+}
+
 // RecentResults reads the primary, or local while it is down.
 func (s *Store) RecentResults(ctx context.Context, key string, n int) ([]checks.Result, error) {
 	v, _, err := run(ctx, s, func(st store.Store) ([]checks.Result, error) { return st.RecentResults(ctx, key, n) })

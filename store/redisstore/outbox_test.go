@@ -65,10 +65,10 @@ func TestOutboxKeysShareOneSlot(t *testing.T) {
 	}
 }
 
-func TestOutboxLeaseUsesServerClock(t *testing.T) {
-	// Replicas' clocks may differ; the lease must not. A lease of 1h taken
-	// now is not expired for another replica whose clock runs ahead:
-	// Redis's TIME decides, not the caller's.
+func TestOutboxLeaseExpiryInReadySet(t *testing.T) {
+	// The ready score of a leased group is its lease expiry in the
+	// server's Unix ms (TIME), so replicas with skewed clocks agree on it;
+	// while it lasts, another replica gets nothing.
 	client, prefix := storetest.Redis(t)
 	a, b := redisstore.New(client, prefix), redisstore.New(client, prefix)
 	ctx := context.Background()

@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -50,6 +51,36 @@ func (s *Store) PutResult(ctx context.Context, r checks.Result) error {
 		return fmt.Errorf("redisstore: put result %s: %w", key, err)
 	}
 	return nil
+}
+
+// PutResults records every result in one pipelined round trip.
+func (s *Store) PutResults(ctx context.Context, rs []checks.Result) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	var errs []error
+	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, r := range rs {
+			if r.Env == "" || r.Check == "" {
+				errs = append(errs, store.ErrNoKey)
+				continue
+			}
+			data, err := json.Marshal(r)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("redisstore: encode result %s: %w", r.Key(), err))
+				continue
+			}
+			rk := s.resultsKey(r.Key())
+			p.ZAdd(ctx, rk, redis.Z{Score: score(r.Started), Member: data})
+			p.ZRemRangeByRank(ctx, rk, 0, -store.Keep-1)
+			p.SAdd(ctx, s.checksKey(), r.Key())
+		}
+		return nil
+	})
+	if err != nil {
+		errs = append(errs, fmt.Errorf("redisstore: put %d results: %w", len(rs), err))
+	}
+	return errors.Join(errs...)
 }
 
 // RecentResults returns up to n newest results of key, newest first.

@@ -41,6 +41,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("NoKey", func(t *testing.T) { testNoKey(t, fresh(t)) })
 	t.Run("ConcurrentPuts", func(t *testing.T) { testConcurrent(t, fresh(t)) })
 	t.Run("CancelledContext", func(t *testing.T) { testCancelled(t, fresh(t)) })
+	t.Run("PutResultsBatch", func(t *testing.T) { testPutResults(t, fresh(t)) })
 }
 
 // base is an arbitrary fixed instant with nanoseconds, so a driver that
@@ -378,5 +379,39 @@ func requireAllSet(t *testing.T, v reflect.Value, path string) {
 				requireAllSet(t, v.Field(i), path+"."+v.Type().Field(i).Name)
 			}
 		}
+	}
+}
+
+// testPutResults writes a batch across checks in one call (or one by one
+// for stores without batching) and reads it back.
+func testPutResults(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	var batch []checks.Result
+	for i := range 3 {
+		for _, check := range []string{"alpha", "beta"} {
+			batch = append(batch, Result("prod", check, time.Duration(i)*time.Second))
+		}
+	}
+	if err := store.PutResults(ctx, s, batch); err != nil {
+		t.Fatalf("PutResults: %v", err)
+	}
+	latest, err := s.LatestResults(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(latest) != 2 {
+		t.Fatalf("LatestResults after a batch: %d results, want 2", len(latest))
+	}
+	for _, r := range latest {
+		if want := batch[len(batch)-1].Started; !r.Started.Equal(want) {
+			t.Errorf("%s: latest started %v, want %v", r.Key(), r.Started, want)
+		}
+	}
+	recent, err := s.RecentResults(ctx, "prod/alpha", 10)
+	if err != nil || len(recent) != 3 {
+		t.Fatalf("RecentResults after a batch: %d, %v; want 3", len(recent), err)
+	}
+	if err := store.PutResults(ctx, s, []checks.Result{{Env: "prod"}}); !errors.Is(err, store.ErrNoKey) {
+		t.Errorf("a batch with a keyless result: %v, want ErrNoKey", err)
 	}
 }

@@ -18,7 +18,8 @@ import (
 const credentialSchedule = "@every 1m"
 
 // credentialPrefix marks credential-level results, which have no check of
-// their own: they are stored and shown as "ENV/credential:NAME".
+// their own: they are stored and shown as "ENV/credential:NAME/rotation"
+// and "ENV/credential:NAME/expiry".
 const credentialPrefix = "credential:"
 
 func credentialJobID(env, name string) string { return env + "/" + credentialPrefix + name }
@@ -42,13 +43,19 @@ func (d *Daemon) credentialRunner(env, name string) func(ctx context.Context, ti
 			d.log.Warn("credential evaluation failed", "credential", env+"/"+name, "err", err)
 			return
 		}
-		for _, r := range ev.Results() {
-			r.Env, r.Check, r.Credential = env, credentialPrefix+name, name
-			if r.Tick.IsZero() {
-				r.Tick = tick
+		// Rotation and expiry are separate concerns with separate incidents:
+		// an ok deadline must not resolve an expiring token.
+		for concern, r := range map[string]*checks.Result{"rotation": ev.Rotation, "expiry": ev.Expiry} {
+			if r == nil {
+				continue
 			}
-			r.RunBy = d.instance
-			d.record(ctx, r)
+			res := *r
+			res.Env, res.Check, res.Credential = env, credentialPrefix+name+"/"+concern, name
+			if res.Tick.IsZero() {
+				res.Tick = tick
+			}
+			res.RunBy = d.instance
+			d.record(ctx, res)
 		}
 		d.setDeadlines(env, name, ev.Deadlines)
 		if ev.Rotated != nil {

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -75,8 +76,9 @@ type Daemon struct {
 	rotation   *rotation.Tracker
 	incidents  *notify.Incidents
 	dispatcher *notify.Dispatcher
-	tokens     *tokencache.Cache // nil when tokens are not shared
-	fallback   *fallback.Store   // the redis store's local fallback; nil for other drivers
+	tokens     *tokencache.Cache            // nil when tokens are not shared
+	fallback   *fallback.Store              // the redis store's local fallback; nil for other drivers
+	writer     atomic.Pointer[resultWriter] // batches results while serving
 
 	mu          sync.RWMutex
 	cfg         *config.Config
@@ -271,10 +273,14 @@ func (d *Daemon) record(ctx context.Context, r checks.Result) {
 	if changed || h == nil && r.Status != checks.StatusOK {
 		d.console.Result(ctx, r)
 	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	if err := d.store.PutResult(sctx, r); err != nil {
-		d.log.Warn("store: result not recorded", "check", r.Key(), "err", err)
+	if w := d.writer.Load(); w != nil {
+		w.put(ctx, r)
+	} else {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		if err := d.store.PutResult(sctx, r); err != nil {
+			d.log.Warn("store: result not recorded", "check", r.Key(), "err", err)
+		}
+		cancel()
 	}
 	d.observe(ctx, r)
 	if d.opts.OnResult != nil {
@@ -309,6 +315,9 @@ func (d *Daemon) Serve(parent context.Context) error {
 			serveErr <- err
 		}
 	})
+	w := newResultWriter(d.store, d.log)
+	go w.run()
+	d.writer.Store(w)
 	d.sched.Start()
 	d.log.Info("credmon running", "instance", d.instance, "listen", ln.Addr().String(), "checks", len(d.checks))
 	if d.opts.Ready != nil {
@@ -334,6 +343,8 @@ func (d *Daemon) Serve(parent context.Context) error {
 	drainCtx, cancel := context.WithTimeout(context.Background(), d.opts.DrainTimeout)
 	defer cancel()
 	errs := []error{runErr, d.sched.Stop(drainCtx)}
+	d.writer.Store(nil)
+	w.close()
 	shutCtx, cancel2 := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel2()
 	errs = append(errs, srv.Shutdown(shutCtx))

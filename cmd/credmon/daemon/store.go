@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/credmon/credmon/checks/config"
 	"github.com/credmon/credmon/store"
 	"github.com/credmon/credmon/store/boltstore"
@@ -55,6 +57,10 @@ func redisOptions(cfg config.Store) (redisstore.Options, error) {
 // answer, the replica keeps probing with a local store and catches up when
 // it returns. A Redis that is down at start is not fatal for the daemon.
 func openShared(ctx context.Context, cfg config.Store, log *slog.Logger, onChange func(up bool)) (*fallback.Store, error) {
+	// go-redis logs every failed dial to the standard logger; during an
+	// outage that is hundreds of lines a second. The fallback reports the
+	// outage once, through slog.
+	redis.SetLogger(quietRedis{})
 	primary, err := OpenStore(ctx, cfg)
 	if err != nil {
 		opts, oerr := redisOptions(cfg)
@@ -73,3 +79,8 @@ func openShared(ctx context.Context, cfg config.Store, log *slog.Logger, onChang
 	}
 	return fb, nil
 }
+
+// quietRedis discards go-redis's internal log lines.
+type quietRedis struct{}
+
+func (quietRedis) Printf(context.Context, string, ...any) {}
