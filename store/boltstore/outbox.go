@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -169,6 +170,11 @@ func (s *Store) Enqueue(ctx context.Context, e store.OutboxEntry) error {
 	}
 	if e.ID == "" {
 		return store.ErrNoID
+	}
+	// As the other drivers: their JSON would turn invalid UTF-8 into
+	// U+FFFD, and the ID handed back could not be acked.
+	if !utf8.ValidString(e.ID) || !utf8.ValidString(e.Group) {
+		return fmt.Errorf("boltstore: enqueue outbox entry %q: id and group must be UTF-8", e.ID)
 	}
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		o, _, err := openOutbox(tx, true)

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/credmon/credmon/store"
 )
@@ -60,6 +61,11 @@ func (s *Store) Enqueue(ctx context.Context, e store.OutboxEntry) error {
 	}
 	if e.ID == "" {
 		return store.ErrNoID
+	}
+	// As the other drivers: their JSON would turn invalid UTF-8 into
+	// U+FFFD, and the ID handed back could not be acked.
+	if !utf8.ValidString(e.ID) || !utf8.ValidString(e.Group) {
+		return fmt.Errorf("memstore: enqueue outbox entry %q: id and group must be UTF-8", e.ID)
 	}
 	o := &s.outbox
 	o.mu.Lock()

@@ -94,16 +94,6 @@ func TestOutboxLeaseExpiryInReadySet(t *testing.T) {
 	}
 }
 
-func TestOutboxRejectsInvalidUTF8(t *testing.T) {
-	client, prefix := storetest.Redis(t)
-	s := redisstore.New(client, prefix)
-	e := storetest.Entry("g", 0)
-	e.Group = "g\xff"
-	if err := s.Enqueue(context.Background(), e); err == nil {
-		t.Error("Enqueue with an invalid UTF-8 group succeeded; its ID and group would not round-trip")
-	}
-}
-
 func BenchmarkOutbox(b *testing.B) {
 	client, prefix := storetest.Redis(b)
 	storetest.BenchOutbox(b, redisstore.New(client, prefix))

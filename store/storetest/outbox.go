@@ -31,7 +31,7 @@ func RunOutbox(t *testing.T, open func(t *testing.T) store.Store) {
 	fresh := freshStore(open)
 	t.Run("RoundTrip", func(t *testing.T) { testOutboxRoundTrip(t, fresh(t)) })
 	t.Run("EnqueuedDefaultsToNow", func(t *testing.T) { testOutboxEnqueuedNow(t, fresh(t)) })
-	t.Run("NoID", func(t *testing.T) { testOutboxNoID(t, fresh(t)) })
+	t.Run("NoIDOrBadUTF8", func(t *testing.T) { testOutboxNoID(t, fresh(t)) })
 	t.Run("IdempotentEnqueue", func(t *testing.T) { testOutboxIdempotent(t, fresh(t)) })
 	t.Run("FIFOWithinGroup", func(t *testing.T) { testOutboxFIFO(t, fresh(t)) })
 	t.Run("DeferredHeadBlocksItsGroupOnly", func(t *testing.T) { testOutboxGroupsIndependent(t, fresh(t)) })
@@ -204,8 +204,15 @@ func testOutboxNoID(t *testing.T, s store.Store) {
 	if err := s.Enqueue(context.Background(), e); !errors.Is(err, store.ErrNoID) {
 		t.Errorf("Enqueue without ID = %v, want store.ErrNoID", err)
 	}
+	// IDs and groups travel as JSON strings in some drivers, where
+	// invalid UTF-8 would come back changed.
+	for _, bad := range []store.OutboxEntry{{ID: "g#\xff", Group: "g"}, {ID: "g#1", Group: "g\xff"}} {
+		if err := s.Enqueue(context.Background(), bad); err == nil {
+			t.Errorf("Enqueue(id %q, group %q) succeeded; want an error for invalid UTF-8", bad.ID, bad.Group)
+		}
+	}
 	if n := depth(t, s); n != 0 {
-		t.Errorf("Depth = %d after a refused Enqueue, want 0", n)
+		t.Errorf("Depth = %d after refused Enqueues, want 0", n)
 	}
 }
 

@@ -13,9 +13,16 @@ import (
 )
 
 // credentialSchedule is how often each credential's deadlines, expiry,
-// fingerprint and previous key are evaluated. A rotation by redeploy is seen
-// at start; a rewritten secret file within this interval.
+// fingerprint and previous key are evaluated by default. A rotation by
+// redeploy is seen at start; a rewritten secret file within this interval.
 const credentialSchedule = "@every 1m"
+
+func (d *Daemon) credentialSchedule() string {
+	if d.opts.CredentialSchedule != "" {
+		return d.opts.CredentialSchedule
+	}
+	return credentialSchedule
+}
 
 // credentialPrefix marks credential-level results, which have no check of
 // their own: they are stored and shown as "ENV/credential:NAME/rotation"
@@ -80,6 +87,10 @@ func (d *Daemon) setDeadlines(env, name string, dls []rotation.Deadline) {
 // verifyRotation runs every check of a newly rotated credential at once and
 // says, in one message, whether the new key works.
 func (d *Daemon) verifyRotation(ctx context.Context, rot *rotation.Rotated, built []*checks.Check) {
+	// The rotation was claimed already: finish even if shutdown begins, so
+	// the one "rotated" message is not lost (shutdown waits for this run).
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
 	var results []checks.Result
 	for _, c := range built {
 		if c.Env == rot.Env && c.Cfg.Credential == rot.Credential {

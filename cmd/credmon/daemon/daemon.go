@@ -54,6 +54,9 @@ type Options struct {
 	Instance string
 	// Version is reported in heartbeats and the status page.
 	Version string
+	// CredentialSchedule is how often credentials are evaluated for rotation
+	// and expiry; default "@every 1m".
+	CredentialSchedule string
 	// OnResult, when set, sees every result after it is recorded; for
 	// programs that embed the daemon (the benchmark) and tests.
 	OnResult func(checks.Result)
@@ -216,7 +219,7 @@ func (d *Daemon) apply(cfg *config.Config) error {
 	}
 	for envName, env := range cfg.Environments {
 		for name := range env.Credentials {
-			jobs = append(jobs, schedule.Job{ID: credentialJobID(envName, name), Spec: credentialSchedule, Timeout: time.Minute, Run: d.credentialRunner(envName, name)})
+			jobs = append(jobs, schedule.Job{ID: credentialJobID(envName, name), Spec: d.credentialSchedule(), Timeout: time.Minute, Run: d.credentialRunner(envName, name)})
 		}
 	}
 	if len(cfg.Clock.NTPServers) > 0 {

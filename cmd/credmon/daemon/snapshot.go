@@ -61,7 +61,7 @@ func (d *Daemon) Snapshot(ctx context.Context) (*web.Snapshot, error) {
 	for _, r := range latest {
 		if strings.HasPrefix(r.Check, credentialPrefix) {
 			r := r
-			s.Checks = append(s.Checks, web.CheckStatus{Env: r.Env, Name: r.Check, Credential: r.Credential, Identity: r.Identity, Schedule: credentialSchedule, Last: &r, LastRunBy: r.RunBy})
+			s.Checks = append(s.Checks, web.CheckStatus{Env: r.Env, Name: r.Check, Credential: r.Credential, Identity: r.Identity, Schedule: d.credentialSchedule(), Last: &r, LastRunBy: r.RunBy})
 		}
 	}
 	if d.dispatcher != nil {
