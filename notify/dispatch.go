@@ -65,6 +65,8 @@ type envelope struct {
 // Dispatcher delivers messages through the outbox: Enqueue stores one entry
 // per notifier, Run leases due entries and delivers them. Any replica may
 // run one; the outbox's leases keep a message from being sent twice.
+// Retry-After and backoff apply to a notifier, not to one message (see
+// gate): while a notifier waits, its entries wait with it, unsent.
 type Dispatcher struct {
 	outbox    store.Outbox
 	notifiers map[string]Notifier
@@ -75,6 +77,8 @@ type Dispatcher struct {
 	mu        sync.Mutex
 	health    map[string]*notifierHealth // by notifier name
 	outboxErr string                     // why the last Lease failed; "" when it worked
+	gates     map[string]*gate           // by notifier name
+	failing   map[string]*failing        // by entry ID
 }
 
 // notifierHealth is a notifier's current delivery trouble.
@@ -132,6 +136,8 @@ func NewDispatcher(outbox store.Outbox, notifiers []Notifier, opts DispatcherOpt
 		opts:      opts,
 		nudge:     make(chan struct{}, 1),
 		health:    make(map[string]*notifierHealth),
+		gates:     make(map[string]*gate),
+		failing:   make(map[string]*failing),
 	}
 	for _, n := range notifiers {
 		if _, dup := d.notifiers[n.Name()]; !dup {
@@ -191,15 +197,18 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		case <-timer.C:
 		}
 		for ctx.Err() == nil {
-			n, err := d.pass(ctx)
+			leased, sent, err := d.pass(ctx)
 			if ctx.Err() == nil {
 				d.outboxState(err)
 			}
 			if err != nil {
 				break
 			}
-			if n < d.opts.Batch {
-				break // drained; a full batch means more may be due
+			// A full batch means more may be due, and a delivery makes its
+			// group's next entry due: an incident's follow-ups go at once,
+			// not one per poll.
+			if leased < d.opts.Batch && sent == 0 {
+				break
 			}
 		}
 		if d.opts.OnDepth != nil && ctx.Err() == nil {
@@ -220,23 +229,33 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 // pass leases one batch and delivers it, each entry on its own goroutine:
 // a batch holds at most one entry per group, so order is not at stake, and
 // one slow notifier must not hold the others' leases past their expiry.
-func (d *Dispatcher) pass(ctx context.Context) (int, error) {
+// It returns how many entries it leased and how many it delivered.
+func (d *Dispatcher) pass(ctx context.Context) (leased, sent int, err error) {
 	entries, err := d.outbox.Lease(ctx, d.opts.Owner, d.opts.Batch, d.opts.Lease)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	var wg sync.WaitGroup
+	var mu sync.Mutex
 	for _, e := range entries {
-		wg.Go(func() { d.deliver(ctx, e) })
+		wg.Go(func() {
+			if d.deliver(ctx, e) {
+				mu.Lock()
+				sent++
+				mu.Unlock()
+			}
+		})
 	}
 	wg.Wait()
-	return len(entries), nil
+	return len(entries), sent, nil
 }
 
 // deliver sends one leased entry and settles it: Ack on success, Defer on
-// failure. Nothing is ever dropped; a failure retrying cannot fix waits
-// PermanentRetry and shows in Health until it stops failing.
-func (d *Dispatcher) deliver(ctx context.Context, e store.OutboxEntry) {
+// failure, and reports whether the notifier accepted it. Nothing is ever
+// dropped; a failure retrying cannot fix waits PermanentRetry and shows in
+// Health until it stops failing. While the notifier's gate is closed the
+// entry waits for it unsent.
+func (d *Dispatcher) deliver(ctx context.Context, e store.OutboxEntry) bool {
 	log := d.opts.Logger.With("entry", e.ID)
 	// Settling runs without ctx's cancellation: shutdown must still record
 	// what happened to a message that was just sent.
@@ -249,20 +268,30 @@ func (d *Dispatcher) deliver(ctx context.Context, e store.OutboxEntry) {
 		log.Error("notify: undecodable outbox entry, deferring", "err", err)
 		d.record("outbox", e.ID, true, "undecodable entry")
 		d.defer1(settle, log, e, d.opts.Now().Add(d.opts.PermanentRetry))
-		return
+		return false
 	}
 	n, ok := d.notifiers[env.Notifier]
 	if !ok {
 		// Another replica (mid-rollout, other config) may have it.
 		d.record(env.Notifier, e.ID, true, "notifier not configured on this replica")
 		d.defer1(settle, log, e, d.opts.Now().Add(d.opts.PermanentRetry))
-		return
+		return false
 	}
 	if ctx.Err() != nil {
 		// Shutting down before sending: hand the entry back at once
 		// rather than let it wait for the lease to expire.
 		d.defer1(settle, log, e, d.opts.Now())
-		return
+		return false
+	}
+
+	// Checked here rather than at Lease: a message sent alongside this one
+	// may have just closed the gate with a 429.
+	now := d.opts.Now()
+	closed, round := d.admit(env.Notifier, now)
+	if !closed.IsZero() {
+		log.Debug("notify: notifier waiting, entry deferred unsent", "notifier", env.Notifier, "until", closed)
+		d.defer1(settle, log, e, closed)
+		return false
 	}
 
 	nctx, ncancel := context.WithTimeout(context.WithoutCancel(ctx), d.opts.NotifyTimeout)
@@ -278,27 +307,28 @@ func (d *Dispatcher) deliver(ctx context.Context, e store.OutboxEntry) {
 		if d.opts.OnSent != nil {
 			d.opts.OnSent(env.Notifier)
 		}
-		return
+		return true
 	}
 
 	if d.opts.OnFailed != nil {
 		d.opts.OnFailed(env.Notifier, retry)
 	}
-	now := d.opts.Now()
-	var wait time.Duration
+	now = d.opts.Now()
+	var next time.Time
 	switch ra, asked := retryAfter(err); {
 	case asked:
-		wait = ra
+		next = d.limited(env.Notifier, now, ra)
 	case retry:
-		// Attempts counts earlier failed tries; this one is the next.
-		wait = Backoff(e.Attempts+1, d.opts.MaxBackoff)
+		next = d.backedOff(env.Notifier, e.ID, round, now)
 	default:
-		wait = d.opts.PermanentRetry
+		next = now.Add(d.opts.PermanentRetry)
 	}
 	d.record(env.Notifier, e.ID, !retry, err.Error())
+	// Attempts counts the store's deferrals, waits for the gate included.
 	log.Warn("notify: delivery failed", "notifier", env.Notifier, "retry", retry,
-		"attempt", e.Attempts+1, "next_in", wait, "err", err)
-	d.defer1(settle, log, e, now.Add(wait))
+		"deferrals", e.Attempts, "next_in", next.Sub(now), "err", err)
+	d.defer1(settle, log, e, next)
+	return false
 }
 
 func (d *Dispatcher) defer1(ctx context.Context, log *slog.Logger, e store.OutboxEntry, at time.Time) {
@@ -347,6 +377,7 @@ func (d *Dispatcher) record(notifier, id string, permanent bool, msg string) {
 func (d *Dispatcher) delivered(notifier, id string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.succeeded(notifier, id)
 	if h := d.health[notifier]; h != nil {
 		delete(h.held, id)
 		h.streak, h.err = 0, ""

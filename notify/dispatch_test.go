@@ -69,18 +69,44 @@ func (f filtered) Wants(m Message) bool { return f.wants(m) }
 type deferral struct {
 	id        string
 	notBefore time.Time
+	at        time.Time // the dispatcher's clock when it deferred
 }
 
-// deferLog passes through to a real outbox and reports every Defer.
+// deferLog passes through to a real outbox and reports every Defer on ch,
+// if set. With a clock, elapse moves it past every notBefore so far: set
+// as OnDepth, it makes the waits a pass asked for go by before the next
+// pass, for the dispatcher's gate as they already have for the store.
 type deferLog struct {
 	store.Outbox
-	ch chan deferral
+	ch    chan deferral
+	clock *fakeClock
+
+	mu     sync.Mutex
+	latest time.Time
 }
 
 func (o *deferLog) Defer(ctx context.Context, id, owner string, notBefore time.Time) error {
+	var at time.Time
+	if o.clock != nil {
+		at = o.clock.Now()
+	}
 	err := o.Outbox.Defer(ctx, id, owner, notBefore)
-	o.ch <- deferral{id, notBefore}
+	o.mu.Lock()
+	if notBefore.After(o.latest) {
+		o.latest = notBefore
+	}
+	o.mu.Unlock()
+	if o.ch != nil {
+		o.ch <- deferral{id, notBefore, at}
+	}
 	return err
+}
+
+// elapse is an OnDepth: Run calls it between passes.
+func (o *deferLog) elapse(int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.clock.AdvanceTo(o.latest)
 }
 
 // rateLimited is a notifier error that says when to come back, like the
@@ -89,6 +115,15 @@ type rateLimited struct{ after time.Duration }
 
 func (e rateLimited) Error() string             { return "slack: rate limited" }
 func (e rateLimited) RetryAfter() time.Duration { return e.after }
+
+// AdvanceTo moves the clock to t unless it is already later.
+func (c *fakeClock) AdvanceTo(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t.After(c.t) {
+		c.t = t
+	}
+}
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
@@ -156,12 +191,14 @@ func depth(t *testing.T, o store.Outbox) int {
 	return n
 }
 
-// The dispatcher's clock is fixed in the past in most tests: deferrals it
+// The dispatcher's clock starts in the past in most tests: deferrals it
 // computes are then already due by the store's real clock, so retries
-// happen at once and the test can read the waits it asked for.
+// happen at once and the test can read the waits it asked for. A deferLog
+// with that clock moves it along, so the notifier's gate opens too.
 
 func TestDispatcherOrderWithinGroup(t *testing.T) {
-	ob := memstore.New()
+	clock := newFakeClock(t0)
+	ob := &deferLog{Outbox: memstore.New(), clock: clock}
 	rec := newRecorder("slack")
 	rec.fail = func(m Message, n int) (bool, error) {
 		if (m.ID == "prod/a/auth/2-opened" && n == 1) || (m.ID == "prod/b/auth/1-opened" && n <= 2) {
@@ -171,7 +208,7 @@ func TestDispatcherOrderWithinGroup(t *testing.T) {
 	}
 	onSent, sent := sentSignal()
 	d := NewDispatcher(ob, []Notifier{rec}, DispatcherOptions{
-		Owner: "a", Now: newFakeClock(t0).Now, Logger: quiet(), OnSent: onSent, Poll: 20 * time.Millisecond,
+		Owner: "a", Now: clock.Now, Logger: quiet(), OnSent: onSent, Poll: 20 * time.Millisecond, OnDepth: ob.elapse,
 	})
 	for i := 1; i <= 5; i++ {
 		enqueue(t, d, msg("prod/a/auth", i), msg("prod/b/auth", i))
@@ -193,7 +230,8 @@ func TestDispatcherOrderWithinGroup(t *testing.T) {
 }
 
 func TestDispatcherBackoff(t *testing.T) {
-	ob := &deferLog{Outbox: memstore.New(), ch: make(chan deferral, 100)}
+	clock := newFakeClock(t0)
+	ob := &deferLog{Outbox: memstore.New(), ch: make(chan deferral, 100), clock: clock}
 	rec := newRecorder("slack")
 	rec.fail = func(m Message, n int) (bool, error) {
 		if n <= 6 {
@@ -205,7 +243,8 @@ func TestDispatcherBackoff(t *testing.T) {
 	var failedMu sync.Mutex
 	failed := 0
 	d := NewDispatcher(ob, []Notifier{rec}, DispatcherOptions{
-		Owner: "a", Now: newFakeClock(t0).Now, Logger: quiet(), MaxBackoff: 4 * time.Second, OnSent: onSent, Poll: 20 * time.Millisecond,
+		Owner: "a", Now: clock.Now, Logger: quiet(), MaxBackoff: 4 * time.Second, OnSent: onSent, Poll: 20 * time.Millisecond,
+		OnDepth: ob.elapse,
 		OnFailed: func(n string, retry bool) {
 			failedMu.Lock()
 			defer failedMu.Unlock()
@@ -224,7 +263,7 @@ func TestDispatcherBackoff(t *testing.T) {
 		case <-time.After(waitFor):
 			t.Fatalf("no deferral %d", i+1)
 		}
-		wait := df.notBefore.Sub(t0)
+		wait := df.notBefore.Sub(df.at)
 		if wait > w || wait < w*4/5 {
 			t.Errorf("failure %d: retry in %v, want %v less at most a fifth of jitter", i+1, wait, w)
 		}
@@ -247,7 +286,8 @@ func TestDispatcherBackoff(t *testing.T) {
 }
 
 func TestDispatcherHonoursRetryAfter(t *testing.T) {
-	ob := &deferLog{Outbox: memstore.New(), ch: make(chan deferral, 10)}
+	clock := newFakeClock(t0)
+	ob := &deferLog{Outbox: memstore.New(), ch: make(chan deferral, 10), clock: clock}
 	rec := newRecorder("slack")
 	rec.fail = func(m Message, n int) (bool, error) {
 		if n == 1 {
@@ -256,7 +296,9 @@ func TestDispatcherHonoursRetryAfter(t *testing.T) {
 		return false, nil
 	}
 	onSent, sent := sentSignal()
-	d := NewDispatcher(ob, []Notifier{rec}, DispatcherOptions{Owner: "a", Now: newFakeClock(t0).Now, Logger: quiet(), OnSent: onSent, Poll: 20 * time.Millisecond})
+	d := NewDispatcher(ob, []Notifier{rec}, DispatcherOptions{
+		Owner: "a", Now: clock.Now, Logger: quiet(), OnSent: onSent, Poll: 20 * time.Millisecond, OnDepth: ob.elapse,
+	})
 	enqueue(t, d, msg("prod/a/auth", 1))
 	run(t, d)
 	select {
@@ -432,4 +474,26 @@ func TestDispatcherReportsOutboxUnavailable(t *testing.T) {
 	stop()
 	close(ob.leases)
 	<-drained
+}
+
+// An incident's follow-ups go as soon as the one before is acked, not one
+// per poll: with an hourly poll, only the passes that follow a delivery can
+// send them.
+func TestDispatcherSendsFollowUpsAtOnce(t *testing.T) {
+	ob := memstore.New()
+	rec := newRecorder("slack")
+	onSent, sent := sentSignal()
+	d := NewDispatcher(ob, []Notifier{rec}, DispatcherOptions{Owner: "a", Logger: quiet(), OnSent: onSent, Poll: time.Hour})
+	for i := 1; i <= 4; i++ {
+		enqueue(t, d, msg("prod/a/auth", i))
+	}
+	run(t, d)
+	waitSent(t, sent, 4)
+	var got []string
+	for _, m := range rec.Sent() {
+		got = append(got, m.Detail)
+	}
+	if strings.Join(got, ",") != "1,2,3,4" {
+		t.Errorf("delivered %v, want 1,2,3,4", got)
+	}
 }

@@ -129,8 +129,17 @@ func (in *Incidents) observe(ctx context.Context, key string, r checks.Result) (
 				return nil, fmt.Errorf("notify: decode incident %s: %w", key, err)
 			}
 		}
+		quiet := rec.Open == nil && rec.Failures == 0
 		msgs, applied := rec.step(r, in.opts.Now(), in.opts, in.opts.Owner)
 		if !applied {
+			return nil, nil
+		}
+		if quiet && rec.Open == nil && rec.Failures == 0 && len(msgs) == 0 {
+			// An ok result for a subject with nothing open and nothing
+			// failing changes nothing worth a write: at thousands of probes
+			// a second, skipping it saves a store write (an fsync with bolt,
+			// a round trip with Redis) per probe. Only the duplicate
+			// watermark lags, which no ok result needs.
 			return nil, nil
 		}
 		val, err := json.Marshal(&rec)

@@ -119,6 +119,14 @@ func outage(t *testing.T, st outageStore) {
 	for _, p := range v.Problems() {
 		t.Error(p)
 	}
+	// Slack limits the app, not the message: after a 429 nothing goes to
+	// Slack until its Retry-After has passed, except requests already on
+	// their way when the answer came back.
+	_, limited := fakeslack.RetryAfterViolations(reqs, 100*time.Millisecond)
+	for _, l := range limited {
+		t.Errorf("%s %s sent at t+%v, inside the Retry-After of the 429 answered at t+%v",
+			l.Request.Incident, l.Request.Event, l.Request.At, l.Limited.Done)
+	}
 	// Every message once, plus one chat.update per resolved incident.
 	if want := len(msgs) + incidents; tot.Accepted != want {
 		t.Errorf("Slack accepted %d calls, want %d", tot.Accepted, want)

@@ -56,7 +56,7 @@ func PutResults(ctx context.Context, st Results, rs []checks.Result) error {
 }
 
 // Keep is how many results per check a store retains.
-const Keep = 20
+const Keep = 10
 
 // KV is small shared state with compare-and-swap: incident state, key
 // fingerprints, warning bands already alerted, sealed tokens. Values are

@@ -18,6 +18,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strings"
@@ -226,6 +227,7 @@ func runCredmon(ctx context.Context, o options, addr string) (measurement, error
 	if err != nil {
 		return m, err
 	}
+	fmt.Fprintf(os.Stderr, "scale: peak RSS after loading %d checks: %.1f MiB\n", o.checks, float64(maxRSS())/1024)
 	done := make(chan error, 1)
 	go func() { done <- d.Serve(runCtx) }()
 	select {
@@ -259,6 +261,11 @@ func runCredmon(ctx context.Context, o options, addr string) (measurement, error
 		_ = pprof.WriteHeapProfile(f)
 		f.Close()
 	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	fmt.Fprintf(os.Stderr, "scale: heap in use %.1f MiB, heap idle not released %.1f MiB, stacks %.1f MiB, other runtime %.1f MiB, goroutines %d\n",
+		float64(ms.HeapInuse)/(1<<20), float64(ms.HeapIdle-ms.HeapReleased)/(1<<20), float64(ms.StackInuse)/(1<<20),
+		float64(ms.Sys-ms.HeapSys-ms.StackSys)/(1<<20), runtime.NumGoroutine())
 	m.window = o.duration
 	m.probes = probes.Load()
 	m.failures = failures.Load()

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -35,14 +36,32 @@ type Metrics struct {
 	configReloadTime prometheus.Gauge
 
 	ops
+
+	mu         sync.Mutex
+	lastStatus map[[2]string][2]string // (env, check) → (status, cause) of its status series
+}
+
+// setStatus keeps exactly one credmon_check_status series per check: one
+// series instead of one per status keeps 10,000 checks at 10,000 series,
+// and the cause label makes `credmon_check_status{cause="revoked"}` an alert.
+func (m *Metrics) setStatus(env, check, status, cause string) {
+	k := [2]string{env, check}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if prev, ok := m.lastStatus[k]; ok && prev != [2]string{status, cause} {
+		m.checkStatus.DeleteLabelValues(env, check, prev[0], prev[1])
+	}
+	if m.lastStatus == nil {
+		m.lastStatus = map[[2]string][2]string{}
+	}
+	m.lastStatus[k] = [2]string{status, cause}
+	m.checkStatus.WithLabelValues(env, check, status, cause).Set(1)
 }
 
 // latencyBuckets span 1 ms to 10 s: loopback probes land at the bottom,
 // a probe near its timeout at the top.
 var latencyBuckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
 
-// allStatuses is the one-hot domain of credmon_check_status.
-var allStatuses = []checks.Status{checks.StatusOK, checks.StatusWarn, checks.StatusFail, checks.StatusError}
 
 // NewMetrics creates credmon's metrics and registers them with reg. It
 // panics if reg already holds them, as prometheus.MustRegister does: that is
@@ -57,8 +76,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, check),
 		checkStatus: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "credmon_check_status",
-			Help: "The status of the last run, one-hot over ok, warn, fail and error (findings included).",
-		}, []string{"env", "check", "status"}),
+			Help: "1 for the current status and cause of each check (one series per check; the series changes labels when the status or cause does).",
+		}, []string{"env", "check", "status", "cause"}),
 		checkResults: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "credmon_check_results_total",
 			Help: "Check runs by main cause.",
@@ -141,13 +160,7 @@ func (m *Metrics) ObserveResult(r checks.Result) {
 		up = 1
 	}
 	m.checkUp.WithLabelValues(r.Env, r.Check).Set(up)
-	for _, s := range allStatuses {
-		v := 0.0
-		if s == worst {
-			v = 1
-		}
-		m.checkStatus.WithLabelValues(r.Env, r.Check, string(s)).Set(v)
-	}
+	m.setStatus(r.Env, r.Check, string(worst), string(r.Cause))
 
 	// Only causes seen get a series: pre-creating all twenty per check would
 	// cost 200,000 series at 10,000 checks. Alert on credmon_check_up or
@@ -183,6 +196,9 @@ func (m *Metrics) ObserveResult(r checks.Result) {
 // ForgetCheck deletes every per-check series of a check removed from the
 // configuration, so that dashboards and alerts stop seeing it.
 func (m *Metrics) ForgetCheck(env, check string) {
+	m.mu.Lock()
+	delete(m.lastStatus, [2]string{env, check})
+	m.mu.Unlock()
 	l := prometheus.Labels{"env": env, "check": check}
 	for _, v := range []interface {
 		DeletePartialMatch(prometheus.Labels) int

@@ -53,20 +53,46 @@ credmon_check_findings_total{cause="server_clock_skew",check="search-query",env=
 		t.Error(err)
 	}
 
-	// The one-hot status uses Worst(): the ok run with a warn finding is warn.
+	// One status series per check, labelled with Worst() (the ok run with a
+	// warn finding is warn) and the current cause.
+	if n := testutil.CollectAndCount(m.checkStatus); n != 3 {
+		t.Errorf("credmon_check_status has %d series for 3 checks, want 3", n)
+	}
 	for _, tc := range []struct {
 		env, check string
 		status     checks.Status
 	}{{"prod", "payments-account", checks.StatusFail}, {"prod", "billing-me", checks.StatusWarn}, {"staging", "search-query", checks.StatusWarn}} {
-		for _, s := range allStatuses {
-			want := 0.0
-			if s == tc.status {
-				want = 1
+		found := false
+		families, _ := reg.Gather()
+		for _, f := range families {
+			if f.GetName() != "credmon_check_status" {
+				continue
 			}
-			if got := testutil.ToFloat64(m.checkStatus.WithLabelValues(tc.env, tc.check, string(s))); got != want {
-				t.Errorf("credmon_check_status{%s/%s,%s} = %v, want %v", tc.env, tc.check, s, got, want)
+			for _, metric := range f.GetMetric() {
+				labels := map[string]string{}
+				for _, l := range metric.GetLabel() {
+					labels[l.GetName()] = l.GetValue()
+				}
+				if labels["env"] == tc.env && labels["check"] == tc.check {
+					found = true
+					if labels["status"] != string(tc.status) || metric.GetGauge().GetValue() != 1 {
+						t.Errorf("credmon_check_status{%s/%s} = %v status %s, want 1 status %s", tc.env, tc.check, metric.GetGauge().GetValue(), labels["status"], tc.status)
+					}
+				}
 			}
 		}
+		if !found {
+			t.Errorf("no credmon_check_status series for %s/%s", tc.env, tc.check)
+		}
+	}
+	// A change of status moves the series; it does not add one.
+	fixed := checks.Result{Env: "prod", Check: "payments-account", Status: checks.StatusOK, Cause: checks.CauseOK}
+	m.ObserveResult(fixed)
+	if n := testutil.CollectAndCount(m.checkStatus); n != 3 {
+		t.Errorf("after a status change credmon_check_status has %d series, want 3", n)
+	}
+	if got := testutil.ToFloat64(m.checkStatus.WithLabelValues("prod", "payments-account", "ok", "ok")); got != 1 {
+		t.Errorf("the new status series = %v, want 1", got)
 	}
 
 	if got := testutil.ToFloat64(m.checkResults.WithLabelValues("prod", "payments-account", "invalid_token")); got != 2 {
