@@ -37,7 +37,7 @@ const benchKey = "sk_live_FAKEbench00000000000000b3c4"
 
 type options struct {
 	role, mode, driver, redisURL string
-	checks                       int
+	checks, replicas             int
 	every, jitter, duration      time.Duration
 	cpuprofile, memprofile       string
 }
@@ -49,6 +49,7 @@ func main() {
 	flag.StringVar(&o.driver, "store", "memory", "store driver for credmon: memory, bolt or redis")
 	flag.StringVar(&o.redisURL, "redis", "redis://127.0.0.1:6379/0", "redis URL for -store redis")
 	flag.IntVar(&o.checks, "checks", 10000, "number of checks")
+	flag.IntVar(&o.replicas, "replicas", 1, "credmon replicas in this process (use with -store redis)")
 	flag.DurationVar(&o.every, "every", 10*time.Second, "schedule interval")
 	flag.DurationVar(&o.jitter, "jitter", 10*time.Second, "scheduler jitter")
 	flag.DurationVar(&o.duration, "duration", 60*time.Second, "measured time, after one interval of warm-up")
@@ -190,7 +191,7 @@ func runBare(ctx context.Context, o options, addr string) (measurement, error) {
 }
 
 func runCredmon(ctx context.Context, o options, addr string) (measurement, error) {
-	m := measurement{name: "credmon (" + o.driver + " store)", scheduledPerSec: float64(o.checks) / o.every.Seconds()}
+	m := measurement{name: fmt.Sprintf("credmon (%s store, %d replica(s))", o.driver, o.replicas), scheduledPerSec: float64(o.checks) / o.every.Seconds()}
 	dir, err := os.MkdirTemp("", "credmon-scale-")
 	if err != nil {
 		return m, err
@@ -222,14 +223,17 @@ func runCredmon(ctx context.Context, o options, addr string) (measurement, error
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	d, err := daemon.New(runCtx, daemon.Options{ConfigPath: path, WatchInterval: -1, Listen: "127.0.0.1:0", OnResult: onResult,
-		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))})
-	if err != nil {
-		return m, err
+	done := make(chan error, o.replicas)
+	for i := range o.replicas {
+		d, err := daemon.New(runCtx, daemon.Options{ConfigPath: path, WatchInterval: -1, Listen: "127.0.0.1:0", OnResult: onResult,
+			Instance: fmt.Sprintf("bench-%d", i+1),
+			Logger:   slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))})
+		if err != nil {
+			return m, err
+		}
+		go func() { done <- d.Serve(runCtx) }()
 	}
-	fmt.Fprintf(os.Stderr, "scale: peak RSS after loading %d checks: %.1f MiB\n", o.checks, float64(maxRSS())/1024)
-	done := make(chan error, 1)
-	go func() { done <- d.Serve(runCtx) }()
+	fmt.Fprintf(os.Stderr, "scale: peak RSS after loading %d checks × %d replicas: %.1f MiB\n", o.checks, o.replicas, float64(maxRSS())/1024)
 	select {
 	case <-time.After(o.every):
 	case <-ctx.Done():
@@ -273,8 +277,10 @@ func runCredmon(ctx context.Context, o options, addr string) (measurement, error
 	m.lags = lags
 	mu.Unlock()
 	cancel()
-	if err := <-done; err != nil {
-		return m, err
+	for range o.replicas {
+		if err := <-done; err != nil {
+			return m, err
+		}
 	}
 	m.maxRSSKiB = maxRSS()
 	return m, nil
@@ -282,7 +288,7 @@ func runCredmon(ctx context.Context, o options, addr string) (measurement, error
 
 func scaleConfig(o options, addr, dir string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "store: {driver: %s, path: %q, redis: {url: %q, key_prefix: \"credmon-bench:\"}}\n", o.driver, filepath.Join(dir, "credmon.db"), o.redisURL)
+	fmt.Fprintf(&b, "store: {driver: %s, path: %q, redis: {url: %q, key_prefix: \"credmon-bench-%d:\"}}\n", o.driver, filepath.Join(dir, "credmon.db"), o.redisURL, time.Now().UnixNano())
 	fmt.Fprintf(&b, "scheduler: {schedule: \"@every %s\", jitter: %s, timeout: 5s, max_concurrency: 256}\n", o.every, o.jitter)
 	b.WriteString("notify: {console: false}\nenvironments:\n  prod:\n    credentials:\n")
 	fmt.Fprintf(&b, "      key: {type: api_key, secret: %q, expect_prefix: [sk_live_]}\n    checks:\n", benchKey)
