@@ -1,6 +1,7 @@
 package checks_test
 
 import (
+	"encoding/pem"
 	"io"
 	"log"
 	"net"
@@ -451,4 +452,21 @@ func TestProbeFutureIssuedAtIsExplainedAsSkew(t *testing.T) {
 	if !strings.Contains(r.Hint, "iat (issued at)") || !strings.Contains(r.Hint, "clock") {
 		t.Errorf("hint does not explain skew: %s", r.Hint)
 	}
+}
+
+func TestProbeTrustsAPrivateCA(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer "+liveKey {
+			w.WriteHeader(http.StatusUnauthorized)
+		}
+	}))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.StartTLS()
+	defer srv.Close()
+	ca := t.TempDir() + "/ca.pem"
+	writeFile(t, ca, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})))
+	f := newFixture(srv.URL, apiKeyCred(config.Literal(liveKey)))
+	wantCause(t, f.run(t), checks.CauseUnreachable) // the system roots do not know it
+	f.check.TLS = &config.TLS{CAFile: ca}
+	wantCause(t, f.run(t), checks.CauseOK)
 }

@@ -81,26 +81,36 @@ func newTransport(k transportKey) (*http.Transport, error) {
 		t.Proxy = http.ProxyURL(u)
 	}
 	if k.caFile != "" || k.certFile != "" || k.serverNam != "" || k.insecure {
-		tc := &tls.Config{ServerName: k.serverNam, InsecureSkipVerify: k.insecure, MinVersion: tls.VersionTLS12}
-		if k.caFile != "" {
-			pem, err := os.ReadFile(k.caFile)
-			if err != nil {
-				return nil, fmt.Errorf("tls.ca_file: %v", err)
-			}
-			pool := x509.NewCertPool()
-			if !pool.AppendCertsFromPEM(pem) {
-				return nil, fmt.Errorf("tls.ca_file %s: no PEM certificates", k.caFile)
-			}
-			tc.RootCAs = pool
-		}
-		if k.certFile != "" {
-			cert, err := tls.LoadX509KeyPair(k.certFile, k.keyFile)
-			if err != nil {
-				return nil, fmt.Errorf("tls.cert_file/key_file: %v", err)
-			}
-			tc.Certificates = []tls.Certificate{cert}
+		tc, err := ClientTLS(&config.TLS{CAFile: k.caFile, CertFile: k.certFile, KeyFile: k.keyFile, ServerName: k.serverNam, InsecureSkipVerify: k.insecure})
+		if err != nil {
+			return nil, err
 		}
 		t.TLSClientConfig = tc
 	}
 	return t, nil
+}
+
+// ClientTLS builds a client TLS configuration: a private CA, a client
+// certificate for mTLS, a server name override.
+func ClientTLS(c *config.TLS) (*tls.Config, error) {
+	tc := &tls.Config{ServerName: c.ServerName, InsecureSkipVerify: c.InsecureSkipVerify, MinVersion: tls.VersionTLS12}
+	if c.CAFile != "" {
+		pem, err := os.ReadFile(c.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("tls.ca_file: %v", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("tls.ca_file %s: no PEM certificates", c.CAFile)
+		}
+		tc.RootCAs = pool
+	}
+	if c.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("tls.cert_file/key_file: %v", err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	return tc, nil
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/credmon/credmon/checks"
 	"github.com/credmon/credmon/checks/config"
 	"github.com/credmon/credmon/store"
 	"github.com/credmon/credmon/store/boltstore"
@@ -41,6 +42,16 @@ func redisOptions(cfg config.Store) (redisstore.Options, error) {
 			Username:   cfg.Redis.Username,
 			DB:         cfg.Redis.DB,
 			KeyPrefix:  cfg.Redis.KeyPrefix,
+		}
+		if cfg.Redis.DialTimeout > 0 {
+			opts.DialTimeout = cfg.Redis.DialTimeout.D()
+		}
+		if t := cfg.Redis.TLS; t != nil {
+			tc, err := checks.ClientTLS(t)
+			if err != nil {
+				return opts, fmt.Errorf("store.redis.tls: %w", err)
+			}
+			opts.TLS = tc
 		}
 		if cfg.Redis.Password.IsSet() {
 			v, err := cfg.Redis.Password.Resolve()

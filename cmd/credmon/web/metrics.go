@@ -62,7 +62,6 @@ func (m *Metrics) setStatus(env, check, status, cause string) {
 // a probe near its timeout at the top.
 var latencyBuckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
 
-
 // NewMetrics creates credmon's metrics and registers them with reg. It
 // panics if reg already holds them, as prometheus.MustRegister does: that is
 // a programming error, not a runtime condition.
