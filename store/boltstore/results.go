@@ -43,12 +43,9 @@ func (s *Store) PutResult(ctx context.Context, r checks.Result) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if r.Env == "" || r.Check == "" {
-		return store.ErrNoKey
-	}
-	data, err := json.Marshal(r)
+	data, err := encodeResult(r)
 	if err != nil {
-		return fmt.Errorf("boltstore: encode result %s: %w", r.Key(), err)
+		return err
 	}
 	key := []byte(r.Key())
 	// Batch: concurrent puts from many probes share one transaction and
@@ -73,13 +70,9 @@ func (s *Store) PutResults(ctx context.Context, rs []checks.Result) error {
 	var errs []error
 	encoded := make([]enc, 0, len(rs))
 	for _, r := range rs {
-		if r.Env == "" || r.Check == "" {
-			errs = append(errs, store.ErrNoKey)
-			continue
-		}
-		data, err := json.Marshal(r)
+		data, err := encodeResult(r)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("boltstore: encode result %s: %w", r.Key(), err))
+			errs = append(errs, err)
 			continue
 		}
 		encoded = append(encoded, enc{[]byte(r.Key()), r.Started, data})
@@ -96,6 +89,17 @@ func (s *Store) PutResults(ctx context.Context, rs []checks.Result) error {
 		errs = append(errs, fmt.Errorf("boltstore: put %d results: %w", len(encoded), err))
 	}
 	return errors.Join(errs...)
+}
+
+func encodeResult(r checks.Result) ([]byte, error) {
+	if r.Env == "" || r.Check == "" {
+		return nil, store.ErrNoKey
+	}
+	data, err := json.Marshal(r)
+	if err != nil {
+		return nil, fmt.Errorf("boltstore: encode result %s: %w", r.Key(), err)
+	}
+	return data, nil
 }
 
 // putTx adds one encoded result under key, trims the check and updates its

@@ -29,28 +29,7 @@ func (s *Store) checksKey() string            { return s.prefix + "checks" }
 // PutResult records r and trims its check to the newest store.Keep in one
 // pipelined round trip.
 func (s *Store) PutResult(ctx context.Context, r checks.Result) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if r.Env == "" || r.Check == "" {
-		return store.ErrNoKey
-	}
-	data, err := json.Marshal(r)
-	if err != nil {
-		return fmt.Errorf("redisstore: encode result %s: %w", r.Key(), err)
-	}
-	key := r.Key()
-	rk := s.resultsKey(key)
-	_, err = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-		p.ZAdd(ctx, rk, redis.Z{Score: score(r.Started), Member: data})
-		p.ZRemRangeByRank(ctx, rk, 0, -store.Keep-1)
-		p.SAdd(ctx, s.checksKey(), key)
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("redisstore: put result %s: %w", key, err)
-	}
-	return nil
+	return s.PutResults(ctx, []checks.Result{r})
 }
 
 // PutResults records every result in one pipelined round trip.
