@@ -190,3 +190,19 @@ func TestNoSecretLeaks(t *testing.T) {
 		t.Errorf("the echoed key in the response body was not redacted (or not shown)")
 	}
 }
+
+func TestValidateChecksTheEncryptionKey(t *testing.T) {
+	t.Setenv("CREDMON_TEST_SHORT_KEY", "dG9vIHNob3J0") // "too short"
+	cfg := writeConfig(t, "store: {driver: memory, encryption_key: {env: CREDMON_TEST_SHORT_KEY}}\n")
+	r := runCLI(t, "", "validate", "-config", cfg)
+	if r.code != exitBadConfig || !strings.Contains(r.stderr, "store.encryption_key") || !strings.Contains(r.stderr, cfg+":1:") {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if strings.Contains(r.stderr, "dG9vIHNob3J0") {
+		t.Errorf("the key was echoed")
+	}
+	t.Setenv("CREDMON_TEST_SHORT_KEY", "RkFLRUZBS0VGQUtFRkFLRUZBS0VGQUtFRkFLRUZBS0U=")
+	if r := runCLI(t, "", "validate", "-config", cfg); r.code != exitOK {
+		t.Fatalf("a 32-byte key: exit %d: %s", r.code, r.stderr)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/credmon/credmon/checks"
+	"github.com/credmon/credmon/store/tokencache"
 )
 
 func init() {
@@ -28,6 +29,16 @@ func cmdValidate(_ context.Context, env *cliEnv, args []string) int {
 	}
 	for _, w := range cfg.Warnings[seen:] {
 		fmt.Fprintf(env.stderr, "warning: %s\n", w)
+	}
+	if k := cfg.Store.EncryptionKey; k.IsSet() {
+		v, err := k.Resolve()
+		if err == nil {
+			_, err = tokencache.ParseKey(v.Text)
+		}
+		if err != nil {
+			fmt.Fprintf(env.stderr, "%s: store.encryption_key: %v\n", k.Pos, err)
+			return exitBadConfig
+		}
 	}
 	if _, err := checks.Build(cfg, checks.Deps{}); err != nil {
 		fmt.Fprintf(env.stderr, "credmon validate: %v\n", err)
