@@ -39,7 +39,10 @@ func (d *Daemon) setupAlerts(cfg *config.Config) error {
 	d.dispatcher = notify.NewDispatcher(d.store, notifiers, notify.DispatcherOptions{
 		Owner:  d.instance,
 		Logger: d.log,
-		OnSent: func(n string) { d.metrics.Notification(n, "sent") },
+		// One round of retries a minute at most: after a long Slack outage
+		// the backlog goes out within a minute of recovery, not five.
+		MaxBackoff: time.Minute,
+		OnSent:     func(n string) { d.metrics.Notification(n, "sent") },
 		OnFailed: func(n string, retry bool) {
 			outcome := "failed_permanent"
 			if retry {
