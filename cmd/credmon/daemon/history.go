@@ -5,23 +5,25 @@ import "github.com/credmon/credmon/checks"
 // historyLen is how many recent statuses the status page shows per check.
 const historyLen = 20
 
-// history is a check's recent statuses, newest last, in a fixed ring.
+// history is a check's recent statuses, newest last, in a fixed ring. It
+// keeps statuses only: the full latest result lives in the store, and
+// at 10,000 checks a copy here would cost ten megabytes.
 type history struct {
-	statuses [historyLen]checks.Status
-	n, next  int
-	last     *checks.Result
+	statuses  [historyLen]checks.Status
+	n, next   int
+	lastCause checks.Cause
 }
 
 // add records r and reports whether its status or cause differs from the
 // previous result — the moments worth a console line.
 func (h *history) add(r checks.Result) bool {
-	changed := h.last == nil || h.last.Worst() != r.Worst() || h.last.Cause != r.Cause
+	changed := h.n == 0 || h.statuses[(h.next-1+historyLen)%historyLen] != r.Worst() || h.lastCause != r.Cause
 	h.statuses[h.next] = r.Worst()
 	h.next = (h.next + 1) % historyLen
 	if h.n < historyLen {
 		h.n++
 	}
-	h.last = &r
+	h.lastCause = r.Cause
 	return changed
 }
 

@@ -31,9 +31,6 @@ func (d *Daemon) Snapshot(ctx context.Context) (*web.Snapshot, error) {
 		}
 		if h := d.history[key]; h != nil {
 			cs.Recent = h.recent()
-			if cs.Last == nil && h.last != nil {
-				cs.Last = h.last
-			}
 		}
 		cs.OKRatio = okRatio(cs.Recent)
 		s.Checks = append(s.Checks, cs)

@@ -20,7 +20,6 @@ type Metrics struct {
 	checkFindings    *prometheus.CounterVec
 	checkDuration    *prometheus.HistogramVec
 	checkLastRun     *prometheus.GaugeVec
-	checkHTTPStatus  *prometheus.GaugeVec
 	serverTimeOffset *prometheus.GaugeVec
 
 	tokenExpiry      *prometheus.GaugeVec
@@ -94,10 +93,6 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "credmon_check_last_run_timestamp_seconds",
 			Help: "Unix time the last run of the check started.",
 		}, check),
-		checkHTTPStatus: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "credmon_check_http_status",
-			Help: "HTTP status of the last run's response; 0 when no response was received.",
-		}, check),
 		serverTimeOffset: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "credmon_server_time_offset_seconds",
 			Help: "The server's Date header minus our clock, from the last response.",
@@ -142,7 +137,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	reg.MustRegister(
 		m.checkUp, m.checkStatus, m.checkResults, m.checkFindings, m.checkDuration,
-		m.checkLastRun, m.checkHTTPStatus, m.serverTimeOffset,
+		m.checkLastRun, m.serverTimeOffset,
 		m.tokenExpiry, m.credentialExpiry, m.rotationDeadline,
 		m.schedulerLag, m.schedulerSkipped, m.schedulerPanics, m.schedulerInFlight,
 		m.configReloadOK, m.configReloadTime,
@@ -181,7 +176,8 @@ func (m *Metrics) ObserveResult(r checks.Result) {
 	if !started.IsZero() {
 		m.checkLastRun.WithLabelValues(r.Env, r.Check).Set(unixSeconds(started))
 	}
-	m.checkHTTPStatus.WithLabelValues(r.Env, r.Check).Set(float64(r.HTTPStatus))
+	// No per-check HTTP status series: at 10,000 checks every series per
+	// check costs about 6 MiB, and the status API and page carry it.
 	// Without a response there is no Date header; keep the last known offset
 	// rather than report a perfect 0.
 	if r.HTTPStatus != 0 {
@@ -203,7 +199,7 @@ func (m *Metrics) ForgetCheck(env, check string) {
 		DeletePartialMatch(prometheus.Labels) int
 	}{
 		m.checkUp, m.checkStatus, m.checkResults, m.checkFindings, m.checkLastRun,
-		m.checkHTTPStatus, m.serverTimeOffset, m.schedulerSkipped, m.schedulerPanics,
+		m.serverTimeOffset, m.schedulerSkipped, m.schedulerPanics,
 	} {
 		v.DeletePartialMatch(l)
 	}

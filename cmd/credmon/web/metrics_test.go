@@ -34,11 +34,6 @@ func TestObserveResultSeries(t *testing.T) {
 credmon_check_up{check="billing-me",env="prod"} 1
 credmon_check_up{check="payments-account",env="prod"} 0
 credmon_check_up{check="search-query",env="staging"} 1
-# HELP credmon_check_http_status HTTP status of the last run's response; 0 when no response was received.
-# TYPE credmon_check_http_status gauge
-credmon_check_http_status{check="billing-me",env="prod"} 200
-credmon_check_http_status{check="payments-account",env="prod"} 401
-credmon_check_http_status{check="search-query",env="staging"} 200
 # HELP credmon_server_time_offset_seconds The server's Date header minus our clock, from the last response.
 # TYPE credmon_server_time_offset_seconds gauge
 credmon_server_time_offset_seconds{check="billing-me",env="prod"} 0
@@ -49,7 +44,7 @@ credmon_server_time_offset_seconds{check="search-query",env="staging"} 4.2
 credmon_check_findings_total{cause="server_clock_skew",check="search-query",env="staging"} 1
 `
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want),
-		"credmon_check_up", "credmon_check_http_status", "credmon_server_time_offset_seconds", "credmon_check_findings_total"); err != nil {
+		"credmon_check_up", "credmon_server_time_offset_seconds", "credmon_check_findings_total"); err != nil {
 		t.Error(err)
 	}
 
@@ -143,9 +138,6 @@ func TestObserveResultWithoutRequest(t *testing.T) {
 	}
 	if n := testutil.CollectAndCount(m.serverTimeOffset); n != 0 {
 		t.Errorf("server time offset has %d series, want 0", n)
-	}
-	if got := testutil.ToFloat64(m.checkHTTPStatus.WithLabelValues("dev", "c")); got != 0 {
-		t.Errorf("http status = %v, want 0", got)
 	}
 }
 
