@@ -38,7 +38,8 @@ func resultKey(started time.Time, seq uint64) []byte {
 }
 
 // PutResult records r and trims its check to the newest store.Keep, in one
-// transaction, shared with concurrent puts (bolt's Batch).
+// transaction. The daemon writes through PutResults instead: one commit
+// (one fsync) per batch rather than per probe.
 func (s *Store) PutResult(ctx context.Context, r checks.Result) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -48,9 +49,7 @@ func (s *Store) PutResult(ctx context.Context, r checks.Result) error {
 		return err
 	}
 	key := []byte(r.Key())
-	// Batch: concurrent puts from many probes share one transaction and
-	// one fsync instead of queueing for a commit each.
-	err = s.db.Batch(func(tx *bolt.Tx) error { return putTx(tx, key, r.Started, data) })
+	err = s.db.Update(func(tx *bolt.Tx) error { return putTx(tx, key, r.Started, data) })
 	if err != nil {
 		return fmt.Errorf("boltstore: put result %s: %w", r.Key(), err)
 	}
