@@ -208,7 +208,10 @@ func runCredmon(ctx context.Context, o options, addr string) (measurement, error
 		probes   atomic.Int64
 		failures atomic.Int64
 	)
+	var firstRuns sync.Map // check → time of its first result
+	started := time.Now()
 	onResult := func(r checks.Result) {
+		firstRuns.LoadOrStore(r.Check, time.Now())
 		if !measure.Load() {
 			return
 		}
@@ -270,6 +273,14 @@ func runCredmon(ctx context.Context, o options, addr string) (measurement, error
 	fmt.Fprintf(os.Stderr, "scale: heap in use %.1f MiB, heap idle not released %.1f MiB, stacks %.1f MiB, other runtime %.1f MiB, goroutines %d\n",
 		float64(ms.HeapInuse)/(1<<20), float64(ms.HeapIdle-ms.HeapReleased)/(1<<20), float64(ms.StackInuse)/(1<<20),
 		float64(ms.Sys-ms.HeapSys-ms.StackSys)/(1<<20), runtime.NumGoroutine())
+	var ran int
+	var slowest time.Duration
+	firstRuns.Range(func(_, v any) bool {
+		ran++
+		slowest = max(slowest, v.(time.Time).Sub(started))
+		return true
+	})
+	fmt.Fprintf(os.Stderr, "scale: %d of %d checks ran at least once; the last first run came %s after start (interval %s)\n", ran, o.checks, slowest.Round(time.Millisecond), o.every)
 	m.window = o.duration
 	m.probes = probes.Load()
 	m.failures = failures.Load()
