@@ -168,6 +168,7 @@ func New(ctx context.Context, opts Options) (*Daemon, error) {
 		return nil, err
 	}
 	if key == nil {
+		d.deps.Tokens = checks.NewLocalTokens() // kept across reloads
 		d.log.Warn("store.encryption_key is not set: OAuth2 tokens stay in each replica's memory and are not shared through redis, where they would sit unencrypted; set it to 32 random bytes, base64, to share them")
 	} else {
 		if d.tokens, err = tokencache.New(st, st, derive(key, "token sealing"), d.instance, tokencache.WithLogger(d.log)); err != nil {
