@@ -23,6 +23,8 @@ type Deps struct {
 	// OnTokenFetch is told about each token endpoint call (outcome "ok" or
 	// "error"), for metrics.
 	OnTokenFetch func(env, credential, outcome string)
+	// OnTokenCacheHit is told when a cached token served a probe.
+	OnTokenCacheHit func(env, credential string)
 }
 
 func (d *Deps) defaults() {

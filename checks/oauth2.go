@@ -60,6 +60,9 @@ func (o *oauth2Cred) refreshBefore() time.Duration {
 // once per process however many checks ask at the same moment.
 func (o *oauth2Cred) Authorize(ctx context.Context) (*Authorization, error) {
 	if t, _ := o.deps.Tokens.LoadToken(ctx, o.key); o.fresh(t) {
+		if o.deps.OnTokenCacheHit != nil {
+			o.deps.OnTokenCacheHit(o.cfg.Env, o.cfg.Name)
+		}
 		return o.authorization(t, false), nil
 	}
 	ch := o.flight.DoChan(o.key, func() (any, error) {

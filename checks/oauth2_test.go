@@ -138,6 +138,8 @@ func TestOAuth2RefreshBeforeExpiry(t *testing.T) {
 	clock.Store(&now)
 	f := newFixture(api.URL, ccCred(te))
 	f.deps.Now = func() time.Time { return *clock.Load() }
+	var hits atomic.Int64
+	f.deps.OnTokenCacheHit = func(env, cred string) { hits.Add(1) }
 	c := f.build(t)
 	wantCause(t, c.Run(context.Background(), now), checks.CauseOK)
 	later := now.Add(59 * time.Second) // 61s before expiry: still fresh
@@ -145,6 +147,9 @@ func TestOAuth2RefreshBeforeExpiry(t *testing.T) {
 	wantCause(t, c.Run(context.Background(), later), checks.CauseOK)
 	if n := te.grants.Load(); n != 1 {
 		t.Fatalf("grants = %d before refresh_before, want 1", n)
+	}
+	if n := hits.Load(); n != 1 {
+		t.Fatalf("cache hits = %d, want 1 (the second probe)", n)
 	}
 	later2 := now.Add(61 * time.Second) // within refresh_before of expiry
 	clock.Store(&later2)

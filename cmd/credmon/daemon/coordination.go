@@ -44,6 +44,9 @@ func (d *Daemon) heartbeat(ctx context.Context) {
 			d.log.Debug("heartbeat failed", "err", err)
 		}
 		cancel()
+		if d.tokens != nil {
+			d.metrics.TokenOpenFailures(d.tokens.OpenFailures())
+		}
 		select {
 		case <-ctx.Done():
 			return

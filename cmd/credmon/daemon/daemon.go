@@ -161,7 +161,7 @@ func New(ctx context.Context, opts Options) (*Daemon, error) {
 	}
 	d.store = st
 	d.shared = cfg.Store.Driver == "redis"
-	d.deps = checks.Deps{Transports: checks.NewTransports(), MaxOffset: cfg.Clock.MaxOffset.D(), OnTokenFetch: d.metrics.TokenFetched}
+	d.deps = checks.Deps{Transports: checks.NewTransports(), MaxOffset: cfg.Clock.MaxOffset.D(), OnTokenFetch: d.metrics.TokenFetched, OnTokenCacheHit: d.metrics.TokenCacheHit}
 	key, err := storeKey(cfg.Store)
 	if err != nil {
 		st.Close()

@@ -10,6 +10,7 @@ import (
 // delivery.
 type ops struct {
 	tokenFetches      *prometheus.CounterVec
+	tokenCacheHits    *prometheus.CounterVec
 	tokenOpenFailures prometheus.Gauge
 	ticksElsewhere    prometheus.Counter
 	storeUp           prometheus.Gauge
@@ -24,6 +25,10 @@ func newOps(reg prometheus.Registerer) ops {
 			Name: "credmon_token_fetches_total",
 			Help: "Token endpoint calls by credential and outcome (ok, error).",
 		}, []string{"env", "credential", "outcome"}),
+		tokenCacheHits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "credmon_token_cache_hits_total",
+			Help: "Probes served by a cached OAuth2 token, by credential.",
+		}, []string{"env", "credential"}),
 		tokenOpenFailures: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "credmon_token_cache_open_failures",
 			Help: "Shared tokens that did not decrypt (a wrong or changed store.encryption_key).",
@@ -50,13 +55,18 @@ func newOps(reg prometheus.Registerer) ops {
 		}, []string{"notifier", "outcome"}),
 	}
 	o.storeUp.Set(1)
-	reg.MustRegister(o.tokenFetches, o.tokenOpenFailures, o.ticksElsewhere, o.storeUp, o.clockOffset, o.outboxDepth, o.notifications)
+	reg.MustRegister(o.tokenFetches, o.tokenCacheHits, o.tokenOpenFailures, o.ticksElsewhere, o.storeUp, o.clockOffset, o.outboxDepth, o.notifications)
 	return o
 }
 
 // TokenFetched counts one token endpoint call.
 func (o *ops) TokenFetched(env, credential, outcome string) {
 	o.tokenFetches.WithLabelValues(env, credential, outcome).Inc()
+}
+
+// TokenCacheHit counts a probe served by a cached token.
+func (o *ops) TokenCacheHit(env, credential string) {
+	o.tokenCacheHits.WithLabelValues(env, credential).Inc()
 }
 
 // TokenOpenFailures sets the count of undecryptable shared tokens.
