@@ -274,7 +274,7 @@ func redactHeaders(h http.Header, auth *Authorization) http.Header {
 		for _, v := range vs {
 			switch {
 			case auth != nil && strings.EqualFold(k, auth.Header):
-				v = auth.Identity
+				v = auth.redacted()
 			case strings.EqualFold(k, "Set-Cookie") || strings.EqualFold(k, "Cookie"):
 				v = "<redacted>"
 			default:
@@ -328,4 +328,16 @@ func (t *Trace) redact(secrets ...string) {
 			t.ResponseHeaders[k][i] = Redact(v, secrets...)
 		}
 	}
+}
+
+// redacted is the header value as it may be shown: the scheme and the
+// key's fingerprint ("Bearer sk_live_…a1b2").
+func (a *Authorization) redacted() string {
+	if scheme := schemeOf(a); scheme != "" {
+		return scheme + " " + Fingerprint(a.Token)
+	}
+	if strings.HasPrefix(a.Value, "Basic ") {
+		return "Basic <redacted>"
+	}
+	return Fingerprint(a.Token)
 }

@@ -26,10 +26,26 @@ func loadConfig(path string, stderr io.Writer) (*config.Config, bool) {
 		printErrors(stderr, err)
 		return nil, false
 	}
-	for _, w := range cfg.Warnings {
-		fmt.Fprintf(stderr, "warning: %s\n", w)
-	}
+	printWarnings(stderr, cfg.Warnings, 2)
 	return cfg, true
+}
+
+// printWarnings prints warnings; beyond limit of the same kind it prints a
+// count instead (`credmon validate` lists them all).
+func printWarnings(w io.Writer, warnings []*config.Error, limit int) {
+	seen := map[string]int{}
+	for _, warn := range warnings {
+		seen[warn.Msg]++
+		if limit <= 0 || seen[warn.Msg] <= limit {
+			fmt.Fprintf(w, "warning: %s\n", warn)
+		}
+	}
+	for _, warn := range warnings {
+		if n := seen[warn.Msg]; limit > 0 && n > limit {
+			fmt.Fprintf(w, "warning: … and %d more: %s (`credmon validate` lists them)\n", n-limit, warn.Msg)
+			seen[warn.Msg] = 0
+		}
+	}
 }
 
 // printErrors prints a joined error one line per problem.

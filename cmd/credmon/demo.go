@@ -61,6 +61,7 @@ func cmdDemo(ctx context.Context, env *cliEnv, args []string) int {
 		Logger: log,
 		Ready: func(addr string) {
 			fmt.Fprintf(env.stdout, "credmon demo: status page at http://%s/  (Ctrl-C to stop)\n", addr)
+			fmt.Fprintf(env.stdout, "credmon demo: in another terminal, see one 401 explained:\n  go run ./cmd/credmon explain -config %s prod/session\n", path)
 		},
 	})
 	return daemonExit(env, err)

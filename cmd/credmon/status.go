@@ -16,6 +16,7 @@ import (
 	"github.com/credmon/credmon/checks/config"
 	"github.com/credmon/credmon/cmd/credmon/daemon"
 	"github.com/credmon/credmon/cmd/credmon/web"
+	"github.com/credmon/credmon/notify"
 )
 
 func init() {
@@ -67,13 +68,33 @@ func fetchSnapshot(ctx context.Context, cfg *config.Config) (*web.Snapshot, erro
 	for _, r := range latest {
 		byKey[r.Key()] = r
 	}
-	snap := &web.Snapshot{Generated: time.Now(), Instance: "(store)"}
+	snap := &web.Snapshot{Generated: time.Now(), Instance: "(store)", Ready: true}
 	for _, c := range cfg.CheckList() {
 		cs := web.CheckStatus{Env: c.Env, Name: c.Name, Credential: c.Credential, Schedule: c.Schedule}
 		if r, ok := byKey[c.Env+"/"+c.Name]; ok {
-			cs.Last, cs.Identity = &r, r.Identity
+			cs.Last, cs.Identity, cs.LastRunBy = &r, r.Identity, r.RunBy
 		}
 		snap.Checks = append(snap.Checks, cs)
+	}
+	// Credential-level results (rotation, expiry) and their deadlines.
+	for _, r := range latest {
+		if strings.HasPrefix(r.Check, "credential:") {
+			r := r
+			snap.Checks = append(snap.Checks, web.CheckStatus{Env: r.Env, Name: r.Check, Credential: r.Credential, Identity: r.Identity, Last: &r, LastRunBy: r.RunBy})
+		}
+		if r.Token != nil && r.Token.ExpiresAt != nil && r.Credential != "" {
+			snap.Deadlines = append(snap.Deadlines, web.Deadline{Env: r.Env, Credential: r.Credential, Kind: web.DeadlineToken, At: *r.Token.ExpiresAt})
+		}
+	}
+	if open, err := notify.NewIncidents(st, notify.IncidentOptions{}).Open(ctx); err == nil {
+		for _, in := range open {
+			snap.Incidents = append(snap.Incidents, web.Incident{Key: in.Key, Env: in.Env, Subject: in.Subject, Cause: in.Cause, Status: in.Status, Since: in.Since, LastNotified: in.LastNotified})
+		}
+	}
+	if live, err := st.Instances(ctx); err == nil {
+		for _, in := range live {
+			snap.Instances = append(snap.Instances, web.Instance{ID: in.ID, Host: in.Host, Version: in.Version, Started: in.Started, LastSeen: in.LastSeen})
+		}
 	}
 	return snap, nil
 }

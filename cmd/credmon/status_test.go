@@ -11,6 +11,7 @@ import (
 
 	"github.com/credmon/credmon/checks"
 	"github.com/credmon/credmon/cmd/credmon/web"
+	"github.com/credmon/credmon/store"
 	"github.com/credmon/credmon/store/boltstore"
 )
 
@@ -37,6 +38,9 @@ environments:
 	if err := st.PutResult(context.Background(), checks.Result{Env: "prod", Check: "alpha", Started: now, Status: checks.StatusFail, Cause: checks.CauseRevoked, HTTPStatus: 401}); err != nil {
 		t.Fatal(err)
 	}
+	if err := st.Heartbeat(context.Background(), store.Instance{ID: "replica-a", Started: now, LastSeen: now}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
 	st.Close()
 
 	r := runCLI(t, "", "status", "-config", cfg, "-format", "json")
@@ -49,6 +53,9 @@ environments:
 	}
 	if len(snap.Checks) != 2 || snap.Checks[0].Last == nil || snap.Checks[0].Last.Cause != checks.CauseRevoked || snap.Checks[1].Last != nil {
 		t.Fatalf("snapshot: %+v", snap.Checks)
+	}
+	if len(snap.Instances) != 1 || snap.Instances[0].ID != "replica-a" {
+		t.Errorf("replicas: %+v", snap.Instances)
 	}
 	table := runCLI(t, "", "status", "-config", cfg)
 	if !strings.Contains(table.stdout, "revoked") || !strings.Contains(table.stdout, "never") {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/credmon/credmon/checks"
+	"github.com/credmon/credmon/checks/config"
 	"github.com/credmon/credmon/store/tokencache"
 )
 
@@ -18,18 +19,18 @@ func cmdValidate(_ context.Context, env *cliEnv, args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return exitBadConfig
 	}
-	cfg, ok := loadConfig(*cfgPath, env.stderr)
-	if !ok {
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		printErrors(env.stderr, err)
 		return exitBadConfig
 	}
+	printWarnings(env.stderr, cfg.Warnings, 0)
 	seen := len(cfg.Warnings)
 	if err := cfg.ResolveSecrets(); err != nil {
 		printErrors(env.stderr, err)
 		return exitBadConfig
 	}
-	for _, w := range cfg.Warnings[seen:] {
-		fmt.Fprintf(env.stderr, "warning: %s\n", w)
-	}
+	printWarnings(env.stderr, cfg.Warnings[seen:], 0)
 	if k := cfg.Store.EncryptionKey; k.IsSet() {
 		v, err := k.Resolve()
 		if err == nil {
