@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strconv"
 	"time"
@@ -23,7 +24,7 @@ func (d *Daemon) claimTick(ctx context.Context, key string, tick time.Time, time
 	if !d.shared {
 		return true
 	}
-	ok, err := d.store.Claim(ctx, "tick:"+key+":"+strconv.FormatInt(tick.Unix(), 10), d.instance, 2*timeout+time.Minute)
+	ok, err := d.store.Claim(ctx, tickKey(key, tick), d.instance, 2*timeout+time.Minute)
 	if err != nil {
 		d.log.Debug("tick claim failed; running locally", "check", key, "err", err)
 		return true
@@ -53,4 +54,14 @@ func (d *Daemon) heartbeat(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+// tickKey is "tick:<check>:<unix>"; sub-second ticks (@every 250ms) add
+// milliseconds so that two ticks of one second stay two claims.
+func tickKey(check string, tick time.Time) string {
+	k := "tick:" + check + ":" + strconv.FormatInt(tick.Unix(), 10)
+	if ms := tick.Nanosecond() / int(time.Millisecond); ms != 0 {
+		k += fmt.Sprintf(".%03d", ms)
+	}
+	return k
 }
