@@ -28,6 +28,9 @@ type Options struct {
 	// DialTimeout bounds each connection attempt and the ping on Open;
 	// default 5s.
 	DialTimeout time.Duration
+	// CommandTimeout bounds each command's read and write; 0 keeps the
+	// driver's default (3s).
+	CommandTimeout time.Duration
 }
 
 const defaultDialTimeout = 5 * time.Second
@@ -107,6 +110,9 @@ func newClient(opts Options) (redis.UniversalClient, string, error) {
 			o.TLSConfig = opts.TLS
 		}
 		o.DialTimeout = timeout
+		if opts.CommandTimeout > 0 {
+			o.ReadTimeout, o.WriteTimeout = opts.CommandTimeout, opts.CommandTimeout
+		}
 		return redis.NewClient(o), target, nil
 	case len(opts.Addrs) > 0:
 		u := &redis.UniversalOptions{
@@ -117,6 +123,9 @@ func newClient(opts Options) (redis.UniversalClient, string, error) {
 			DB:          opts.DB,
 			TLSConfig:   opts.TLS,
 			DialTimeout: timeout,
+		}
+		if opts.CommandTimeout > 0 {
+			u.ReadTimeout, u.WriteTimeout = opts.CommandTimeout, opts.CommandTimeout
 		}
 		target := strings.Join(opts.Addrs, ",")
 		if opts.MasterName != "" {

@@ -43,9 +43,8 @@ func redisOptions(cfg config.Store) (redisstore.Options, error) {
 			DB:         cfg.Redis.DB,
 			KeyPrefix:  cfg.Redis.KeyPrefix,
 		}
-		if cfg.Redis.DialTimeout > 0 {
-			opts.DialTimeout = cfg.Redis.DialTimeout.D()
-		}
+		opts.DialTimeout = cfg.Redis.DialTimeout.D()
+		opts.CommandTimeout = cfg.Redis.CommandTimeout.D()
 		if t := cfg.Redis.TLS; t != nil {
 			tc, err := checks.ClientTLS(t)
 			if err != nil {
