@@ -213,3 +213,17 @@ func TestDaemonShutdownDrainsInFlightProbes(t *testing.T) {
 		t.Fatal("the in-flight probe's result was not recorded before shutdown")
 	}
 }
+
+func TestDaemonReloadsWhenTheConfigFileChanges(t *testing.T) {
+	srv := api(t, nil, nil)
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	writeConfig(t, path, srv.URL, "alpha")
+	results := make(chan checks.Result, 64)
+	start(t, daemon.Options{ConfigPath: path, WatchInterval: 20 * time.Millisecond, OnResult: func(res checks.Result) { results <- res }})
+	writeConfig(t, path, srv.URL, "alpha", "epsilon")
+	for res := range results {
+		if res.Check == "epsilon" {
+			return // the watcher saw the change and the new check ran
+		}
+	}
+}
