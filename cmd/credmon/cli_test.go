@@ -206,3 +206,11 @@ func TestValidateChecksTheEncryptionKey(t *testing.T) {
 		t.Fatalf("a 32-byte key: exit %d: %s", r.code, r.stderr)
 	}
 }
+
+func TestJWTCommandShowsAJWEHeader(t *testing.T) {
+	// {"alg":"RSA-OAEP","enc":"A256GCM"} and four opaque parts.
+	r := runCLI(t, "", "jwt", "eyJhbGciOiJSU0EtT0FFUCIsImVuYyI6IkEyNTZHQ00ifQ.YQ.Yg.Yw.ZA")
+	if r.code != exitOK || !strings.Contains(r.stdout, "A256GCM") || !strings.Contains(r.stdout, "encrypted") {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
