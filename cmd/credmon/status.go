@@ -87,14 +87,10 @@ func fetchSnapshot(ctx context.Context, cfg *config.Config) (*web.Snapshot, erro
 		}
 	}
 	if open, err := notify.NewIncidents(st, notify.IncidentOptions{}).Open(ctx); err == nil {
-		for _, in := range open {
-			snap.Incidents = append(snap.Incidents, web.Incident{Key: in.Key, Env: in.Env, Subject: in.Subject, Cause: in.Cause, Status: in.Status, Since: in.Since, LastNotified: in.LastNotified})
-		}
+		snap.Incidents = web.IncidentsOf(open)
 	}
 	if live, err := st.Instances(ctx); err == nil {
-		for _, in := range live {
-			snap.Instances = append(snap.Instances, web.Instance{ID: in.ID, Host: in.Host, Version: in.Version, Started: in.Started, LastSeen: in.LastSeen})
-		}
+		snap.Instances = live
 	}
 	return snap, nil
 }

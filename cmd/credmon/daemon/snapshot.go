@@ -68,9 +68,7 @@ func (d *Daemon) Snapshot(ctx context.Context) (*web.Snapshot, error) {
 		}
 	}
 	if open, err := d.incidents.Open(ctx); err == nil {
-		for _, in := range open {
-			s.Incidents = append(s.Incidents, web.Incident{Key: in.Key, Env: in.Env, Subject: in.Subject, Cause: in.Cause, Status: in.Status, Since: in.Since, LastNotified: in.LastNotified})
-		}
+		s.Incidents = web.IncidentsOf(open)
 	}
 	if _, off := d.clockResult(); off != nil {
 		s.ClockOffset = off
@@ -140,7 +138,7 @@ func (d *Daemon) instances(ctx context.Context, now time.Time) []web.Instance {
 	out := []web.Instance{self}
 	for _, in := range live {
 		if in.ID != d.instance {
-			out = append(out, web.Instance{ID: in.ID, Host: in.Host, Version: in.Version, Started: in.Started, LastSeen: in.LastSeen})
+			out = append(out, in)
 		}
 	}
 	return out

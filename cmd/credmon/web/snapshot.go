@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/credmon/credmon/checks"
+	"github.com/credmon/credmon/notify"
+	"github.com/credmon/credmon/store"
 )
 
 // Source produces the current state of the daemon for one request. The
@@ -64,14 +66,8 @@ type Deadline struct {
 	At         time.Time `json:"at"`
 }
 
-// Instance is one live replica of the daemon.
-type Instance struct {
-	ID       string    `json:"id"`
-	Host     string    `json:"host,omitempty"`
-	Version  string    `json:"version,omitempty"`
-	Started  time.Time `json:"started"`
-	LastSeen time.Time `json:"last_seen"`
-}
+// Instance is one live replica of the daemon, as its heartbeat says.
+type Instance = store.Instance
 
 // Incident is an open alert as the notifier tracks it.
 type Incident struct {
@@ -82,4 +78,13 @@ type Incident struct {
 	Status       checks.Status `json:"status"`
 	Since        time.Time     `json:"since"`
 	LastNotified time.Time     `json:"last_notified,omitzero"`
+}
+
+// IncidentsOf converts the incident engine's open incidents for display.
+func IncidentsOf(open []notify.IncidentState) []Incident {
+	out := make([]Incident, 0, len(open))
+	for _, in := range open {
+		out = append(out, Incident{Key: in.Key, Env: in.Env, Subject: in.Subject, Cause: in.Cause, Status: in.Status, Since: in.Since, LastNotified: in.LastNotified})
+	}
+	return out
 }
