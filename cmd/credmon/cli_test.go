@@ -214,3 +214,11 @@ func TestJWTCommandShowsAJWEHeader(t *testing.T) {
 		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+func TestRunRefusesAMissingNotifierSecret(t *testing.T) {
+	cfg := writeConfig(t, "store: {driver: memory}\nnotify: {slack: {bot_token: {env: CREDMON_TEST_UNSET_BOT_TOKEN}, channel: \"#c\"}}\n")
+	r := runCLI(t, "", "run", "-config", cfg, "-listen", "127.0.0.1:0")
+	if r.code != exitBadConfig || !strings.Contains(r.stderr, "CREDMON_TEST_UNSET_BOT_TOKEN") {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+}

@@ -41,6 +41,11 @@ func daemonExit(env *cliEnv, err error) int {
 		printErrors(env.stderr, err)
 		return exitBadConfig
 	}
+	if errors.Is(err, config.ErrSecretUnresolved) {
+		// A notifier's or the store's secret is missing: configuration too.
+		fmt.Fprintf(env.stderr, "credmon: %v\n", err)
+		return exitBadConfig
+	}
 	fmt.Fprintf(env.stderr, "credmon: %v\n", err)
 	return exitFailure
 }
