@@ -30,6 +30,7 @@ import (
 
 	"github.com/credmon/credmon/checks"
 	"github.com/credmon/credmon/cmd/credmon/daemon"
+	"github.com/credmon/credmon/store/storetest"
 )
 
 const (
@@ -132,6 +133,9 @@ func run(ctx context.Context, o options) error {
 	}
 	defer os.RemoveAll(dir)
 	prefix := fmt.Sprintf("credmon-bench-%d:", time.Now().UnixNano())
+	if rs == nil {
+		defer cleanRedis(redisURL, prefix)
+	}
 	path := filepath.Join(dir, "config.yaml")
 	if err := os.WriteFile(path, []byte(config(o, base, redisURL, prefix)), 0o600); err != nil {
 		return err
@@ -320,3 +324,10 @@ func (rs *redisServer) kill() {
 }
 
 func (rs *redisServer) stop() { rs.kill() }
+
+// cleanRedis deletes the run's keys from the shared Redis.
+func cleanRedis(url, prefix string) {
+	if err := storetest.DeletePrefixAt(context.Background(), url, prefix); err != nil {
+		fmt.Fprintln(os.Stderr, "replicas: cleaning up redis:", err)
+	}
+}

@@ -31,6 +31,7 @@ import (
 	"github.com/credmon/credmon/checks"
 	"github.com/credmon/credmon/checks/schedule"
 	"github.com/credmon/credmon/cmd/credmon/daemon"
+	"github.com/credmon/credmon/store/storetest"
 )
 
 const benchKey = "sk_live_FAKEbench00000000000000b3c4"
@@ -198,8 +199,12 @@ func runCredmon(ctx context.Context, o options, addr string) (measurement, error
 	}
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(path, []byte(scaleConfig(o, addr, dir)), 0o600); err != nil {
+	prefix := fmt.Sprintf("credmon-bench-%d:", time.Now().UnixNano())
+	if err := os.WriteFile(path, []byte(scaleConfig(o, addr, dir, prefix)), 0o600); err != nil {
 		return m, err
+	}
+	if o.driver == "redis" {
+		defer cleanRedis(o.redisURL, prefix)
 	}
 	var (
 		mu       sync.Mutex
@@ -297,9 +302,9 @@ func runCredmon(ctx context.Context, o options, addr string) (measurement, error
 	return m, nil
 }
 
-func scaleConfig(o options, addr, dir string) string {
+func scaleConfig(o options, addr, dir, prefix string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "store: {driver: %s, path: %q, redis: {url: %q, key_prefix: \"credmon-bench-%d:\"}}\n", o.driver, filepath.Join(dir, "credmon.db"), o.redisURL, time.Now().UnixNano())
+	fmt.Fprintf(&b, "store: {driver: %s, path: %q, redis: {url: %q, key_prefix: %q}}\n", o.driver, filepath.Join(dir, "credmon.db"), o.redisURL, prefix)
 	fmt.Fprintf(&b, "scheduler: {schedule: \"@every %s\", jitter: %s, timeout: 5s, max_concurrency: 256}\n", o.every, o.jitter)
 	b.WriteString("notify: {console: false}\nenvironments:\n  prod:\n    credentials:\n")
 	fmt.Fprintf(&b, "      key: {type: api_key, secret: %q, expect_prefix: [sk_live_]}\n    checks:\n", benchKey)
@@ -348,4 +353,11 @@ func report(w io.Writer, o options, ms []measurement) {
 		}
 	}
 	fmt.Fprintln(w, "\n(peak RSS is the process's; when both runs share a process, the credmon run's figure includes the bare run's peak)")
+}
+
+// cleanRedis deletes the run's keys from the shared Redis.
+func cleanRedis(url, prefix string) {
+	if err := storetest.DeletePrefixAt(context.Background(), url, prefix); err != nil {
+		fmt.Fprintln(os.Stderr, "scale: cleaning up redis:", err)
+	}
 }

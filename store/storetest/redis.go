@@ -74,3 +74,15 @@ func DeletePrefix(ctx context.Context, client redis.UniversalClient, prefix stri
 	}
 	return del(ctx, client)
 }
+
+// DeletePrefixAt deletes every key under prefix in the Redis at url; for
+// programs (benchmarks) that leave no keys behind in a shared Redis.
+func DeletePrefixAt(ctx context.Context, url, prefix string) error {
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		return err
+	}
+	c := redis.NewClient(opts)
+	defer c.Close()
+	return DeletePrefix(ctx, c, prefix)
+}
