@@ -29,6 +29,9 @@ func (d *Daemon) claimTick(ctx context.Context, key string, tick time.Time, time
 		d.log.Debug("tick claim failed; running locally", "check", key, "err", err)
 		return true
 	}
+	if !ok {
+		d.metrics.TickClaimedElsewhere()
+	}
 	return ok
 }
 
