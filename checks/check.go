@@ -3,6 +3,7 @@ package checks
 import (
 	"fmt"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/credmon/credmon/checks/config"
@@ -54,8 +55,9 @@ type Check struct {
 	Cred   Credential // nil for a check without credential
 	Expect config.EnvExpect
 
-	client *http.Client
-	deps   Deps
+	client    *http.Client
+	deps      Deps
+	lastToken atomic.Pointer[decoded]
 }
 
 // Key is "ENV/CHECK".

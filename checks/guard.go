@@ -24,14 +24,10 @@ func (c *Check) guard(a *Authorization, res *Result) *Failure {
 			Detail: fmt.Sprintf("The key (%s) %s %s as %s keys must; it was not sent", cfg.Secret.Describe(), what, strings.Join(cfg.ExpectPrefix, " or "), c.Env),
 			Hint:   fmt.Sprintf("A key from another environment is deployed here: replace the secret (%s) with the %s key.", cfg.Secret.Describe(), c.Env)}
 	}
-	if !jwt.LooksLikeJWT(a.Token) {
+	info := c.claims(a.Token)
+	if info == nil {
 		return nil
 	}
-	tok, err := jwt.Decode(a.Token)
-	if err != nil {
-		return nil
-	}
-	info := tokenInfo(tok)
 	res.Token = info
 	if want := c.Expect.Issuer; want != "" && info.Issuer != "" && !sameIssuer(info.Issuer, want) {
 		return &Failure{Cause: CauseWrongEnvironment, Token: info,
@@ -59,6 +55,29 @@ func hasAnyPrefix(s string, prefixes []string) bool {
 // difference between configuration and tokens.
 func sameIssuer(a, b string) bool {
 	return strings.TrimSuffix(a, "/") == strings.TrimSuffix(b, "/")
+}
+
+// decoded is the last token a check decoded: a cached or static token is
+// the same on every probe, so it is decoded once, not at every tick.
+type decoded struct {
+	token string
+	info  *TokenInfo // nil when the token is not a JWT
+}
+
+// claims returns the diagnostic claims of token, or nil if it is no JWT.
+// The returned TokenInfo is shared by results and must not be changed.
+func (c *Check) claims(token string) *TokenInfo {
+	if d := c.lastToken.Load(); d != nil && d.token == token {
+		return d.info
+	}
+	var info *TokenInfo
+	if jwt.LooksLikeJWT(token) {
+		if tok, err := jwt.Decode(token); err == nil {
+			info = tokenInfo(tok)
+		}
+	}
+	c.lastToken.Store(&decoded{token: token, info: info})
+	return info
 }
 
 // tokenInfo keeps the claims that matter for diagnosis.

@@ -35,8 +35,7 @@ func (c *Check) RunWithPrevious(ctx context.Context, tick time.Time) (res Result
 	if err != nil {
 		return Result{}, false
 	}
-	prev := *c
-	prev.Cred = cred
+	prev := &Check{Env: c.Env, Name: c.Name, Cfg: c.Cfg, Cred: cred, Expect: c.Expect, client: c.client, deps: c.deps}
 	res, _ = prev.run(ctx, tick, nil)
 	return res, true
 }

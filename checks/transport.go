@@ -23,10 +23,9 @@ type Transports struct {
 }
 
 type transportKey struct {
-	proxy                                string
-	fresh                                bool
-	caFile, certFile, keyFile, serverNam string
-	insecure                             bool
+	proxy string
+	fresh bool
+	tls   config.TLS // zero: system roots, no client certificate
 }
 
 // NewTransports returns an empty pool.
@@ -36,7 +35,7 @@ func NewTransports() *Transports { return &Transports{m: map[transportKey]*http.
 func (p *Transports) For(c *config.Check) (*http.Transport, error) {
 	k := transportKey{proxy: c.ProxyURL, fresh: c.FreshConnection}
 	if c.TLS != nil {
-		k.caFile, k.certFile, k.keyFile, k.serverNam, k.insecure = c.TLS.CAFile, c.TLS.CertFile, c.TLS.KeyFile, c.TLS.ServerName, c.TLS.InsecureSkipVerify
+		k.tls = *c.TLS
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -80,8 +79,8 @@ func newTransport(k transportKey) (*http.Transport, error) {
 		}
 		t.Proxy = http.ProxyURL(u)
 	}
-	if k.caFile != "" || k.certFile != "" || k.serverNam != "" || k.insecure {
-		tc, err := ClientTLS(&config.TLS{CAFile: k.caFile, CertFile: k.certFile, KeyFile: k.keyFile, ServerName: k.serverNam, InsecureSkipVerify: k.insecure})
+	if k.tls != (config.TLS{}) {
+		tc, err := ClientTLS(&k.tls)
 		if err != nil {
 			return nil, err
 		}

@@ -6,9 +6,10 @@ import "time"
 // metrics. Calls come from the runs' goroutines, concurrently, and must
 // not block. Embed NopObserver to implement only some methods.
 type Observer interface {
-	// Started is called when a run got its slot and is about to start. Its
-	// lag is started - (tick + the job's Offset).
-	Started(id string, tick, started time.Time)
+	// Started is called when a run got its slot and is about to start;
+	// lag is started - (tick + the job's Offset), computed here so that an
+	// observer needs no call back into the scheduler on every run.
+	Started(id string, tick, started time.Time, lag time.Duration)
 	// Finished follows every Started, also after a panic.
 	Finished(id string, tick time.Time, d time.Duration)
 	// Skipped is called when a tick came while the job's previous run was
@@ -21,9 +22,9 @@ type Observer interface {
 // NopObserver ignores everything.
 type NopObserver struct{}
 
-func (NopObserver) Started(string, time.Time, time.Time)      {}
-func (NopObserver) Finished(string, time.Time, time.Duration) {}
-func (NopObserver) Skipped(string, time.Time)                 {}
-func (NopObserver) Panicked(string, time.Time, any, []byte)   {}
+func (NopObserver) Started(string, time.Time, time.Time, time.Duration) {}
+func (NopObserver) Finished(string, time.Time, time.Duration)           {}
+func (NopObserver) Skipped(string, time.Time)                           {}
+func (NopObserver) Panicked(string, time.Time, any, []byte)             {}
 
 var _ Observer = NopObserver{}

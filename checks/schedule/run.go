@@ -92,7 +92,7 @@ func (e *entry) runTick(tick time.Time) {
 	defer cancel()
 
 	start := time.Now()
-	s.obs.Started(e.id, tick, start.In(s.loc))
+	s.obs.Started(e.id, tick, start.In(s.loc), start.Sub(tick.Add(e.cohort.key.offset)))
 	defer func() {
 		if v := recover(); v != nil {
 			stack := debug.Stack()

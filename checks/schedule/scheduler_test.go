@@ -23,6 +23,7 @@ type event struct {
 	id      string
 	tick    time.Time
 	started time.Time
+	lag     time.Duration
 	v       any
 	stack   []byte
 }
@@ -43,8 +44,8 @@ func (r *recorder) send(e event) {
 	}
 }
 
-func (r *recorder) Started(id string, tick, started time.Time) {
-	r.send(event{kind: "started", id: id, tick: tick, started: started})
+func (r *recorder) Started(id string, tick, started time.Time, lag time.Duration) {
+	r.send(event{kind: "started", id: id, tick: tick, started: started, lag: lag})
 }
 func (r *recorder) Finished(id string, tick time.Time, _ time.Duration) {
 	r.send(event{kind: "finished", id: id, tick: tick})
@@ -152,6 +153,8 @@ func TestJobGetsExactTickAndStartsAfterOffset(t *testing.T) {
 	}
 	if due := tick.Add(s.Offset("cron-seconds")); e.started.Before(due) {
 		t.Fatalf("started %v before tick+offset %v", e.started, due)
+	} else if want := e.started.Sub(due); e.lag != want {
+		t.Fatalf("observer lag %v, want started - (tick + offset) = %v", e.lag, want)
 	}
 }
 

@@ -76,16 +76,8 @@ func fetchSnapshot(ctx context.Context, cfg *config.Config) (*web.Snapshot, erro
 		}
 		snap.Checks = append(snap.Checks, cs)
 	}
-	// Credential-level results (rotation, expiry) and their deadlines.
-	for _, r := range latest {
-		if strings.HasPrefix(r.Check, "credential:") {
-			r := r
-			snap.Checks = append(snap.Checks, web.CheckStatus{Env: r.Env, Name: r.Check, Credential: r.Credential, Identity: r.Identity, Last: &r, LastRunBy: r.RunBy})
-		}
-		if r.Token != nil && r.Token.ExpiresAt != nil && r.Credential != "" {
-			snap.Deadlines = append(snap.Deadlines, web.Deadline{Env: r.Env, Credential: r.Credential, Kind: web.DeadlineToken, At: *r.Token.ExpiresAt})
-		}
-	}
+	snap.Checks = append(snap.Checks, web.CredentialRows(latest, "")...)
+	snap.Deadlines = web.TokenDeadlines(latest)
 	if open, err := notify.NewIncidents(st, notify.IncidentOptions{}).Open(ctx); err == nil {
 		snap.Incidents = web.IncidentsOf(open)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/credmon/credmon/checks"
 	"github.com/credmon/credmon/checks/config"
 	"github.com/credmon/credmon/checks/rotation"
+	"github.com/credmon/credmon/cmd/credmon/web"
 	"github.com/credmon/credmon/notify"
 )
 
@@ -28,7 +29,7 @@ func (d *Daemon) credentialSchedule() string {
 // credentialPrefix marks credential-level results, which have no check of
 // their own: they are stored and shown as "ENV/credential:NAME/rotation"
 // and "ENV/credential:NAME/expiry".
-const credentialPrefix = "credential:"
+const credentialPrefix = web.CredentialPrefix
 
 func credentialJobID(env, name string) string { return env + "/" + credentialPrefix + name }
 

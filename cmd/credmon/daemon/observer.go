@@ -13,9 +13,8 @@ func splitKey(id string) (env, check string) {
 	return env, check
 }
 
-func (o *observer) Started(id string, tick, started time.Time) {
+func (o *observer) Started(id string, _, _ time.Time, lag time.Duration) {
 	env, check := splitKey(id)
-	lag := started.Sub(tick.Add(o.d.sched.Offset(id)))
 	o.d.metrics.SchedulerStarted(env, check, lag)
 }
 

@@ -3,7 +3,6 @@ package daemon
 import (
 	"context"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/credmon/credmon/checks"
@@ -20,7 +19,7 @@ func (d *Daemon) Snapshot(ctx context.Context) (*web.Snapshot, error) {
 	for _, r := range latest {
 		byKey[r.Key()] = r
 	}
-	s := &web.Snapshot{Generated: time.Now(), Instance: d.instance, Ready: true}
+	s := &web.Snapshot{Generated: time.Now(), Instance: d.instance}
 	d.mu.RLock()
 	for key, c := range d.checks {
 		cs := web.CheckStatus{Env: c.Env, Name: c.Name, Credential: c.Cfg.Credential, Schedule: c.Cfg.Schedule, NextRun: d.sched.Next(key)}
@@ -40,33 +39,13 @@ func (d *Daemon) Snapshot(ctx context.Context) (*web.Snapshot, error) {
 			s.Deadlines = append(s.Deadlines, web.Deadline{Env: dl.Env, Credential: dl.Credential, Kind: dl.Kind, At: dl.At})
 		}
 	}
-	if d.reloadErr != nil {
-		s.Ready = false
-		s.NotReady = append(s.NotReady, "config reload failed (the previous configuration keeps running): "+firstLine(d.reloadErr.Error()))
-	}
 	d.mu.RUnlock()
-	if d.fallback != nil && !d.fallback.Healthy() {
-		s.Ready = false
-		s.NotReady = append(s.NotReady, "redis unreachable: probing with local state and scheduling; will catch up when it returns")
-	}
+	s.NotReady = d.NotReady(ctx)
 	if storeErr != nil {
-		s.Ready = false
 		s.NotReady = append(s.NotReady, "store unavailable: "+storeErr.Error())
 	}
-	// Credential-level results (rotation, expiry) have no configured check:
-	// show them as rows of their own.
-	for _, r := range latest {
-		if strings.HasPrefix(r.Check, credentialPrefix) {
-			r := r
-			s.Checks = append(s.Checks, web.CheckStatus{Env: r.Env, Name: r.Check, Credential: r.Credential, Identity: r.Identity, Schedule: d.credentialSchedule(), Last: &r, LastRunBy: r.RunBy})
-		}
-	}
-	if d.dispatcher != nil {
-		for _, h := range d.dispatcher.Health() {
-			s.Ready = false
-			s.NotReady = append(s.NotReady, "notifications: "+h)
-		}
-	}
+	s.Ready = len(s.NotReady) == 0
+	s.Checks = append(s.Checks, web.CredentialRows(latest, d.credentialSchedule())...)
 	if open, err := d.incidents.Open(ctx); err == nil {
 		s.Incidents = web.IncidentsOf(open)
 	}
@@ -80,7 +59,7 @@ func (d *Daemon) Snapshot(ctx context.Context) (*web.Snapshot, error) {
 		}
 		return a.Name < b.Name
 	})
-	s.Deadlines = append(s.Deadlines, tokenDeadlines(s.Checks)...)
+	s.Deadlines = append(s.Deadlines, web.TokenDeadlines(latest)...)
 	sort.Slice(s.Deadlines, func(i, j int) bool { return s.Deadlines[i].At.Before(s.Deadlines[j].At) })
 	s.Instances = d.instances(ctx, s.Generated)
 	return s, nil
@@ -97,25 +76,6 @@ func okRatio(recent []checks.Status) float64 {
 		}
 	}
 	return float64(n) / float64(len(recent))
-}
-
-// tokenDeadlines lists the expiry of each credential's token as last seen.
-func tokenDeadlines(cs []web.CheckStatus) []web.Deadline {
-	seen := map[string]bool{}
-	var out []web.Deadline
-	for _, c := range cs {
-		if c.Last == nil || c.Last.Token == nil || c.Last.Token.ExpiresAt == nil || c.Credential == "" {
-			continue
-		}
-		k := c.Env + "/" + c.Credential
-		if seen[k] {
-			continue
-		}
-		seen[k] = true
-		out = append(out, web.Deadline{Env: c.Env, Credential: c.Credential, Kind: web.DeadlineToken, At: *c.Last.Token.ExpiresAt})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
-	return out
 }
 
 func firstLine(s string) string {
@@ -142,4 +102,24 @@ func (d *Daemon) instances(ctx context.Context, now time.Time) []web.Instance {
 		}
 	}
 	return out
+}
+
+// NotReady lists why this replica is not ready, cheaply: /readyz calls it
+// every few seconds and must not build a whole snapshot.
+func (d *Daemon) NotReady(context.Context) []string {
+	var reasons []string
+	d.mu.RLock()
+	if d.reloadErr != nil {
+		reasons = append(reasons, "config reload failed (the previous configuration keeps running): "+firstLine(d.reloadErr.Error()))
+	}
+	d.mu.RUnlock()
+	if d.fallback != nil && !d.fallback.Healthy() {
+		reasons = append(reasons, "redis unreachable: probing with local state and scheduling; will catch up when it returns")
+	}
+	if d.dispatcher != nil {
+		for _, h := range d.dispatcher.Health() {
+			reasons = append(reasons, "notifications: "+h)
+		}
+	}
+	return reasons
 }

@@ -116,18 +116,29 @@ func healthz(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (s *server) readyz(w http.ResponseWriter, r *http.Request) {
-	snap := s.snapshot(w, r)
-	if snap == nil {
-		return
+	var notReady []string
+	if rs, ok := s.src.(Readiness); ok {
+		notReady = rs.NotReady(r.Context())
+	} else {
+		snap := s.snapshot(w, r)
+		if snap == nil {
+			return
+		}
+		if !snap.Ready {
+			notReady = snap.NotReady
+			if len(notReady) == 0 {
+				notReady = []string{"not ready"}
+			}
+		}
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	if snap.Ready {
+	if len(notReady) == 0 {
 		_, _ = w.Write([]byte("ready\n"))
 		return
 	}
 	var b strings.Builder
-	for _, reason := range snap.NotReady {
+	for _, reason := range notReady {
 		// One reason per line: a reason carrying a newline would read as two.
 		b.WriteString(strings.Join(strings.Fields(reason), " "))
 		b.WriteByte('\n')

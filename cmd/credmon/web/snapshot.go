@@ -4,6 +4,8 @@ package web
 
 import (
 	"context"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/credmon/credmon/checks"
@@ -15,6 +17,12 @@ import (
 // daemon implements it; handlers never cache its answer.
 type Source interface {
 	Snapshot(ctx context.Context) (*Snapshot, error)
+}
+
+// Readiness is a Source that can list why it is not ready without building
+// a whole Snapshot; /readyz then asks it alone.
+type Readiness interface {
+	NotReady(ctx context.Context) []string
 }
 
 // Snapshot is everything the status page, /api/v1/status and `credmon
@@ -86,5 +94,38 @@ func IncidentsOf(open []notify.IncidentState) []Incident {
 	for _, in := range open {
 		out = append(out, Incident{Key: in.Key, Env: in.Env, Subject: in.Subject, Cause: in.Cause, Status: in.Status, Since: in.Since, LastNotified: in.LastNotified})
 	}
+	return out
+}
+
+// CredentialPrefix marks results about a credential rather than a
+// configured check: "credential:NAME/rotation", "credential:NAME/expiry".
+const CredentialPrefix = "credential:"
+
+// CredentialRows shows credential-level results (rotation, expiry), which
+// have no configured check, as rows of their own.
+func CredentialRows(latest []checks.Result, schedule string) []CheckStatus {
+	var out []CheckStatus
+	for _, r := range latest {
+		if strings.HasPrefix(r.Check, CredentialPrefix) {
+			r := r
+			out = append(out, CheckStatus{Env: r.Env, Name: r.Check, Credential: r.Credential, Identity: r.Identity, Schedule: schedule, Last: &r, LastRunBy: r.RunBy})
+		}
+	}
+	return out
+}
+
+// TokenDeadlines lists each credential's token expiry as last seen, soonest
+// first, one per credential.
+func TokenDeadlines(latest []checks.Result) []Deadline {
+	seen := map[string]bool{}
+	var out []Deadline
+	for _, r := range latest {
+		if r.Token == nil || r.Token.ExpiresAt == nil || r.Credential == "" || seen[r.Env+"/"+r.Credential] {
+			continue
+		}
+		seen[r.Env+"/"+r.Credential] = true
+		out = append(out, Deadline{Env: r.Env, Credential: r.Credential, Kind: DeadlineToken, At: *r.Token.ExpiresAt})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
 	return out
 }
