@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -84,8 +85,8 @@ func TestProbeMissingCredential(t *testing.T) {
 }
 
 func TestProbeMalformedCredential(t *testing.T) {
-	var hits int
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits++ }))
+	var hits atomic.Int64 // the credential must never reach this server
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
 	defer srv.Close()
 	cases := []struct {
 		name   string
@@ -118,7 +119,7 @@ func TestProbeMalformedCredential(t *testing.T) {
 			}
 			cred := apiKeyCred(secret)
 			cred.Scheme = tc.scheme
-			before := hits
+			before := hits.Load()
 			r := newFixture(srv.URL, cred).run(t)
 			wantCause(t, r, checks.CauseMalformedCredential)
 			if !strings.Contains(r.Detail, tc.want) {
@@ -127,7 +128,7 @@ func TestProbeMalformedCredential(t *testing.T) {
 			if strings.Contains(r.Detail+r.Hint, "FAKE0000") {
 				t.Errorf("the secret leaked into the result: %s / %s", r.Detail, r.Hint)
 			}
-			if hits != before {
+			if hits.Load() != before {
 				t.Errorf("a malformed credential was sent")
 			}
 		})
@@ -221,8 +222,8 @@ func TestProbeForbidden(t *testing.T) {
 }
 
 func TestProbeWrongEnvironment(t *testing.T) {
-	var hits int
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits++ }))
+	var hits atomic.Int64 // the credential must never reach this server
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
 	defer srv.Close()
 	t.Run("key prefix", func(t *testing.T) {
 		cred := apiKeyCred(config.Literal(testKey))
@@ -249,8 +250,8 @@ func TestProbeWrongEnvironment(t *testing.T) {
 		f.expect = config.EnvExpect{Issuer: "https://auth.example.com/", Audience: "https://api.example.com"}
 		wantCause(t, f.run(t), checks.CauseWrongEnvironment)
 	})
-	if hits != 0 {
-		t.Errorf("a wrong-environment credential was sent %d times", hits)
+	if n := hits.Load(); n != 0 {
+		t.Errorf("a wrong-environment credential was sent %d times", n)
 	}
 }
 
