@@ -1,5 +1,5 @@
 # credmon: a static binary on a distroless base.
-FROM golang:1.26 AS build
+FROM golang:1.26.10 AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
