@@ -7,22 +7,32 @@ import (
 	"strings"
 
 	"github.com/credmon/credmon/checks/config"
+	"github.com/credmon/credmon/checks/redact"
 )
 
 func init() { registerKind(config.TypeBasic, newBasic) }
 
 // basic is HTTP Basic authentication (RFC 7617): username plus password.
-type basic struct{ cfg *config.Credential }
+type basic struct {
+	cfg       *config.Credential
+	sensitive sensitiveSet
+}
 
 func newBasic(c *config.Credential, _ Deps) (Credential, error) { return &basic{cfg: c}, nil }
 
 func (b *basic) Config() *config.Credential { return b.cfg }
 
+func (b *basic) Sensitive() *redact.Set { return b.sensitive.last() }
+
 func (b *basic) Authorize(context.Context) (*Authorization, error) {
 	v, err := b.cfg.Secret.Resolve()
+	// user:password is what travels (base64 of it is among its forms); the
+	// password alone is what a server may echo.
+	prev := resolvedText(b.cfg.Previous)
+	set := b.sensitive.of(v.Text, b.cfg.Username+":"+v.Text, prev, b.cfg.Username+":"+prev)
 	if err != nil {
 		return nil, &Failure{Cause: CauseMissingCredential,
-			Detail: fmt.Sprintf("the password (%s) could not be read: %s", b.cfg.Secret.Describe(), redactErr(err, v.Text)),
+			Detail: fmt.Sprintf("the password (%s) could not be read: %s", b.cfg.Secret.Describe(), set.String(err.Error())),
 			Hint:   secretSourceHint(b.cfg.Secret)}
 	}
 	if b.cfg.Username == "" {
@@ -44,6 +54,7 @@ func (b *basic) Authorize(context.Context) (*Authorization, error) {
 		Header:   "Authorization",
 		Value:    "Basic " + enc,
 		Token:    v.Text,
-		Identity: "basic " + b.cfg.Username + ":" + Fingerprint(v.Text),
+		Identity:  "basic user " + b.cfg.Username, // nothing of a password
+		Sensitive: set,
 	}, nil
 }

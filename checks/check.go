@@ -3,10 +3,13 @@ package checks
 import (
 	"fmt"
 	"net/http"
+	"net/url"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/credmon/credmon/checks/config"
+	"github.com/credmon/credmon/checks/redact"
 )
 
 // Deps are the shared parts every check and credential uses.
@@ -58,6 +61,11 @@ type Check struct {
 	client    *http.Client
 	deps      Deps
 	lastToken atomic.Pointer[decoded]
+	// sensitive holds what ${VAR} put into the request and the url's
+	// userinfo; params the secret references resolved at the last probe.
+	sensitive     *redact.Set
+	params        sensitiveSet
+	carriesSecret bool
 }
 
 // Key is "ENV/CHECK".
@@ -75,7 +83,8 @@ func Build(cfg *config.Config, deps Deps) ([]*Check, error) {
 	var out []*Check
 	for _, cc := range cfg.CheckList() {
 		env := cfg.Environments[cc.Env]
-		c := &Check{Env: cc.Env, Name: cc.Name, Cfg: cc, Expect: env.Expect, deps: deps}
+		c := &Check{Env: cc.Env, Name: cc.Name, Cfg: cc, Expect: env.Expect, deps: deps,
+			sensitive: requestSensitive(cc), carriesSecret: cc.CarriesSecret()}
 		if cc.Credential != "" {
 			key := cc.Env + "/" + cc.Credential
 			cred, ok := creds[key]
@@ -100,4 +109,24 @@ func Build(cfg *config.Config, deps Deps) ([]*Check, error) {
 		out = append(out, c)
 	}
 	return out, nil
+}
+
+// requestSensitive is the static part of a check's sensitive set: the
+// values ${VAR} put into what it sends, and its url's userinfo. A value that
+// only names the host is not a secret: redacting it would hide where a
+// failing request went.
+func requestSensitive(cc *config.Check) *redact.Set {
+	var values []string
+	u, err := url.Parse(cc.URL)
+	for _, v := range cc.Sensitive {
+		if err == nil && strings.Contains(u.Host, v) && !strings.Contains(strings.Replace(cc.URL, u.Host, "", 1), v) {
+			continue
+		}
+		values = append(values, v)
+	}
+	if err == nil && u.User != nil {
+		pw, _ := u.User.Password()
+		values = append(values, u.User.Username(), pw, u.User.String())
+	}
+	return redact.NewSet(values...)
 }

@@ -3,10 +3,13 @@ package checks
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/credmon/credmon/checks/config"
+	"github.com/credmon/credmon/checks/redact"
 )
 
 // Credential presents a secret to an API. Implementations live one per
@@ -18,6 +21,10 @@ type Credential interface {
 	Authorize(ctx context.Context) (*Authorization, error)
 	// Config is the credential's configuration.
 	Config() *config.Credential
+	// Sensitive is every value the credential holds, sends or obtained as
+	// of its last Authorize — also when that failed — in the forms it
+	// travels in. Server text about this credential is redacted with it.
+	Sensitive() *redact.Set
 }
 
 // Refresher is a credential whose token can be replaced: on a 401 the probe
@@ -36,6 +43,8 @@ type Authorization struct {
 	Token    string // the bare key or token, for guards and JWT decoding
 	Identity string // redacted description, safe to show
 	Fetched  bool   // the token was fetched for this request (not cached)
+	// Sensitive is the credential's sensitive set at this moment.
+	Sensitive *redact.Set
 }
 
 // kindFunc builds a Credential of one type from its configuration.
@@ -81,12 +90,15 @@ func (f *Failure) Error() string { return string(f.Cause) + ": " + f.Detail }
 // headerAuth is shared by the static types: a secret in one header,
 // optionally behind a scheme.
 type headerAuth struct {
-	cfg    *config.Credential
-	header string
-	scheme string
+	cfg       *config.Credential
+	header    string
+	scheme    string
+	sensitive sensitiveSet
 }
 
 func (h *headerAuth) Config() *config.Credential { return h.cfg }
+
+func (h *headerAuth) Sensitive() *redact.Set { return h.sensitive.last() }
 
 func newHeaderAuth(c *config.Credential) *headerAuth {
 	header := c.Header
@@ -106,9 +118,10 @@ func newHeaderAuth(c *config.Credential) *headerAuth {
 // authorize resolves the secret, runs hygiene and builds the header.
 func (h *headerAuth) authorize(kind string) (*Authorization, error) {
 	v, err := h.cfg.Secret.Resolve()
+	set := h.sensitive.of(v.Text, resolvedText(h.cfg.Previous))
 	if err != nil {
 		return nil, &Failure{Cause: CauseMissingCredential,
-			Detail: fmt.Sprintf("the secret (%s) could not be read: %s", h.cfg.Secret.Describe(), redactErr(err, v.Text)),
+			Detail: fmt.Sprintf("the secret (%s) could not be read: %s", h.cfg.Secret.Describe(), set.String(err.Error())),
 			Hint:   secretSourceHint(h.cfg.Secret)}
 	}
 	if f := Hygiene(v, h.scheme, h.cfg.Secret); f != nil {
@@ -122,7 +135,8 @@ func (h *headerAuth) authorize(kind string) (*Authorization, error) {
 		Header:   h.header,
 		Value:    value,
 		Token:    v.Text,
-		Identity: Identity(kind, h.header, h.scheme, v.Text),
+		Identity:  Identity(kind, h.header, h.scheme, v.Text),
+		Sensitive: set,
 	}, nil
 }
 
@@ -136,17 +150,38 @@ func secretSourceHint(s config.Secret) string {
 	return "Configure the credential's secret."
 }
 
-// redactErr formats err with any occurrence of secret removed.
-func redactErr(err error, secret string) string {
-	return Redact(err.Error(), secret)
+// resolvedText is a secret's value, or "" when it is unset or unreadable:
+// for sensitive sets, which must not fail.
+func resolvedText(s config.Secret) string {
+	if !s.IsSet() {
+		return ""
+	}
+	v, _ := s.Resolve()
+	return v.Text
 }
 
-// Redact replaces every occurrence of each non-trivial secret in s.
-func Redact(s string, secrets ...string) string {
-	for _, sec := range secrets {
-		if len(sec) >= 4 {
-			s = strings.ReplaceAll(s, sec, "<redacted>")
-		}
+// sensitiveSet keeps a credential's sensitive set, rebuilt only when the
+// values behind it change (a rotated secret, a new token).
+type sensitiveSet struct {
+	mu     sync.Mutex
+	values []string
+	set    *redact.Set
+}
+
+// of returns the set of values, building it if they changed.
+func (s *sensitiveSet) of(values ...string) *redact.Set {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.set != nil && slices.Equal(s.values, values) {
+		return s.set
 	}
-	return s
+	s.values, s.set = slices.Clone(values), redact.NewSet(values...)
+	return s.set
+}
+
+// last returns the set last built (nil before the first Authorize).
+func (s *sensitiveSet) last() *redact.Set {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.set
 }

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/credmon/credmon/checks/challenge"
 )
@@ -17,6 +18,10 @@ import (
 func (c *Check) diagnose(res *Result, ex *exchange, auth *Authorization, tr *Trace) {
 	res.HTTPStatus = ex.status
 	cs := challenge.Parse(ex.header.Values("WWW-Authenticate"))
+	// Redacted as parsed: details quote and cut these strings later.
+	for i := range cs {
+		redactChallenge(&cs[i], ex.sensitive)
+	}
 	if tr != nil {
 		tr.Challenges = cs
 	}
@@ -26,7 +31,7 @@ func (c *Check) diagnose(res *Result, ex *exchange, auth *Authorization, tr *Tra
 
 	switch {
 	case c.statusExpected(ex.status):
-		if detail, cause, ok := c.bodyMismatch(ex); !ok {
+		if detail, cause, ok := bodyMismatch(c.Cfg.Expect.JSON, ex); !ok {
 			hint := "Check the API's response body against the check's expect.json."
 			if cause != CauseUnexpectedStatus {
 				hint = "The API accepted the request but says the credential is not valid: re-issue it at the provider and update the secret."
@@ -65,8 +70,9 @@ func (c *Check) diagnose(res *Result, ex *exchange, auth *Authorization, tr *Tra
 		if u, err := url.Parse(loc); err == nil && u.Host != "" {
 			orig, _ := url.Parse(c.Cfg.URL)
 			if orig != nil && u.Host != orig.Host {
-				detail += " redirecting to " + u.Host + "; credmon does not forward credentials to another host"
-				hint = "Point the check's url at " + u.Host + " directly if that host is meant to receive the credential."
+				host := ex.text(u.Host)
+				detail += " redirecting to " + host + "; credmon does not forward credentials to another host"
+				hint = "Point the check's url at " + host + " directly if that host is meant to receive the credential."
 			}
 		}
 		res.setCause(CauseUnexpectedStatus, detail, hint)
@@ -166,7 +172,7 @@ func (c *Check) serverClock(res *Result, ex *exchange) {
 	tolerance := c.deps.MaxOffset + ex.latency + time.Second
 	if offset > tolerance || -offset > tolerance {
 		res.Findings = append(res.Findings, Finding{Cause: CauseServerClockSkew,
-			Detail: fmt.Sprintf("The server's clock is %s %s ours (Date: %s)", absDur(offset).Round(time.Second), aheadBehind(offset), d),
+			Detail: fmt.Sprintf("The server's clock is %s %s ours (Date: %s)", absDur(offset).Round(time.Second), aheadBehind(offset), clip(ex.text(d), 64)),
 			Hint:   "Token lifetimes are judged by the server's clock: expect early or late expiry. Tell the API owner, or check our own clock (clock_skew)."})
 	}
 }
@@ -198,8 +204,7 @@ var authErrorWords = map[string]Cause{
 }
 
 // bodyMismatch checks expect.json; ok is false when the body disagrees.
-func (c *Check) bodyMismatch(ex *exchange) (detail string, cause Cause, ok bool) {
-	want := c.Cfg.Expect.JSON
+func bodyMismatch(want map[string]any, ex *exchange) (detail string, cause Cause, ok bool) {
 	if len(want) == 0 {
 		return "", "", true
 	}
@@ -214,10 +219,10 @@ func (c *Check) bodyMismatch(ex *exchange) (detail string, cause Cause, ok bool)
 	slices.Sort(keys)
 	for _, k := range keys {
 		if !jsonEqual(got[k], want[k]) {
-			detail = fmt.Sprintf("The API answered %s but the body's %q is %s, expected %s", statusText(ex.status), k, short(got[k]), short(want[k]))
+			detail = fmt.Sprintf("The API answered %s but the body's %q is %s, expected %s", statusText(ex.status), k, short(ex.text(jsonText(got[k]))), short(jsonText(want[k])))
 			cause = CauseUnexpectedStatus
 			if e, isStr := got["error"].(string); isStr {
-				detail += fmt.Sprintf(" (error %q)", truncate(e, 80))
+				detail += fmt.Sprintf(" (error %q)", clip(ex.text(e), 80))
 				if mapped, known := authErrorWords[strings.ToLower(e)]; known {
 					cause = mapped
 				}
@@ -253,17 +258,31 @@ func toFloat(v any) (float64, bool) {
 	return 0, false
 }
 
-func short(v any) string {
+// jsonText renders a decoded JSON value as JSON, "" when it is missing.
+func jsonText(v any) string {
 	if v == nil {
-		return "missing"
+		return ""
 	}
 	b, _ := json.Marshal(v)
-	return truncate(string(b), 60)
+	return string(b)
 }
 
-func truncate(s string, n int) string {
+// short cuts a rendered value for a detail sentence.
+func short(s string) string {
+	if s == "" {
+		return "missing"
+	}
+	return clip(s, 60)
+}
+
+// clip cuts s to at most n bytes on a character boundary, marking the cut.
+// Redact first: a secret cut in half no longer matches.
+func clip(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n] + "…"
 }
@@ -282,10 +301,10 @@ func challengeSuffix(ch *challenge.Challenge) string {
 	}
 	var parts []string
 	if ch.Error != "" {
-		parts = append(parts, fmt.Sprintf("error=%q", truncate(ch.Error, 64)))
+		parts = append(parts, fmt.Sprintf("error=%q", clip(ch.Error, 64)))
 	}
 	if ch.ErrorDescription != "" {
-		parts = append(parts, fmt.Sprintf("%q", truncate(ch.ErrorDescription, 160)))
+		parts = append(parts, fmt.Sprintf("%q", clip(ch.ErrorDescription, 160)))
 	}
 	if len(parts) == 0 {
 		return ""

@@ -15,7 +15,7 @@ import (
 func (c *Check) guard(a *Authorization, res *Result) *Failure {
 	cfg := c.Cred.Config()
 	if len(cfg.ExpectPrefix) > 0 && !hasAnyPrefix(a.Token, cfg.ExpectPrefix) {
-		got := knownPrefix(a.Token)
+		got := VendorPrefix(a.Token)
 		what := "does not start with"
 		if got != "" {
 			what = fmt.Sprintf("starts with %s, not", got)

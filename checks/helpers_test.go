@@ -15,7 +15,7 @@ import (
 
 // Fake secrets: they look fake on purpose.
 const (
-	liveKey = "sk_live_FAKE0000000000000000a1b2"
+	liveKey = "sk_live_FAKE000000000000000000000000000000000a1b2" // 48: prefix and last 4 both fit a quarter
 	testKey = "sk_test_FAKE0000000000000000c3d4"
 )
 

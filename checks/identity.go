@@ -5,8 +5,8 @@ import (
 )
 
 // Identity describes a credential as people recognise it without revealing
-// it: type, header, scheme and at most a known prefix plus the last four
-// characters ("api_key Authorization: Bearer sk_live_…a1b2").
+// it: type, header, scheme and its Fingerprint
+// ("api_key Authorization: Bearer sk_live_…a1b2").
 func Identity(kind, header, scheme, secret string) string {
 	var b strings.Builder
 	b.WriteString(kind)
@@ -24,36 +24,48 @@ func Identity(kind, header, scheme, secret string) string {
 	return b.String()
 }
 
-// Fingerprint shows at most a recognisable prefix and the last four
-// characters of a secret. Short secrets show nothing but their length class.
-func Fingerprint(secret string) string {
-	secret = strings.TrimSpace(secret)
-	if len(secret) < 16 {
-		return "…"
-	}
-	return knownPrefix(secret) + "…" + secret[len(secret)-4:]
+// vendorPrefixes are the public markers vendors put at the start of their
+// keys: showing one says which kind of key is deployed (a test key in
+// prod) and reveals nothing of the key. Longer prefixes of one vendor come
+// first.
+var vendorPrefixes = []string{
+	"sk_live_", "sk_test_", "rk_live_", "rk_test_", "pk_live_", "pk_test_", "whsec_", // Stripe
+	"github_pat_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", // GitHub
+	"xoxb-", "xoxp-", "xoxa-", "xoxe-", "xapp-", // Slack
+	"glpat-", "gldt-", // GitLab
+	"AKIA", "ASIA", // AWS access key ids
+	"sk-ant-", "sk-proj-", // model APIs
+	"SG.",     // SendGrid
+	"shpat_",  // Shopify
+	"npm_",    // npm
+	"dop_v1_", // DigitalOcean
+	"eyJ",     // a JWT: base64 of `{"`
 }
 
-// knownPrefix returns a vendor prefix such as "sk_live_", "ghp_", "xoxb-"
-// or "eyJ" (JWT), at most 8 characters, or "".
-func knownPrefix(s string) string {
-	if strings.HasPrefix(s, "eyJ") {
-		return "eyJ"
-	}
-	limit := min(len(s), 9)
-	last := -1
-	for i := 0; i < limit; i++ {
-		c := s[i]
-		if c == '_' || c == '-' {
-			last = i
-			continue
-		}
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
-			break
+// VendorPrefix returns the allow-listed vendor prefix s starts with, or "".
+func VendorPrefix(s string) string {
+	for _, p := range vendorPrefixes {
+		if strings.HasPrefix(s, p) {
+			return p
 		}
 	}
-	if last <= 0 || last+1 > 8 {
-		return ""
+	return ""
+}
+
+// Fingerprint shows what identifies a secret to a person and no more: an
+// allow-listed vendor prefix, and for secrets of 24 characters or more the
+// last four — never more than a quarter of the secret in all. A password
+// has no vendor prefix and shows nothing of itself below 24 characters.
+func Fingerprint(secret string) string {
+	secret = strings.TrimSpace(secret)
+	budget := len(secret) / 4
+	shown := ""
+	if p := VendorPrefix(secret); p != "" && len(p) <= budget {
+		shown, budget = p, budget-len(p)
 	}
-	return s[:last+1]
+	tail := ""
+	if len(secret) >= 24 && budget >= 4 {
+		tail = secret[len(secret)-4:]
+	}
+	return shown + "…" + tail
 }

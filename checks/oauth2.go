@@ -14,6 +14,7 @@ import (
 
 	"github.com/credmon/credmon/checks/config"
 	"github.com/credmon/credmon/checks/jwt"
+	"github.com/credmon/credmon/checks/redact"
 )
 
 func init() {
@@ -25,11 +26,12 @@ func init() {
 // credentials or refresh token grant) and shares them through the token
 // cache: one fetch serves every check until refresh_before the expiry.
 type oauth2Cred struct {
-	cfg    *config.Credential
-	key    string
-	deps   Deps
-	client *http.Client
-	flight singleflight.Group
+	cfg       *config.Credential
+	key       string
+	deps      Deps
+	client    *http.Client
+	flight    singleflight.Group
+	sensitive sensitiveSet
 }
 
 var _ Refresher = (*oauth2Cred)(nil)
@@ -43,11 +45,35 @@ func newOAuth2(c *config.Credential, deps Deps) (Credential, error) {
 		cfg:    c,
 		key:    c.Env + "/" + c.Name,
 		deps:   deps,
-		client: &http.Client{Transport: tr, Timeout: 30 * time.Second},
+		// A token endpoint's redirect is never followed: the request
+		// carries the client secret or the refresh token, and the
+		// redirect's target would receive them (and could answer with a
+		// token of its choosing).
+		client: &http.Client{Transport: tr, Timeout: 30 * time.Second, CheckRedirect: noRedirect},
 	}, nil
 }
 
+func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
 func (o *oauth2Cred) Config() *config.Credential { return o.cfg }
+
+func (o *oauth2Cred) Sensitive() *redact.Set {
+	if s := o.sensitive.last(); s != nil {
+		return s
+	}
+	return o.sensitiveNow(nil)
+}
+
+// sensitiveNow is the set of everything this grant holds: the client
+// secret, the configured refresh token and, from t (the cached token), the
+// current access and refresh tokens.
+func (o *oauth2Cred) sensitiveNow(t *Token) *redact.Set {
+	var access, refresh string
+	if t != nil {
+		access, refresh = t.AccessToken, t.RefreshToken
+	}
+	return o.sensitive.of(resolvedText(o.cfg.ClientSecret), resolvedText(o.cfg.RefreshToken), access, refresh)
+}
 
 func (o *oauth2Cred) refreshBefore() time.Duration {
 	if d := o.cfg.RefreshBefore.D(); d > 0 {
@@ -91,11 +117,12 @@ func (o *oauth2Cred) fresh(t *Token) bool {
 
 func (o *oauth2Cred) authorization(t *Token, fetched bool) *Authorization {
 	return &Authorization{
-		Header:   "Authorization",
-		Value:    "Bearer " + t.AccessToken,
-		Token:    t.AccessToken,
-		Identity: fmt.Sprintf("%s client_id=%s token %s", o.cfg.Type, o.cfg.ClientID, Fingerprint(t.AccessToken)),
-		Fetched:  fetched,
+		Header:    "Authorization",
+		Value:     "Bearer " + t.AccessToken,
+		Token:     t.AccessToken,
+		Identity:  fmt.Sprintf("%s client_id=%s token %s", o.cfg.Type, o.cfg.ClientID, Fingerprint(t.AccessToken)),
+		Fetched:   fetched,
+		Sensitive: o.sensitiveNow(t),
 	}
 }
 
@@ -200,7 +227,8 @@ func (o *oauth2Cred) fetch(ctx context.Context) (*Token, error) {
 	}
 	if err != nil {
 		o.countFetch("error")
-		return nil, o.tokenError(err)
+		cached, _ := o.deps.Tokens.LoadToken(ctx, o.key)
+		return nil, o.tokenError(err, o.sensitiveNow(cached))
 	}
 	o.countFetch("ok")
 	t := &Token{AccessToken: ot.AccessToken, TokenType: ot.TokenType, RefreshToken: ot.RefreshToken, Expiry: ot.Expiry, ExpirySource: "expires_in", FetchedAt: o.deps.Now()}
@@ -262,27 +290,38 @@ func (o *oauth2Cred) countFetch(outcome string) {
 	}
 }
 
-// tokenError explains a failed grant: refused by the endpoint, or not
-// reached at all.
-func (o *oauth2Cred) tokenError(err error) error {
+// tokenError explains a failed grant: refused by the endpoint, redirected,
+// or not reached at all. Everything the endpoint said is redacted with
+// sensitive before it is cut to length: an endpoint may quote the grant
+// it was sent.
+func (o *oauth2Cred) tokenError(err error, sensitive *redact.Set) error {
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
-		code := re.ErrorCode
+		code := sensitive.String(re.ErrorCode)
 		status := 0
 		if re.Response != nil {
 			status = re.Response.StatusCode
 		}
+		if status >= 300 && status < 400 {
+			to := "another address"
+			if loc, perr := re.Response.Location(); perr == nil && loc.Host != "" {
+				to = sensitive.String(loc.Host)
+			}
+			return &Failure{Cause: CauseTokenEndpointRejected,
+				Detail: fmt.Sprintf("The token endpoint answered HTTP %d, redirecting to %s; credmon never follows a token endpoint's redirect, which would carry the grant's secrets", status, to),
+				Hint:   fmt.Sprintf("Set token_url to the endpoint's final address if %s is your authorization server; otherwise find out who redirects the token endpoint.", to)}
+		}
 		detail := fmt.Sprintf("The token endpoint refused the grant (HTTP %d", status)
 		if code != "" {
-			detail += fmt.Sprintf(", error=%q", truncate(code, 64))
+			detail += fmt.Sprintf(", error=%q", clip(code, 64))
 		}
 		if re.ErrorDescription != "" {
-			detail += fmt.Sprintf(": %q", truncate(re.ErrorDescription, 160))
+			detail += fmt.Sprintf(": %q", clip(sensitive.String(re.ErrorDescription), 160))
 		}
 		detail += ")"
 		return &Failure{Cause: CauseTokenEndpointRejected, Detail: detail, Hint: grantHint(code, o.cfg)}
 	}
-	f := unreachable(err, o.cfg.TokenURL, 30*time.Second, nil).(*Failure)
+	f := unreachable(err, o.cfg.TokenURL, 30*time.Second, sensitive).(*Failure)
 	f.Detail = "token endpoint: " + f.Detail
 	return f
 }

@@ -35,7 +35,8 @@ func (c *Check) RunWithPrevious(ctx context.Context, tick time.Time) (res Result
 	if err != nil {
 		return Result{}, false
 	}
-	prev := &Check{Env: c.Env, Name: c.Name, Cfg: c.Cfg, Cred: cred, Expect: c.Expect, client: c.client, deps: c.deps}
-	res, _ = prev.run(ctx, tick, nil)
+	prev := &Check{Env: c.Env, Name: c.Name, Cfg: c.Cfg, Cred: cred, Expect: c.Expect, client: c.client, deps: c.deps,
+		sensitive: c.sensitive, carriesSecret: c.carriesSecret}
+	res = prev.run(ctx, tick, nil)
 	return res, true
 }

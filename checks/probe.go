@@ -2,19 +2,29 @@ package checks
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/credmon/credmon/checks/challenge"
+	"github.com/credmon/credmon/checks/config"
+	"github.com/credmon/credmon/checks/jwt"
+	"github.com/credmon/credmon/checks/redact"
 )
 
-// exchange is one HTTP request and its (bounded) response.
+// exchange is one HTTP request and its (bounded) response. What the server
+// said is raw here: every piece taken from it for output goes through text
+// first, which redacts it against the probe's sensitive sets before it is
+// parsed further or cut to length.
 type exchange struct {
 	status    int
 	header    http.Header
@@ -22,45 +32,66 @@ type exchange struct {
 	truncated bool
 	latency   time.Duration
 	sent      time.Time
+	sensitive []*redact.Set
 }
+
+// text redacts server text with everything the probe holds.
+func (ex *exchange) text(s string) string { return redact.String(s, ex.sensitive...) }
 
 // Trace records a probe for `credmon explain`. Every secret is redacted.
 type Trace struct {
 	Method          string                `json:"method"`
-	URL             string                `json:"url"`
+	URL             string                `json:"url"` // userinfo and sensitive query values masked
 	RequestHeaders  http.Header           `json:"request_headers"`
 	Status          string                `json:"status,omitempty"`
 	ResponseHeaders http.Header           `json:"response_headers,omitempty"`
 	Body            string                `json:"body,omitempty"` // excerpt
 	Challenges      []challenge.Challenge `json:"challenges,omitempty"`
 	Retried         bool                  `json:"retried,omitempty"` // a fresh token was fetched and the request retried
-	Token           string                `json:"-"`                 // the raw token, kept only to decode claims for display
+	// TokenClaims describes the JWT sent, decoded and not trusted: the
+	// claims only, never the token.
+	TokenClaims string `json:"token_claims,omitempty"`
 }
 
 // Run probes the check once. tick is the scheduled time (or now).
 func (c *Check) Run(ctx context.Context, tick time.Time) Result {
-	r, _ := c.run(ctx, tick, nil)
-	return r
+	return c.run(ctx, tick, nil)
 }
 
 // Explain probes the check once and records the exchange.
 func (c *Check) Explain(ctx context.Context) (Result, *Trace) {
 	tr := &Trace{}
-	r, _ := c.run(ctx, c.deps.Now(), tr)
+	r := c.run(ctx, c.deps.Now(), tr)
 	return r, tr
 }
 
-func (c *Check) run(ctx context.Context, tick time.Time, tr *Trace) (Result, error) {
-	var sent []string // every credential presented, to scrub from what servers say back
-	res, err := c.probe(ctx, tick, tr, &sent)
-	res.redact(sent...)
-	if tr != nil {
-		tr.redact(sent...)
-	}
-	return res, err
+// probeRun is what one run learns as it goes: the sensitive sets of the
+// check, its request and its credential.
+type probeRun struct {
+	sensitive []*redact.Set
+	tr        *Trace
 }
 
-func (c *Check) probe(ctx context.Context, tick time.Time, tr *Trace, sent *[]string) (Result, error) {
+func (p *probeRun) add(s *redact.Set) {
+	if !s.Empty() {
+		p.sensitive = append(p.sensitive, s)
+	}
+}
+
+func (c *Check) run(ctx context.Context, tick time.Time, tr *Trace) Result {
+	p := &probeRun{tr: tr}
+	p.add(c.sensitive)
+	res := c.probe(ctx, tick, p)
+	// Ingest already redacted what the server said; this pass covers what
+	// was built from it, and anything a new output path forgets.
+	res.redact(p.sensitive...)
+	if tr != nil {
+		tr.redact(p.sensitive...)
+	}
+	return res
+}
+
+func (c *Check) probe(ctx context.Context, tick time.Time, p *probeRun) Result {
 	start := c.deps.Now()
 	res := Result{Env: c.Env, Check: c.Name, Credential: c.Cfg.Credential, Tick: tick, Started: start}
 	timeout := c.Cfg.Timeout.D()
@@ -74,39 +105,41 @@ func (c *Check) probe(ctx context.Context, tick time.Time, tr *Trace, sent *[]st
 	if c.Cred != nil {
 		a, err := c.Cred.Authorize(ctx)
 		if err != nil {
-			return res.failed(err), err
+			p.add(c.Cred.Sensitive())
+			return res.failed(err)
 		}
 		auth = a
-		*sent = append(*sent, a.Value, a.Token)
+		p.add(a.Sensitive)
 		res.Identity = a.Identity
-		if tr != nil {
-			tr.Token = a.Token
-		}
+		c.describeToken(p, a)
 		if f := c.guard(auth, &res); f != nil {
-			return res.failed(f), f
+			return res.failed(f)
 		}
 	}
-	ex, err := c.exchange(ctx, auth, tr)
+	ex, err := c.exchange(ctx, auth, p)
 	if err != nil {
 		res.Latency = c.deps.Now().Sub(start)
-		return res.failed(unreachable(err, c.Cfg.URL, timeout, auth)), err
+		return res.failed(unreachable(err, c.Cfg.URL, timeout, p.sensitive...))
 	}
-	c.diagnose(&res, ex, auth, tr)
+	c.diagnose(&res, ex, auth, p.tr)
 
 	// A rejected token may just be stale: fetch a fresh one and retry once.
 	if rf, ok := c.Cred.(Refresher); ok && ex.status == http.StatusUnauthorized && !auth.Fetched {
 		if err := rf.Invalidate(ctx, auth); err == nil {
-			if a2, err := rf.Authorize(ctx); err != nil {
-				return res.failed(err), err
-			} else if ex2, err := c.exchange(ctx, a2, tr); err == nil {
-				*sent = append(*sent, a2.Value, a2.Token)
-				if tr != nil {
-					tr.Retried = true
-					tr.Token = a2.Token
+			a2, err := rf.Authorize(ctx)
+			if err != nil {
+				p.add(c.Cred.Sensitive())
+				return res.failed(err)
+			}
+			p.add(a2.Sensitive)
+			if ex2, err := c.exchange(ctx, a2, p); err == nil {
+				if p.tr != nil {
+					p.tr.Retried = true
+					c.describeToken(p, a2)
 				}
 				retry := Result{Env: res.Env, Check: res.Check, Credential: res.Credential, Tick: tick, Started: start, Identity: a2.Identity}
 				c.guard(a2, &retry)
-				c.diagnose(&retry, ex2, a2, tr)
+				c.diagnose(&retry, ex2, a2, p.tr)
 				if ex2.status == http.StatusUnauthorized {
 					retry.setCause(CauseRevoked,
 						"The API rejected the token, and a freshly issued one too: the credential itself has been revoked or disabled"+challengeSuffix(retry.Challenge),
@@ -117,7 +150,17 @@ func (c *Check) probe(ctx context.Context, tick time.Time, tr *Trace, sent *[]st
 		}
 	}
 	res.Latency = c.deps.Now().Sub(start)
-	return res, nil
+	return res
+}
+
+// describeToken records the claims of the JWT sent, for explain.
+func (c *Check) describeToken(p *probeRun, a *Authorization) {
+	if p.tr == nil || !jwt.LooksLikeJWT(a.Token) {
+		return
+	}
+	if tok, err := jwt.Decode(a.Token); err == nil {
+		p.tr.TokenClaims = tok.Describe(c.deps.Now())
+	}
 }
 
 // failed fills the result from an error: a *Failure keeps its cause.
@@ -137,36 +180,91 @@ func (r *Result) setCause(c Cause, detail, hint string) {
 	r.Cause, r.Status, r.Detail, r.Hint = c, c.Status(), detail, hint
 }
 
-func (c *Check) exchange(ctx context.Context, auth *Authorization, tr *Trace) (*exchange, error) {
+// request builds the HTTP request: the check's url, query, headers and
+// body, secret references resolved now.
+func (c *Check) request(ctx context.Context, auth *Authorization, p *probeRun) (*http.Request, error) {
+	var secrets []string
+	resolve := func(field string, v config.Param) (string, error) {
+		text, err := v.Resolve()
+		if err != nil || (v.IsSecret() && text == "") {
+			return "", &Failure{Cause: CauseMissingCredential,
+				Detail: fmt.Sprintf("the check's %s (%s) could not be read", field, v.Secret.Describe()),
+				Hint:   secretSourceHint(v.Secret)}
+		}
+		if v.IsSecret() {
+			secrets = append(secrets, text)
+		}
+		return text, nil
+	}
+	var body io.Reader
+	if c.Cfg.Body.IsSet() {
+		text, err := resolve("body", c.Cfg.Body)
+		if err != nil {
+			return nil, err
+		}
+		body = strings.NewReader(text)
+	}
+	rawURL := c.Cfg.URL
+	if len(c.Cfg.Query) > 0 {
+		u, err := url.Parse(rawURL)
+		if err != nil {
+			return nil, err
+		}
+		q := u.Query()
+		for _, k := range slices.Sorted(maps.Keys(c.Cfg.Query)) {
+			text, err := resolve("query parameter "+k, c.Cfg.Query[k])
+			if err != nil {
+				return nil, err
+			}
+			q.Set(k, text)
+		}
+		u.RawQuery = q.Encode()
+		rawURL = u.String()
+	}
 	method := c.Cfg.Method
 	if method == "" {
 		method = http.MethodGet
 	}
-	var body io.Reader
-	if c.Cfg.Body != "" {
-		body = strings.NewReader(c.Cfg.Body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.Cfg.URL, body)
+	req, err := http.NewRequestWithContext(ctx, method, rawURL, body)
 	if err != nil {
 		return nil, err
 	}
 	for k, v := range c.Cfg.Headers {
-		req.Header.Set(k, v)
+		text, err := resolve("header "+k, v)
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set(k, text)
+	}
+	if len(secrets) > 0 {
+		p.add(c.params.of(secrets...))
 	}
 	if req.Header.Get("User-Agent") == "" {
 		req.Header.Set("User-Agent", "credmon")
 	}
-	if auth != nil {
-		if req.URL.Scheme != "https" && !IsLoopback(req.URL.Hostname()) && !c.Cfg.AllowInsecure && !c.Cred.Config().AllowInsecure {
+	if auth != nil || c.carriesSecret {
+		insecure := c.Cfg.AllowInsecure || (c.Cred != nil && c.Cred.Config().AllowInsecure)
+		if req.URL.Scheme != "https" && !config.IsLoopback(req.URL.Hostname()) && !insecure {
 			return nil, &Failure{Cause: CauseUnexpectedStatus,
-				Detail: "refused to send the credential over plain http:// to " + req.URL.Host,
+				Detail: "refused to send the check's secrets over plain http:// to " + req.URL.Host,
 				Hint:   "Use https, or set allow_insecure: true on the check if this network is trusted."}
 		}
+	}
+	if auth != nil {
 		req.Header.Set(auth.Header, auth.Value)
 	}
+	return req, nil
+}
+
+func (c *Check) exchange(ctx context.Context, auth *Authorization, p *probeRun) (*exchange, error) {
+	req, err := c.request(ctx, auth, p)
+	if err != nil {
+		return nil, err
+	}
+	tr := p.tr
 	if tr != nil {
-		tr.Method, tr.URL = method, c.Cfg.URL
-		tr.RequestHeaders = redactHeaders(req.Header, auth)
+		tr.Method, tr.URL = req.Method, redact.URL(req.URL.String(), p.sensitive...)
+		tr.RequestHeaders = c.shownRequestHeaders(req.Header, auth, p.sensitive)
 	}
 	sent := c.deps.Now()
 	resp, err := c.client.Do(req)
@@ -174,7 +272,7 @@ func (c *Check) exchange(ctx context.Context, auth *Authorization, tr *Trace) (*
 		return nil, err
 	}
 	defer resp.Body.Close()
-	ex := &exchange{status: resp.StatusCode, header: resp.Header, sent: sent}
+	ex := &exchange{status: resp.StatusCode, header: resp.Header, sent: sent, sensitive: p.sensitive}
 	ex.body, err = io.ReadAll(io.LimitReader(resp.Body, c.deps.MaxBody+1))
 	if int64(len(ex.body)) > c.deps.MaxBody {
 		ex.body, ex.truncated = ex.body[:c.deps.MaxBody], true
@@ -185,12 +283,9 @@ func (c *Check) exchange(ctx context.Context, auth *Authorization, tr *Trace) (*
 	ex.latency = c.deps.Now().Sub(sent)
 	if tr != nil {
 		tr.Status = resp.Status
-		tr.ResponseHeaders = redactHeaders(resp.Header, auth)
-		excerpt := ex.body
-		if len(excerpt) > 2048 {
-			excerpt = excerpt[:2048]
-		}
-		tr.Body = redactAuth(string(excerpt), auth)
+		tr.ResponseHeaders = shownHeaders(resp.Header, p.sensitive)
+		// Redacted whole, then cut: a secret across the cut is still found.
+		tr.Body = clip(ex.text(string(ex.body)), 2048)
 	}
 	return ex, nil
 }
@@ -208,24 +303,22 @@ func (c *Check) checkRedirect(req *http.Request, via []*http.Request) error {
 	return nil
 }
 
-// unreachable explains a transport error.
-func unreachable(err error, rawURL string, timeout time.Duration, auth *Authorization) error {
+// unreachable explains a transport error. Its text is redacted with
+// sensitive: an error may quote what was sent or received.
+func unreachable(err error, rawURL string, timeout time.Duration, sensitive ...*redact.Set) error {
 	var f *Failure
 	if errors.As(err, &f) {
 		return f
 	}
-	host := rawURL
+	host := redact.URL(rawURL, sensitive...)
 	if u, perr := url.Parse(rawURL); perr == nil {
-		host = u.Host
+		host = redact.String(u.Host, sensitive...)
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = ue.Err // the URL may carry a key in its query: leave it out
 	}
-	msg := err.Error()
-	if auth != nil {
-		msg = redactAuth(msg, auth)
-	}
+	msg := redact.String(err.Error(), sensitive...)
 	f = &Failure{Cause: CauseUnreachable}
 	var dnsErr *net.DNSError
 	var opErr *net.OpError
@@ -234,7 +327,7 @@ func unreachable(err error, rawURL string, timeout time.Duration, auth *Authoriz
 		f.Detail = fmt.Sprintf("%s did not answer within %s", host, timeout)
 		f.Hint = "Check that the API is up and reachable from where credmon runs (firewall, proxy_url), or raise the check's timeout."
 	case errors.As(err, &dnsErr):
-		f.Detail = fmt.Sprintf("DNS lookup for %s failed: %s", dnsErr.Name, dnsErr.Err)
+		f.Detail = fmt.Sprintf("DNS lookup for %s failed: %s", redact.String(dnsErr.Name, sensitive...), redact.String(dnsErr.Err, sensitive...))
 		f.Hint = "Check the hostname in the check's url and the resolver credmon uses."
 	case isTLSError(err):
 		f.Detail = fmt.Sprintf("TLS handshake with %s failed: %s", host, msg)
@@ -254,31 +347,51 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
+// isTLSError reports a failed handshake or certificate check, by the
+// typed errors crypto/tls and crypto/x509 return.
 func isTLSError(err error) bool {
-	s := err.Error()
-	return strings.Contains(s, "tls:") || strings.Contains(s, "x509:") || strings.Contains(s, "certificate")
-}
-
-// IsLoopback reports whether host is localhost or a loopback address.
-func IsLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
+	var (
+		recordErr  tls.RecordHeaderError
+		alertErr   tls.AlertError
+		certErr    *tls.CertificateVerificationError
+		unknownCA  x509.UnknownAuthorityError
+		hostErr    x509.HostnameError
+		invalidErr x509.CertificateInvalidError
+	)
+	if errors.As(err, &recordErr) || errors.As(err, &alertErr) || errors.As(err, &certErr) ||
+		errors.As(err, &unknownCA) || errors.As(err, &hostErr) || errors.As(err, &invalidErr) {
 		return true
 	}
-	ip := net.ParseIP(strings.Trim(host, "[]"))
-	return ip != nil && ip.IsLoopback()
+	// crypto/tls reports some handshake failures (no shared version or
+	// cipher suite) as untyped errors; they all start with "tls: ".
+	return strings.HasPrefix(err.Error(), "tls: ") || strings.Contains(err.Error(), ": tls: ")
 }
 
-func redactHeaders(h http.Header, auth *Authorization) http.Header {
+// shownRequestHeaders is the request as explain shows it: the credential
+// as its fingerprint, secret-referenced headers masked, the rest redacted.
+func (c *Check) shownRequestHeaders(h http.Header, auth *Authorization, sensitive []*redact.Set) http.Header {
+	out := shownHeaders(h, sensitive)
+	for k, v := range c.Cfg.Headers {
+		if v.IsSecret() {
+			out.Set(k, redact.Mask)
+		}
+	}
+	if auth != nil {
+		out.Set(auth.Header, auth.redacted())
+	}
+	return out
+}
+
+// shownHeaders copies headers for display: cookies masked, every value
+// redacted with sensitive.
+func shownHeaders(h http.Header, sensitive []*redact.Set) http.Header {
 	out := make(http.Header, len(h))
 	for k, vs := range h {
 		for _, v := range vs {
-			switch {
-			case auth != nil && strings.EqualFold(k, auth.Header):
-				v = auth.redacted()
-			case strings.EqualFold(k, "Set-Cookie") || strings.EqualFold(k, "Cookie"):
-				v = "<redacted>"
-			default:
-				v = redactAuth(v, auth)
+			if strings.EqualFold(k, "Set-Cookie") || strings.EqualFold(k, "Cookie") {
+				v = redact.Mask
+			} else {
+				v = redact.String(v, sensitive...)
 			}
 			out[k] = append(out[k], v)
 		}
@@ -286,46 +399,55 @@ func redactHeaders(h http.Header, auth *Authorization) http.Header {
 	return out
 }
 
-func redactAuth(s string, auth *Authorization) string {
-	if auth == nil {
-		return s
-	}
-	return Redact(s, auth.Value, auth.Token)
-}
-
-// redact scrubs credentials from everything a server's answer can put into
-// a result: a careless API may echo the Authorization header in its
-// challenge or body.
-func (r *Result) redact(secrets ...string) {
-	if len(secrets) == 0 {
+// redact scrubs secrets from everything a result shows. Server text was
+// redacted when it was parsed; this pass also covers text credmon built
+// around it, and token claims (an endpoint may issue a token whose claims
+// quote the grant).
+func (r *Result) redact(sensitive ...*redact.Set) {
+	if len(sensitive) == 0 {
 		return
 	}
-	r.Detail, r.Hint = Redact(r.Detail, secrets...), Redact(r.Hint, secrets...)
+	str := func(s string) string { return redact.String(s, sensitive...) }
+	r.Detail, r.Hint = str(r.Detail), str(r.Hint)
 	for i := range r.Findings {
-		r.Findings[i].Detail = Redact(r.Findings[i].Detail, secrets...)
-		r.Findings[i].Hint = Redact(r.Findings[i].Hint, secrets...)
+		r.Findings[i].Detail = str(r.Findings[i].Detail)
+		r.Findings[i].Hint = str(r.Findings[i].Hint)
 	}
-	if ch := r.Challenge; ch != nil {
-		ch.Realm, ch.Error, ch.Scope = Redact(ch.Realm, secrets...), Redact(ch.Error, secrets...), Redact(ch.Scope, secrets...)
-		ch.ErrorDescription, ch.Token68 = Redact(ch.ErrorDescription, secrets...), Redact(ch.Token68, secrets...)
-		for k, v := range ch.Params {
-			ch.Params[k] = Redact(v, secrets...)
+	if r.Challenge != nil {
+		redactChallenge(r.Challenge, sensitive)
+	}
+	if t := r.Token; t != nil {
+		// Shared with the check's decoded-token cache: copy on change.
+		c := *t
+		c.Issuer, c.Subject, c.Scope = str(t.Issuer), str(t.Subject), str(t.Scope)
+		c.Audience = slices.Clone(t.Audience)
+		redact.Strings(c.Audience, sensitive...)
+		if c.Issuer != t.Issuer || c.Subject != t.Subject || c.Scope != t.Scope || !slices.Equal(c.Audience, t.Audience) {
+			r.Token = &c
 		}
 	}
 }
 
-func (t *Trace) redact(secrets ...string) {
-	t.Body = Redact(t.Body, secrets...)
-	for i := range t.Challenges {
-		ch := &t.Challenges[i]
-		ch.Realm, ch.ErrorDescription, ch.Token68 = Redact(ch.Realm, secrets...), Redact(ch.ErrorDescription, secrets...), Redact(ch.Token68, secrets...)
-		for k, v := range ch.Params {
-			ch.Params[k] = Redact(v, secrets...)
-		}
+// redactChallenge redacts a parsed challenge in place.
+func redactChallenge(ch *challenge.Challenge, sensitive []*redact.Set) {
+	str := func(s string) string { return redact.String(s, sensitive...) }
+	ch.Realm, ch.Error, ch.Scope = str(ch.Realm), str(ch.Error), str(ch.Scope)
+	ch.ErrorDescription, ch.Token68 = str(ch.ErrorDescription), str(ch.Token68)
+	for k, v := range ch.Params {
+		ch.Params[k] = str(v)
 	}
-	for k, vs := range t.ResponseHeaders {
-		for i, v := range vs {
-			t.ResponseHeaders[k][i] = Redact(v, secrets...)
+}
+
+func (t *Trace) redact(sensitive ...*redact.Set) {
+	t.URL = redact.URL(t.URL, sensitive...)
+	t.Body = redact.String(t.Body, sensitive...)
+	t.TokenClaims = redact.String(t.TokenClaims, sensitive...)
+	for i := range t.Challenges {
+		redactChallenge(&t.Challenges[i], sensitive)
+	}
+	for _, h := range []http.Header{t.RequestHeaders, t.ResponseHeaders} {
+		for _, vs := range h {
+			redact.Strings(vs, sensitive...)
 		}
 	}
 }

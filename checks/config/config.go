@@ -172,15 +172,16 @@ type Rotation struct {
 
 // Check is one scheduled probe of an API with a credential.
 type Check struct {
-	Name       string            `yaml:"name"`
-	Credential string            `yaml:"credential"` // optional: a check may probe without one
-	Method     string            `yaml:"method"`     // default GET
-	URL        string            `yaml:"url"`
-	Headers    map[string]string `yaml:"headers"`
-	Body       string            `yaml:"body"`
-	Schedule   string            `yaml:"schedule"` // default scheduler.schedule
-	Timeout    Duration          `yaml:"timeout"`  // default scheduler.timeout
-	Expect     CheckExpect       `yaml:"expect"`
+	Name       string           `yaml:"name"`
+	Credential string           `yaml:"credential"` // optional: a check may probe without one
+	Method     string           `yaml:"method"`     // default GET
+	URL        string           `yaml:"url"`
+	Headers    map[string]Param `yaml:"headers"` // text or secret references
+	Query      map[string]Param `yaml:"query"`   // added to the url's query
+	Body       Param            `yaml:"body"`
+	Schedule   string           `yaml:"schedule"` // default scheduler.schedule
+	Timeout    Duration         `yaml:"timeout"`  // default scheduler.timeout
+	Expect     CheckExpect      `yaml:"expect"`
 
 	FreshConnection bool   `yaml:"fresh_connection"`
 	ProxyURL        string `yaml:"proxy_url"`
@@ -190,6 +191,26 @@ type Check struct {
 
 	Env  string `yaml:"-"`
 	File string `yaml:"-"` // the file the check was defined in
+	// Sensitive are the values ${VAR} put into url, headers, query or
+	// body: secrets for all credmon knows, redacted from what it shows.
+	Sensitive []string `yaml:"-"`
+}
+
+// CarriesSecret reports whether a request of the check carries a secret
+// other than its credential: a secret reference or a ${VAR} value in what
+// it sends, or userinfo in its url.
+func (c *Check) CarriesSecret() bool {
+	if len(c.Sensitive) > 0 || c.Body.IsSecret() || hasUserinfo(c.URL) {
+		return true
+	}
+	for _, m := range []map[string]Param{c.Headers, c.Query} {
+		for _, p := range m {
+			if p.IsSecret() {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // CheckExpect is what a healthy response looks like.

@@ -28,7 +28,10 @@ type decoder struct {
 	file   string
 	lookup func(string) (string, bool)
 	errs   []*Error
-	budget int
+	// expanded are the values ${VAR} put into what the check being decoded
+	// sends (url, headers, query, body): they join its sensitive set.
+	expanded []string
+	budget   int
 	broke  bool // budget exhausted; reported once
 }
 
@@ -161,6 +164,9 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	case secretType:
 		d.secret(n, v, path)
 		return
+	case paramType:
+		d.param(n, v, path)
+		return
 	}
 
 	switch v.Kind() {
@@ -233,6 +239,8 @@ func (d *decoder) stamp(v reflect.Value) {
 		if x.File == "" {
 			x.File = d.file
 		}
+		x.Sensitive = append(x.Sensitive, d.expanded...)
+		d.expanded = nil
 	}
 }
 

@@ -31,7 +31,17 @@ func (d *decoder) scalar(n *yaml.Node, path string) (string, bool) {
 	if isNull(n) {
 		return "", true
 	}
-	s, err := interpolate(n.Value, d.lookup)
+	lookup := d.lookup
+	if requestField.MatchString(path) {
+		lookup = func(name string) (string, bool) {
+			v, ok := d.lookup(name)
+			if ok && v != "" {
+				d.expanded = append(d.expanded, v)
+			}
+			return v, ok
+		}
+	}
+	s, err := interpolate(n.Value, lookup)
 	if err != nil {
 		d.errs = append(d.errs, &Error{Pos: d.pos(n), Path: path, Msg: err.msg, Err: err.sentinel})
 		return "", false

@@ -153,7 +153,7 @@ func TestInterpolation(t *testing.T) {
 	if want := "https://api.example.com/v1/price?currency=$USD&cost=$5"; ch.URL != want {
 		t.Errorf("url = %q, want %q", ch.URL, want)
 	}
-	if want := `{"total": "${AMOUNT}"}`; ch.Body != want {
+	if want := `{"total": "${AMOUNT}"}`; ch.Body.Text != want {
 		t.Errorf("$$ escape: body = %q, want %q", ch.Body, want)
 	}
 	wantJSON := map[string]any{"ok": true, "quoted": "true", "count": int64(3)}

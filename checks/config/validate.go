@@ -2,6 +2,8 @@ package config
 
 import (
 	"fmt"
+
+	"github.com/credmon/credmon/checks/redact"
 	"net"
 	"net/url"
 	"os"
@@ -142,7 +144,7 @@ func (v *validator) notify() {
 		v.errorf("notify.slack.channel", ErrRequired, "required with bot_token")
 	}
 	if u, err := url.Parse(s.APIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		v.errorf("notify.slack.api_url", ErrInvalid, "invalid url %q (use https://slack.com/api/)", s.APIURL)
+		v.errorf("notify.slack.api_url", ErrInvalid, "invalid url %q (use https://slack.com/api/)", redact.URL(s.APIURL))
 	}
 }
 
@@ -284,20 +286,28 @@ func (v *validator) credential(path, name string, cr *Credential) {
 func (v *validator) credentialURL(path, raw string, allowInsecure bool, what string) {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		v.errorf(path, ErrInvalid, "invalid url %q (use http:// or https:// with a host)", raw)
+		v.errorf(path, ErrInvalid, "invalid url %q (use http:// or https:// with a host)", redact.URL(raw))
 		return
 	}
-	if u.Scheme == "http" && !allowInsecure && !isLoopback(u.Hostname()) {
+	if u.Scheme == "http" && !allowInsecure && !IsLoopback(u.Hostname()) {
 		v.errorf(path, ErrInvalid, "%s would be sent over plain http to %s; use https, or set allow_insecure: true", what, u.Hostname())
 	}
 }
 
-func isLoopback(host string) bool {
+// IsLoopback reports whether host (a name or an address, bracketed or
+// not) is this machine: localhost or a loopback address.
+func IsLoopback(host string) bool {
 	if strings.EqualFold(host, "localhost") {
 		return true
 	}
-	ip := net.ParseIP(host)
+	ip := net.ParseIP(strings.Trim(host, "[]"))
 	return ip != nil && ip.IsLoopback()
+}
+
+// hasUserinfo reports whether a URL carries user:password@.
+func hasUserinfo(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && u.User != nil
 }
 
 func (v *validator) check(path string, env *Environment, ch *Check, creds []string) {
@@ -322,8 +332,10 @@ func (v *validator) check(path string, env *Environment, ch *Check, creds []stri
 		v.errorf(path+".url", ErrRequired, "required")
 	} else if cred != nil {
 		v.credentialURL(path+".url", ch.URL, ch.AllowInsecure || cred.AllowInsecure, fmt.Sprintf("credential %q", cred.Name))
+	} else if ch.CarriesSecret() {
+		v.credentialURL(path+".url", ch.URL, ch.AllowInsecure, "the secret in the check's request")
 	} else if u, err := url.Parse(ch.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		v.errorf(path+".url", ErrInvalid, "invalid url %q (use http:// or https:// with a host)", ch.URL)
+		v.errorf(path+".url", ErrInvalid, "invalid url %q (use http:// or https:// with a host)", redact.URL(ch.URL))
 	}
 	if !tokenPattern.MatchString(ch.Method) {
 		v.errorf(path+".method", ErrInvalid, "invalid method %q", ch.Method)
@@ -350,6 +362,7 @@ func (v *validator) check(path string, env *Environment, ch *Check, creds []stri
 			v.errorf(path+".headers."+h, ErrInvalid, "invalid header name %q", h)
 		}
 	}
+
 	if ch.ProxyURL != "" {
 		u, err := url.Parse(ch.ProxyURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "socks5") || u.Host == "" {

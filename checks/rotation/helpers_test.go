@@ -18,8 +18,8 @@ import (
 
 // Fake secrets: they look fake on purpose.
 const (
-	keyA = "sk_live_FAKEaaaaaaaaaaaaaaaaaaaa0a0a"
-	keyB = "sk_live_FAKEbbbbbbbbbbbbbbbbbbbb0b0b"
+	keyA = "sk_live_FAKEaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa0a0a"
+	keyB = "sk_live_FAKEbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb0b0b"
 	keyC = "sk_live_FAKEcccccccccccccccccccc0c0c"
 )
 

@@ -141,7 +141,7 @@ func TestExplain(t *testing.T) {
 	if r.code != exitFailure {
 		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	for _, want := range []string{"> GET " + srv.URL + "/v1/me", "< 401 Unauthorized", `error="invalid_token"`, "cause   invalid_token", "fix ", "sk_live_…zz02"} {
+	for _, want := range []string{"> GET " + srv.URL + "/v1/me", "< 401 Unauthorized", `error="invalid_token"`, "cause   invalid_token", "fix ", "Bearer …zz02"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("explain lacks %q:\n%s", want, r.stdout)
 		}

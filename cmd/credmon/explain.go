@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/credmon/credmon/checks"
-	"github.com/credmon/credmon/checks/jwt"
 )
 
 func init() {
@@ -88,11 +87,9 @@ func printExplain(w io.Writer, r checks.Result, tr *checks.Trace, now time.Time)
 			fmt.Fprintln(w)
 		}
 	}
-	if tr.Token != "" && jwt.LooksLikeJWT(tr.Token) {
-		if tok, err := jwt.Decode(tr.Token); err == nil {
-			fmt.Fprintln(w, "\ntoken sent (decoded, not trusted):")
-			fmt.Fprintln(w, indent(tok.Describe(now), "  "))
-		}
+	if tr.TokenClaims != "" {
+		fmt.Fprintln(w, "\ntoken sent (decoded, not trusted):")
+		fmt.Fprintln(w, indent(tr.TokenClaims, "  "))
 	}
 	if r.ServerTimeOffset != 0 {
 		fmt.Fprintf(w, "\nserver clock offset  %s (from its Date header)\n", r.ServerTimeOffset)

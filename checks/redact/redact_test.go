@@ -1,0 +1,141 @@
+package redact
+
+import (
+	"encoding/base64"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+const fakeKey = "sk_test_FAKEa1b2c3d4e5f6g7h8i9j0k1l2m3"
+
+// leaks reports the first run of MinRun characters of any form of secrets,
+// or a shorter form whole, found between the masks of text, by brute force.
+// (A mask next to text may spell a secret by accident, as "000" + "<"
+// spells "000<"; that reveals nothing.)
+func leaks(text string, secrets ...string) string {
+	for _, seg := range strings.Split(text, Mask) {
+		if l := leaksIn(seg, secrets...); l != "" {
+			return l
+		}
+	}
+	return ""
+}
+
+func leaksIn(text string, secrets ...string) string {
+	for _, v := range secrets {
+		if len(v) < minWhole {
+			continue
+		}
+		for _, f := range Forms(v) {
+			if len(f) < minWhole {
+				continue
+			}
+			if len(f) < MinRun {
+				if strings.Contains(text, f) {
+					return f
+				}
+				continue
+			}
+			for i := 0; i+MinRun <= len(f); i++ {
+				if strings.Contains(text, f[i:i+MinRun]) {
+					return f[i : i+MinRun]
+				}
+			}
+		}
+	}
+	return ""
+}
+
+func TestStringMasksRunsAndForms(t *testing.T) {
+	user, pw := "admin", "FAKE-Summer-2026-pw!"
+	basic := base64.StdEncoding.EncodeToString([]byte(user + ":" + pw))
+	jsonPW := "FAKE<pw>&-json-form"
+	s := NewSet(fakeKey, pw, user+":"+pw, jsonPW)
+	cases := map[string]string{
+		"whole":            "key " + fakeKey + " rejected",
+		"cut at the start": "…" + fakeKey[5:] + " rejected",
+		"cut at the end":   "refresh token " + fakeKey[:13] + "…",
+		"middle run":       "x" + fakeKey[7:19] + "y",
+		"basic header":     "Authorization: Basic " + basic,
+		"basic cut":        "got Basic " + basic[:17],
+		"url escaped":      "token=" + url.QueryEscape(pw) + "&x=1",
+		"json escaped":     `{"echo":"FAKE\u003cpw\u003e\u0026-json-form"}`,
+		"twice":            fakeKey + " and " + fakeKey,
+	}
+	for name, text := range cases {
+		t.Run(name, func(t *testing.T) {
+			got := s.String(text)
+			if l := leaks(got, fakeKey, pw, user+":"+pw, jsonPW); l != "" {
+				t.Fatalf("String(%q) = %q: still holds %q", text, got, l)
+			}
+			if !strings.Contains(got, Mask) {
+				t.Fatalf("String(%q) = %q: nothing masked", text, got)
+			}
+		})
+	}
+}
+
+func TestStringKeepsOtherText(t *testing.T) {
+	s := NewSet(fakeKey)
+	for _, text := range []string{
+		"", "short", "The API answered 401 Unauthorized (error=\"invalid_token\")",
+		fakeKey[:MinRun-1] + " is only eleven characters of the key",
+	} {
+		if got := s.String(text); got != text {
+			t.Errorf("String(%q) = %q, want it unchanged", text, got)
+		}
+	}
+	if got := (*Set)(nil).String("x " + fakeKey); got != "x "+fakeKey {
+		t.Errorf("a nil set changed text: %q", got)
+	}
+}
+
+func TestShortSecretsWhole(t *testing.T) {
+	s := NewSet("FAKEpw1", "abc")
+	if got := s.String("password FAKEpw1 or abc"); got != "password "+Mask+" or abc" {
+		t.Fatalf("got %q", got)
+	}
+}
+
+func TestStringSeveralSets(t *testing.T) {
+	a, b := NewSet(fakeKey), NewSet("xoxb-FAKE-0000-bot-token")
+	got := String("k="+fakeKey+" t=xoxb-FAKE-0000-bot-token", a, b)
+	if l := leaks(got, fakeKey, "xoxb-FAKE-0000-bot-token"); l != "" {
+		t.Fatalf("%q holds %q", got, l)
+	}
+	if got != "k="+Mask+" t="+Mask {
+		t.Fatalf("got %q", got)
+	}
+}
+
+func TestRepetitiveSecretIsLinear(t *testing.T) {
+	secret := strings.Repeat("a", 200)
+	s := NewSet(secret)
+	text := strings.Repeat("a", 1<<16)
+	if got := s.String(text); got != Mask {
+		t.Fatalf("got %d bytes, want one mask", len(got))
+	}
+}
+
+func FuzzString(f *testing.F) {
+	f.Add(fakeKey, "prefix "+fakeKey[3:20]+" suffix", 0)
+	f.Add("FAKE-pass", "FAKE-passFAKE-pass", 3)
+	f.Add("aaaaaaaaaaaaaaaaaaaaaaaaaa", "aaaaaaaaaaaaab", 1)
+	f.Fuzz(func(t *testing.T, secret, text string, cut int) {
+		if len(secret) > 256 || len(text) > 4096 {
+			return
+		}
+		// Splice a piece of the secret, or of one of its forms, into the text.
+		forms := Forms(secret)
+		form := forms[(cut%len(forms)+len(forms))%len(forms)]
+		if n := len(form); n > 0 {
+			from := (cut%n + n) % n
+			text = text[:len(text)/2] + form[from:] + text[len(text)/2:]
+		}
+		got := NewSet(secret).String(text)
+		if l := leaks(got, secret); l != "" {
+			t.Fatalf("String(%q) with secret %q = %q: still holds %q", text, secret, got, l)
+		}
+	})
+}
