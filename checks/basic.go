@@ -51,9 +51,9 @@ func (b *basic) Authorize(context.Context) (*Authorization, error) {
 	}
 	enc := base64.StdEncoding.EncodeToString([]byte(b.cfg.Username + ":" + v.Text))
 	return &Authorization{
-		Header:   "Authorization",
-		Value:    "Basic " + enc,
-		Token:    v.Text,
+		Header:    "Authorization",
+		Value:     "Basic " + enc,
+		Token:     v.Text,
 		Identity:  "basic user " + b.cfg.Username, // nothing of a password
 		Sensitive: set,
 	}, nil

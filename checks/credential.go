@@ -132,9 +132,9 @@ func (h *headerAuth) authorize(kind string) (*Authorization, error) {
 		value = h.scheme + " " + v.Text
 	}
 	return &Authorization{
-		Header:   h.header,
-		Value:    value,
-		Token:    v.Text,
+		Header:    h.header,
+		Value:     value,
+		Token:     v.Text,
 		Identity:  Identity(kind, h.header, h.scheme, v.Text),
 		Sensitive: set,
 	}, nil

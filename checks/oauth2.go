@@ -42,9 +42,9 @@ func newOAuth2(c *config.Credential, deps Deps) (Credential, error) {
 		return nil, err
 	}
 	return &oauth2Cred{
-		cfg:    c,
-		key:    c.Env + "/" + c.Name,
-		deps:   deps,
+		cfg:  c,
+		key:  c.Env + "/" + c.Name,
+		deps: deps,
 		// A token endpoint's redirect is never followed: the request
 		// carries the client secret or the refresh token, and the
 		// redirect's target would receive them (and could answer with a

@@ -32,7 +32,7 @@ type decoder struct {
 	// sends (url, headers, query, body): they join its sensitive set.
 	expanded []string
 	budget   int
-	broke  bool // budget exhausted; reported once
+	broke    bool // budget exhausted; reported once
 }
 
 var (

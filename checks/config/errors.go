@@ -36,6 +36,9 @@ var (
 	// ErrHygiene marks warnings: a literal secret, a secret file ending in
 	// a newline. They never stop loading.
 	ErrHygiene = errors.New("secret hygiene")
+	// ErrInsecure marks warnings about a setting that exposes a credential
+	// in transit, such as tls.insecure_skip_verify. They never stop loading.
+	ErrInsecure = errors.New("insecure setting")
 )
 
 // Error is one configuration problem, printed as

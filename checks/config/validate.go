@@ -91,6 +91,7 @@ func (v *validator) store() {
 			v.errorf("store.redis.db", ErrInvalid, "must be >= 0")
 		}
 		v.tls(r.TLS, "store.redis.tls")
+		v.insecureTLS(r.TLS, "store.redis.tls", redisHasPassword(r), insecureRedisMsg)
 	default:
 		v.errorf("store.driver", ErrInvalid, "unknown driver %q (use bolt, redis or memory)", s.Driver)
 	}
@@ -371,6 +372,7 @@ func (v *validator) check(path string, env *Environment, ch *Check, creds []stri
 		}
 	}
 	v.tls(ch.TLS, path+".tls")
+	v.insecureTLS(ch.TLS, path+".tls", cred != nil, insecureCheckMsg)
 }
 
 func (v *validator) tls(t *TLS, path string) {

@@ -15,7 +15,9 @@ type Observer interface {
 	// Skipped is called when a tick came while the job's previous run was
 	// still going, so this tick did not run.
 	Skipped(id string, tick time.Time)
-	// Panicked is called when the job panicked; v is the panic value.
+	// Panicked is called when the job panicked; v is the panic value. It
+	// may hold anything, a secret too: count it, never log or export it
+	// (the scheduler logs the panic's type and the stack itself).
 	Panicked(id string, tick time.Time, v any, stack []byte)
 }
 

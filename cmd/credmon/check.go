@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -46,9 +47,11 @@ func cmdCheck(ctx context.Context, env *cliEnv, args []string) int {
 	}
 	results := runChecks(ctx, selected, cfg.Scheduler.MaxConcurrency)
 	if *format == "json" {
-		enc := json.NewEncoder(env.stdout)
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
 		enc.SetIndent("", "  ")
 		_ = enc.Encode(results)
+		_, _ = env.stdout.Write(inertJSON(buf.Bytes()))
 	} else {
 		printResults(env.stdout, results)
 	}
@@ -106,7 +109,7 @@ func printResults(w io.Writer, results []checks.Result) {
 		for _, f := range r.Findings {
 			cause += "+" + string(f.Cause)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Env, r.Check, dash(r.Credential), strings.ToUpper(string(r.Worst())), cause, httpStatus, r.Latency.Round(time.Millisecond))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", inert(r.Env), inert(r.Check), inert(dash(r.Credential)), strings.ToUpper(string(r.Worst())), inert(cause), httpStatus, r.Latency.Round(time.Millisecond))
 	}
 	tw.Flush()
 	first := true
@@ -118,14 +121,14 @@ func printResults(w io.Writer, results []checks.Result) {
 			fmt.Fprintln(w)
 			first = false
 		}
-		fmt.Fprintf(w, "%s %s: %s\n", r.Key(), r.Cause, r.Detail)
+		fmt.Fprintf(w, "%s %s: %s\n", inert(r.Key()), r.Cause, inert(r.Detail))
 		if r.Hint != "" {
-			fmt.Fprintf(w, "    fix: %s\n", r.Hint)
+			fmt.Fprintf(w, "    fix: %s\n", inert(r.Hint))
 		}
 		for _, f := range r.Findings {
-			fmt.Fprintf(w, "    also %s: %s\n", f.Cause, f.Detail)
+			fmt.Fprintf(w, "    also %s: %s\n", f.Cause, inert(f.Detail))
 			if f.Hint != "" {
-				fmt.Fprintf(w, "    fix: %s\n", f.Hint)
+				fmt.Fprintf(w, "    fix: %s\n", inert(f.Hint))
 			}
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/credmon/credmon/checks"
 )
@@ -49,12 +50,12 @@ func cmdExplain(ctx context.Context, env *cliEnv, args []string) int {
 }
 
 func printExplain(w io.Writer, r checks.Result, tr *checks.Trace, now time.Time) {
-	fmt.Fprintf(w, "check       %s\n", r.Key())
+	fmt.Fprintf(w, "check       %s\n", inert(r.Key()))
 	if r.Credential != "" {
-		fmt.Fprintf(w, "credential  %s (%s)\n", r.Credential, dash(r.Identity))
+		fmt.Fprintf(w, "credential  %s (%s)\n", inert(r.Credential), inert(dash(r.Identity)))
 	}
 	if tr.Method != "" {
-		fmt.Fprintf(w, "\n> %s %s\n", tr.Method, tr.URL)
+		fmt.Fprintf(w, "\n> %s %s\n", inert(tr.Method), inert(tr.URL))
 		printHeaders(w, "> ", tr.RequestHeaders)
 		if tr.Retried {
 			fmt.Fprintln(w, "  (the first answer was 401: credmon fetched a fresh token and retried once)")
@@ -63,23 +64,23 @@ func printExplain(w io.Writer, r checks.Result, tr *checks.Trace, now time.Time)
 		fmt.Fprintln(w, "\n(no request was sent)")
 	}
 	if tr.Status != "" {
-		fmt.Fprintf(w, "\n< %s\n", tr.Status)
+		fmt.Fprintf(w, "\n< %s\n", inert(tr.Status))
 		printHeaders(w, "< ", tr.ResponseHeaders)
 		if tr.Body != "" {
-			fmt.Fprintf(w, "<\n%s\n", indent(tr.Body, "< "))
+			fmt.Fprintf(w, "<\n%s\n", indent(inertBlock(tr.Body), "< "))
 		}
 	}
 	if len(tr.Challenges) > 0 {
 		fmt.Fprintln(w, "\nWWW-Authenticate, parsed:")
 		for _, c := range tr.Challenges {
-			fmt.Fprintf(w, "  scheme=%s", c.Scheme)
+			fmt.Fprintf(w, "  scheme=%s", inert(c.Scheme))
 			keys := make([]string, 0, len(c.Params))
 			for k := range c.Params {
 				keys = append(keys, k)
 			}
 			sort.Strings(keys)
 			for _, k := range keys {
-				fmt.Fprintf(w, " %s=%q", k, c.Params[k])
+				fmt.Fprintf(w, " %s=%q", inert(k), c.Params[k]) // %q escapes what does not print
 			}
 			if c.Token68 != "" {
 				fmt.Fprint(w, " token68=<present>")
@@ -89,19 +90,19 @@ func printExplain(w io.Writer, r checks.Result, tr *checks.Trace, now time.Time)
 	}
 	if tr.TokenClaims != "" {
 		fmt.Fprintln(w, "\ntoken sent (decoded, not trusted):")
-		fmt.Fprintln(w, indent(tr.TokenClaims, "  "))
+		fmt.Fprintln(w, indent(inertBlock(tr.TokenClaims), "  "))
 	}
 	if r.ServerTimeOffset != 0 {
 		fmt.Fprintf(w, "\nserver clock offset  %s (from its Date header)\n", r.ServerTimeOffset)
 	}
-	fmt.Fprintf(w, "\nstatus  %s\ncause   %s\ndetail  %s\n", r.Worst(), r.Cause, r.Detail)
+	fmt.Fprintf(w, "\nstatus  %s\ncause   %s\ndetail  %s\n", r.Worst(), r.Cause, inert(r.Detail))
 	if r.Hint != "" {
-		fmt.Fprintf(w, "fix     %s\n", r.Hint)
+		fmt.Fprintf(w, "fix     %s\n", inert(r.Hint))
 	}
 	for _, f := range r.Findings {
-		fmt.Fprintf(w, "also    %s: %s\n", f.Cause, f.Detail)
+		fmt.Fprintf(w, "also    %s: %s\n", f.Cause, inert(f.Detail))
 		if f.Hint != "" {
-			fmt.Fprintf(w, "fix     %s\n", f.Hint)
+			fmt.Fprintf(w, "fix     %s\n", inert(f.Hint))
 		}
 	}
 }
@@ -114,12 +115,20 @@ func printHeaders(w io.Writer, prefix string, h map[string][]string) {
 	sort.Strings(keys)
 	for _, k := range keys {
 		for _, v := range h[k] {
-			if len(v) > 300 {
-				v = v[:300] + "…"
-			}
-			fmt.Fprintf(w, "%s%s: %s\n", prefix, k, v)
+			fmt.Fprintf(w, "%s%s: %s\n", prefix, inert(k), inert(truncate(v, 300)))
 		}
 	}
+}
+
+// truncate cuts s to at most n bytes on a rune boundary, marking the cut.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 func indent(s, prefix string) string {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -40,9 +41,11 @@ func cmdStatus(ctx context.Context, env *cliEnv, args []string) int {
 		return exitFailure
 	}
 	if *format == "json" {
-		enc := json.NewEncoder(env.stdout)
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
 		enc.SetIndent("", "  ")
 		_ = enc.Encode(snap)
+		_, _ = env.stdout.Write(inertJSON(buf.Bytes()))
 		return exitOK
 	}
 	printSnapshot(env.stdout, snap, time.Now())
@@ -117,9 +120,9 @@ func fromDaemon(ctx context.Context, listen string) (*web.Snapshot, error) {
 }
 
 func printSnapshot(w io.Writer, s *web.Snapshot, now time.Time) {
-	fmt.Fprintf(w, "instance %s", s.Instance)
+	fmt.Fprintf(w, "instance %s", inert(s.Instance))
 	if !s.Ready && len(s.NotReady) > 0 {
-		fmt.Fprintf(w, " — NOT READY: %s", strings.Join(s.NotReady, "; "))
+		fmt.Fprintf(w, " — NOT READY: %s", inert(strings.Join(s.NotReady, "; ")))
 	}
 	if s.ClockOffset != nil {
 		fmt.Fprintf(w, " — clock offset %s", *s.ClockOffset)
@@ -139,13 +142,13 @@ func printSnapshot(w io.Writer, s *web.Snapshot, now time.Time) {
 		if !c.NextRun.IsZero() {
 			next = "in " + checks.HumanDuration(c.NextRun.Sub(now))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Env, c.Name, status, cause, httpStatus, last, next)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", inert(c.Env), inert(c.Name), inert(status), inert(cause), httpStatus, last, next)
 	}
 	tw.Flush()
 	if len(s.Incidents) > 0 {
 		fmt.Fprintln(w, "\nopen incidents:")
 		for _, in := range s.Incidents {
-			fmt.Fprintf(w, "  %s/%s %s since %s\n", in.Env, in.Subject, in.Cause, in.Since.UTC().Format(time.RFC3339))
+			fmt.Fprintf(w, "  %s/%s %s since %s\n", inert(in.Env), inert(in.Subject), inert(string(in.Cause)), in.Since.UTC().Format(time.RFC3339))
 		}
 	}
 	if len(s.Deadlines) > 0 {
@@ -157,13 +160,13 @@ func printSnapshot(w io.Writer, s *web.Snapshot, now time.Time) {
 			if d.At.Before(now) {
 				when = checks.HumanDuration(now.Sub(d.At)) + " ago"
 			}
-			fmt.Fprintf(w, "  %s/%s %s %s (%s)\n", d.Env, d.Credential, d.Kind, d.At.UTC().Format(time.RFC3339), when)
+			fmt.Fprintf(w, "  %s/%s %s %s (%s)\n", inert(d.Env), inert(d.Credential), inert(d.Kind), d.At.UTC().Format(time.RFC3339), when)
 		}
 	}
 	if len(s.Instances) > 0 {
 		fmt.Fprintln(w, "\nreplicas:")
 		for _, in := range s.Instances {
-			fmt.Fprintf(w, "  %s last seen %s ago\n", in.ID, checks.HumanDuration(now.Sub(in.LastSeen)))
+			fmt.Fprintf(w, "  %s last seen %s ago\n", inert(in.ID), checks.HumanDuration(now.Sub(in.LastSeen)))
 		}
 	}
 }
