@@ -37,6 +37,10 @@ type Config struct {
 // Server configures the HTTP listener.
 type Server struct {
 	Listen string `yaml:"listen"` // host:port, default 127.0.0.1:9464
+	// WebConfigFile is a Prometheus exporter-toolkit web configuration
+	// (TLS, basic auth, HTTP headers) applied to every endpoint; default
+	// none: plain HTTP, no authentication.
+	WebConfigFile string `yaml:"web_config_file"`
 }
 
 // Store selects and configures the state store.

@@ -55,6 +55,7 @@ var goldenSentinels = map[string]error{
 	"invalid-not-mapping.yaml":           ErrInvalid,
 	"invalid-multi-doc.yaml":             ErrSyntax,
 	"invalid-bad-interp.yaml":            ErrInvalid,
+	"invalid-web-config.yaml":            ErrInvalid,
 	"dup-credential":                     ErrDuplicate,
 	"dup-section":                        ErrDuplicate,
 }

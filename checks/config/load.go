@@ -218,8 +218,10 @@ func (c *Config) name() {
 	}
 }
 
-// resolvePaths makes TLS file paths relative to the file that names them.
+// resolvePaths makes TLS and web config file paths relative to the file
+// that names them.
 func (c *Config) resolvePaths() {
+	c.Server.WebConfigFile = relativeTo(c.Pos("server.web_config_file").File, c.Server.WebConfigFile)
 	fix := func(t *TLS, path string) {
 		if t == nil {
 			return

@@ -10,6 +10,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	toolkit "github.com/prometheus/exporter-toolkit/web"
 )
 
 // validator checks a decoded, merged config and collects every problem at
@@ -60,6 +62,15 @@ func (c *Config) validate(failed map[string]bool) []*Error {
 func (v *validator) server() {
 	if _, port, err := net.SplitHostPort(v.c.Server.Listen); err != nil || port == "" {
 		v.errorf("server.listen", ErrInvalid, "invalid listen address %q (use host:port, e.g. 127.0.0.1:9464)", v.c.Server.Listen)
+	}
+	if f := v.c.Server.WebConfigFile; f != "" {
+		// Validate reads the file, its certificates and keys, and checks
+		// that every basic_auth_users entry is a bcrypt hash: the same
+		// checks the server makes when it starts, so a bad file fails at
+		// load, not after the daemon has said it is running.
+		if err := toolkit.Validate(f); err != nil {
+			v.errorf("server.web_config_file", ErrInvalid, "invalid web config %s: %s", f, strings.Join(strings.Fields(errText(err)), " "))
+		}
 	}
 }
 

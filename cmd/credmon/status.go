@@ -53,14 +53,16 @@ func cmdStatus(ctx context.Context, env *cliEnv, args []string) int {
 }
 
 // fetchSnapshot asks the running daemon first (it holds the bolt file's
-// lock and knows next runs), then falls back to reading the store.
+// lock and knows next runs), then falls back to reading the store. A
+// daemon behind basic auth is not asked: status has no password.
 func fetchSnapshot(ctx context.Context, cfg *config.Config) (*web.Snapshot, error) {
-	if snap, err := fromDaemon(ctx, cfg.Server.Listen); err == nil {
-		return snap, nil
+	fromRunning, derr := fromDaemon(ctx, cfg.Server)
+	if derr == nil {
+		return fromRunning, nil
 	}
 	st, err := daemon.OpenStore(ctx, cfg.Store)
 	if err != nil {
-		return nil, fmt.Errorf("no daemon answers at %s and the store cannot be read: %w", cfg.Server.Listen, err)
+		return nil, fmt.Errorf("no daemon answers at %s (%v) and the store cannot be read: %w", cfg.Server.Listen, derr, err)
 	}
 	defer st.Close()
 	latest, err := st.LatestResults(ctx)
@@ -90,21 +92,26 @@ func fetchSnapshot(ctx context.Context, cfg *config.Config) (*web.Snapshot, erro
 	return snap, nil
 }
 
-func fromDaemon(ctx context.Context, listen string) (*web.Snapshot, error) {
-	host, port, err := net.SplitHostPort(listen)
+func fromDaemon(ctx context.Context, srv config.Server) (*web.Snapshot, error) {
+	host, port, err := net.SplitHostPort(srv.Listen)
 	if err != nil || port == "0" {
 		return nil, fmt.Errorf("no fixed listen address")
 	}
 	if host == "" || host == "0.0.0.0" || host == "::" {
 		host = "127.0.0.1"
 	}
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort(host, port)+"/api/v1/status", nil)
+	client, scheme, err := daemonClient(srv.WebConfigFile)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	defer client.CloseIdleConnections()
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, scheme+"://"+net.JoinHostPort(host, port)+"/api/v1/status", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		return nil, err
 	}

@@ -297,7 +297,7 @@ func (d *Daemon) Serve(parent context.Context) error {
 	ctx, stop := context.WithCancel(parent)
 	defer stop()
 	d.mu.RLock()
-	listen := d.cfg.Server.Listen
+	listen, webConfig := d.cfg.Server.Listen, d.cfg.Server.WebConfigFile
 	d.mu.RUnlock()
 	if d.opts.Listen != "" {
 		listen = d.opts.Listen
@@ -307,15 +307,11 @@ func (d *Daemon) Serve(parent context.Context) error {
 		d.store.Close()
 		return fmt.Errorf("server.listen: %w", err)
 	}
-	srv := &http.Server{
-		Handler:           web.NewHandler(d, d.registry, d.log),
-		ReadHeaderTimeout: 5 * time.Second,
-		BaseContext:       func(net.Listener) context.Context { return ctx },
-	}
+	srv := web.NewServer(web.NewHandler(d, d.registry, d.log), ln.Addr(), web.ServerOptions{BaseContext: ctx, Logger: d.log})
 	var wg sync.WaitGroup
 	serveErr := make(chan error, 1)
 	wg.Go(func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := web.Serve(ln, srv, webConfig, d.log); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			serveErr <- err
 		}
 	})
