@@ -260,54 +260,17 @@ func TestSharedCacheNoPlaintextInRedis(t *testing.T) {
 		t.Fatalf("grants = %d, want 2", te.grants.Load())
 	}
 
-	ctx := context.Background()
-	var dump strings.Builder
-	var keys []string
-	iter := client.Scan(ctx, 0, prefix+"*", 100).Iterator()
-	for iter.Next(ctx) {
-		keys = append(keys, iter.Val())
-	}
-	if err := iter.Err(); err != nil {
+	values, err := storetest.Values(context.Background(), client, prefix)
+	if err != nil {
 		t.Fatal(err)
 	}
+	var dump strings.Builder
+	var keys []string
 	sawToken := false
-	for _, k := range keys {
+	for k, vals := range values {
+		keys = append(keys, k)
 		sawToken = sawToken || strings.Contains(k, "token:prod/cred")
 		dump.WriteString(k + "\n")
-		typ, err := client.Type(ctx, k).Result()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var vals []string
-		switch typ {
-		case "string":
-			v, err := client.Get(ctx, k).Result()
-			if err != nil {
-				t.Fatal(err)
-			}
-			vals = []string{v}
-		case "hash":
-			m, err := client.HGetAll(ctx, k).Result()
-			if err != nil {
-				t.Fatal(err)
-			}
-			for f, v := range m {
-				vals = append(vals, f, v)
-			}
-		case "zset":
-			vals, err = client.ZRange(ctx, k, 0, -1).Result()
-		case "set":
-			vals, err = client.SMembers(ctx, k).Result()
-		case "list":
-			vals, err = client.LRange(ctx, k, 0, -1).Result()
-		case "none":
-			continue // expired between KEYS and TYPE
-		default:
-			t.Fatalf("key %s has type %s, which this test cannot read", k, typ)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
 		for _, v := range vals {
 			dump.WriteString(v + "\n")
 		}

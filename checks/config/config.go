@@ -49,6 +49,17 @@ type Store struct {
 	Path          string `yaml:"path"`   // bolt file, default credmon.db
 	Redis         Redis  `yaml:"redis"`
 	EncryptionKey Secret `yaml:"encryption_key"` // 32 bytes, base64; required to share tokens through redis
+	// FingerprintKey keys the fingerprints of secrets (32 bytes, base64);
+	// without it they are keyed by a key derived from EncryptionKey.
+	FingerprintKey Secret `yaml:"fingerprint_key"`
+}
+
+// Fingerprints reports whether secrets can be fingerprinted: the key that
+// makes a fingerprint secret never lives in the store, so a shared store
+// needs it configured, while bolt and memory have a key of their own (a
+// file beside the database, or one per process).
+func (s Store) Fingerprints() bool {
+	return s.Driver != "redis" || s.FingerprintKey.IsSet() || s.EncryptionKey.IsSet()
 }
 
 // Redis configures the redis driver.

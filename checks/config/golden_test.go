@@ -38,6 +38,7 @@ var goldenSentinels = map[string]error{
 	"invalid-plain-http.yaml":            ErrInvalid,
 	"invalid-slack-both.yaml":            ErrInvalid,
 	"invalid-rotated-at.yaml":            ErrInvalid,
+	"invalid-rotated-auto-redis.yaml":    ErrRequired,
 	"invalid-syntax.yaml":                ErrSyntax,
 	"invalid-tab.yaml":                   ErrSyntax,
 	"invalid-duplicate-key.yaml":         ErrDuplicate,

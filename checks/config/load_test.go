@@ -346,6 +346,53 @@ environments:
 	}
 }
 
+// rotated_at: auto needs a fingerprint key that is not in the store: a
+// shared store needs one configured, bolt and memory have their own.
+func TestAutoRotationNeedsAFingerprintKey(t *testing.T) {
+	const creds = `
+environments:
+  prod:
+    credentials:
+      a: {type: api_key, secret: {env: A}, rotation: {rotated_at: auto}}
+`
+	const redis = "store:\n  driver: redis\n  redis: {url: \"redis://127.0.0.1:6379/0\"}\n"
+	for name, c := range map[string]struct {
+		store string
+		ok    bool
+	}{
+		"redis without a key":        {redis, false},
+		"redis with fingerprint_key": {redis + "  fingerprint_key: {env: FP_KEY}\n", true},
+		"redis with encryption_key":  {redis + "  encryption_key: {env: ENC_KEY}\n", true},
+		"bolt":                       {"store: {driver: bolt}\n", true},
+		"memory":                     {"store: {driver: memory}\n", true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			cfg, err := fakeEnv(nil).Parse("fp.yaml", []byte(c.store+creds))
+			if c.ok {
+				if err != nil {
+					t.Fatalf("rejected: %v", err)
+				}
+				if !cfg.Store.Fingerprints() {
+					t.Fatal("Fingerprints() = false for a store that has a fingerprint key")
+				}
+				return
+			}
+			var ce *Error
+			if !errors.As(err, &ce) || !errors.Is(err, ErrRequired) {
+				t.Fatalf("err = %v, want ErrRequired", err)
+			}
+			if ce.Path != "environments.prod.credentials.a.rotation.rotated_at" || ce.Pos.Line != 8 {
+				t.Fatalf("error at %s %s, want rotated_at on line 8", ce.Pos, ce.Path)
+			}
+			for _, field := range []string{"store.fingerprint_key", "store.encryption_key"} {
+				if !strings.Contains(ce.Msg, field) {
+					t.Errorf("message %q does not name %s", ce.Msg, field)
+				}
+			}
+		})
+	}
+}
+
 func TestAnchorsAndAliasLimits(t *testing.T) {
 	const ok = `
 environments:

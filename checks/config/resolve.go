@@ -23,6 +23,7 @@ func (c *Config) secrets() []secretRef {
 		}
 	}
 	add("store.encryption_key", c.Store.EncryptionKey)
+	add("store.fingerprint_key", c.Store.FingerprintKey)
 	add("store.redis.password", c.Store.Redis.Password)
 	if s := c.Notify.Slack; s != nil {
 		add("notify.slack.webhook_url", s.WebhookURL)

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 )
@@ -109,10 +110,9 @@ func (s Secret) Resolve() (Value, error) {
 		}
 		v.Text = text
 	case SourceFile:
-		b, err := os.ReadFile(s.Ref)
+		b, err := readSecretFile(s.Ref)
 		if err != nil {
-			// The error names the path, never content.
-			return v, fmt.Errorf("%w: %w", ErrSecretUnresolved, err)
+			return v, err
 		}
 		text := string(b)
 		if t := strings.TrimRight(text, "\r\n"); t != text {
@@ -122,4 +122,62 @@ func (s Secret) Resolve() (Value, error) {
 		v.Text = text
 	}
 	return v, nil
+}
+
+// MaxSecretFile is the largest {file:} secret credmon reads: keys, tokens
+// and passwords are far smaller, and a limit keeps a wrong path (a log, a
+// disk image) from being read into memory.
+const MaxSecretFile = 64 << 10
+
+// readSecretFile reads a regular file of at most MaxSecretFile bytes. The
+// path is checked before it is opened, because opening a FIFO blocks until
+// a writer comes, and the opened file again, in case the path changed in
+// between. Errors name the path, never content.
+func readSecretFile(path string) ([]byte, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrSecretUnresolved, err)
+	}
+	if err := regular(path, fi); err != nil {
+		return nil, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrSecretUnresolved, err)
+	}
+	defer f.Close()
+	if fi, err = f.Stat(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrSecretUnresolved, err)
+	}
+	if err := regular(path, fi); err != nil {
+		return nil, err
+	}
+	b, err := io.ReadAll(io.LimitReader(f, MaxSecretFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrSecretUnresolved, err)
+	}
+	if len(b) > MaxSecretFile {
+		return nil, fmt.Errorf("%w: secret file %s is larger than the %d KiB limit for secrets (is the path right?)", ErrSecretUnresolved, path, MaxSecretFile>>10)
+	}
+	return b, nil
+}
+
+// regular refuses anything but a regular file, saying what it is.
+func regular(path string, fi os.FileInfo) error {
+	m := fi.Mode()
+	if m.IsRegular() {
+		return nil
+	}
+	what := "not a regular file"
+	switch {
+	case m.IsDir():
+		what = "a directory"
+	case m&os.ModeNamedPipe != 0:
+		what = "a named pipe (FIFO)"
+	case m&os.ModeSocket != 0:
+		what = "a socket"
+	case m&os.ModeDevice != 0:
+		what = "a device"
+	}
+	return fmt.Errorf("%w: secret file %s is %s; a secret file must be a regular file", ErrSecretUnresolved, path, what)
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -67,5 +68,59 @@ func TestSecretValuesNeverInErrors(t *testing.T) {
 		if strings.Contains(err.Error(), "FAKEleak1") {
 			t.Errorf("secret echoed: %s", err)
 		}
+	}
+}
+
+// wantFileRefused checks that resolving a {file:} secret at path fails
+// with a message naming the path and containing want, and no content.
+func wantFileRefused(t *testing.T, path, want string, content ...string) {
+	t.Helper()
+	_, err := FromFile(path).Resolve()
+	if err == nil {
+		t.Fatalf("%s resolved", path)
+	}
+	if !errors.Is(err, ErrSecretUnresolved) {
+		t.Errorf("error does not wrap ErrSecretUnresolved: %v", err)
+	}
+	if msg := err.Error(); !strings.Contains(msg, path) || !strings.Contains(msg, want) {
+		t.Errorf("error %q does not name %s and say %q", msg, path, want)
+	}
+	for _, c := range content {
+		if strings.Contains(err.Error(), c) {
+			t.Errorf("error echoes the file's content: %v", err)
+		}
+	}
+}
+
+func TestSecretFileMustBeRegular(t *testing.T) {
+	wantFileRefused(t, t.TempDir(), "is a directory; a secret file must be a regular file")
+}
+
+func TestSecretFileSizeLimit(t *testing.T) {
+	dir := t.TempDir()
+	chunk := "sk_live_FAKEbig0" // 16 bytes, repeated
+	exact := filepath.Join(dir, "exact")
+	if err := os.WriteFile(exact, []byte(strings.Repeat(chunk, MaxSecretFile/len(chunk))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	v, err := FromFile(exact).Resolve()
+	if err != nil || len(v.Text) != 64<<10 {
+		t.Fatalf("a 64 KiB secret file: %d bytes, err %v", len(v.Text), err)
+	}
+
+	over := filepath.Join(dir, "over")
+	if err := os.WriteFile(over, []byte(strings.Repeat(chunk, MaxSecretFile/len(chunk))+"x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	wantFileRefused(t, over, "larger than the 64 KiB limit", chunk)
+
+	// validate reports it at the secret's position, too.
+	cfg, err := fakeEnv(nil).Parse("limit.yaml", []byte("notify: {slack: {webhook_url: {file: "+over+"}}}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = cfg.ResolveSecrets()
+	if err == nil || !strings.Contains(err.Error(), "limit.yaml:1:") || !strings.Contains(err.Error(), "notify.slack.webhook_url: secret file "+over+" is larger than the 64 KiB limit") {
+		t.Fatalf("ResolveSecrets = %v", err)
 	}
 }

@@ -285,6 +285,9 @@ func (v *validator) credential(path, name string, cr *Credential) {
 		if v.c.isSet(rp + ".max_age") {
 			v.positive(rp+".max_age", r.MaxAge)
 		}
+		if r.RotatedAt == RotatedAuto && !v.c.Store.Fingerprints() {
+			v.errorf(rp+".rotated_at", ErrRequired, "rotated_at: auto with store.driver redis needs store.fingerprint_key (or store.encryption_key): 32 random bytes, base64 (openssl rand -base64 32); credmon never keeps that key in redis, beside the fingerprints it protects")
+		}
 		if r.RotatedAt != "" && r.RotatedAt != RotatedAuto {
 			if _, err := ParseTime(r.RotatedAt); err != nil {
 				v.errorf(rp+".rotated_at", ErrInvalid, "invalid rotated_at %q (use a date such as 2006-01-02, an RFC 3339 time, or auto)", r.RotatedAt)

@@ -3,7 +3,6 @@ package rotation
 import (
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -16,17 +15,41 @@ import (
 	"github.com/credmon/credmon/store"
 )
 
-// Store keys. Values are JSON except the generated HMAC key.
+// Store keys. Values are JSON.
 const (
-	keyHMAC       = "rotation:hmac-key"
 	keyFPPrefix   = "rotation:fp:"   // + env/cred: record
 	keyDonePrefix = "rotation:done:" // + env/cred: completion, said once
+	// legacyKeyHMAC is where earlier versions kept a generated HMAC key,
+	// beside the fingerprints it was meant to protect.
+	legacyKeyHMAC = "rotation:hmac-key"
 	// maxEarlier bounds the fingerprints remembered per credential: enough
 	// for two replicas disagreeing during a rollout, or a rollback.
 	maxEarlier = 8
 	// casAttempts bounds retries when other replicas keep winning the CAS.
 	casAttempts = 8
 )
+
+// RemoveLegacyKey deletes the HMAC key that earlier versions generated and
+// kept in the store. Anyone who could read it could test guesses against
+// every fingerprint, so it must not outlive the upgrade. removed says
+// whether there was one.
+func RemoveLegacyKey(ctx context.Context, kv store.KV) (removed bool, err error) {
+	for range casAttempts {
+		b, err := kv.Get(ctx, legacyKeyHMAC)
+		if errors.Is(err, store.ErrNotFound) {
+			return removed, nil
+		}
+		if err != nil {
+			return removed, fmt.Errorf("rotation: read legacy fingerprint key: %w", err)
+		}
+		ok, err := kv.CompareAndSwap(ctx, legacyKeyHMAC, b, nil, 0)
+		if err != nil {
+			return removed, fmt.Errorf("rotation: delete legacy fingerprint key: %w", err)
+		}
+		removed = removed || ok
+	}
+	return removed, errors.New("rotation: legacy fingerprint key kept coming back in the store")
+}
 
 // seen is a fingerprint and when credmon first saw it.
 type seen struct {
@@ -71,55 +94,6 @@ type change struct {
 	earlier string // the fingerprint it replaced
 }
 
-// hmacKey returns the key fingerprints are made with: the one given to New,
-// or else a random one shared by every replica through the store, so that
-// fingerprints agree across replicas and restarts.
-func (t *Tracker) hmacKey(ctx context.Context) ([]byte, string, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.key != nil {
-		return t.key, t.keyID, nil
-	}
-	key := t.givenKey
-	if len(key) == 0 {
-		var err error
-		if key, err = t.sharedKey(ctx); err != nil {
-			return nil, "", err
-		}
-	}
-	t.key = key
-	t.keyID = mac(key, "credmon key id")[:8]
-	return t.key, t.keyID, nil
-}
-
-func (t *Tracker) sharedKey(ctx context.Context) ([]byte, error) {
-	for range casAttempts {
-		b, err := t.kv.Get(ctx, keyHMAC)
-		if err == nil && len(b) >= 32 {
-			return b, nil
-		}
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return nil, fmt.Errorf("rotation: read fingerprint key: %w", err)
-		}
-		fresh := make([]byte, 32)
-		if _, err := rand.Read(fresh); err != nil {
-			return nil, err
-		}
-		// Another replica may create it at the same moment: the first wins
-		// and everyone reads it back.
-		var old []byte
-		if err == nil {
-			old = b // present but too short: replace it
-		}
-		if ok, err := t.kv.CompareAndSwap(ctx, keyHMAC, old, fresh, 0); err != nil {
-			return nil, fmt.Errorf("rotation: store fingerprint key: %w", err)
-		} else if ok {
-			return fresh, nil
-		}
-	}
-	return nil, errors.New("rotation: fingerprint key kept changing in the store")
-}
-
 func mac(key []byte, msg string) string {
 	h := hmac.New(sha256.New, key)
 	h.Write([]byte(msg))
@@ -128,7 +102,8 @@ func mac(key []byte, msg string) string {
 
 // fingerprint is the keyed hash of what makes a credential that credential.
 // A basic credential's username is part of it: the same password under
-// another user is another credential.
+// another user is another credential. key must not be empty: an HMAC
+// under a known key is a bare hash, which a guess can be checked against.
 func fingerprint(key []byte, cred *config.Credential, value string) string {
 	msg := "credmon/rotation/v1\x00" + value
 	if cred.Type == config.TypeBasic {

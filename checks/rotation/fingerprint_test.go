@@ -117,10 +117,10 @@ func TestReplicasReportARotationOnce(t *testing.T) {
 	clk := newClock(mustTime(t, "2026-03-01"))
 	t.Setenv("CREDMON_TEST_ROTATION_KEY", keyA)
 	c := cred(config.FromEnv("CREDMON_TEST_ROTATION_KEY"), autoRotation())
-	// Without a given HMAC key the replicas must agree on one via the store.
+	// The replicas share the configured key, never one from the store.
 	replicas := make([]*rotation.Tracker, n)
 	for i := range replicas {
-		replicas[i] = rotation.New(kv, nil, rotation.Options{Now: clk.Now})
+		replicas[i] = rotation.New(kv, hmacKey, rotation.Options{Now: clk.Now})
 	}
 	kv.passThrough.Store(true)
 	evaluate(t, replicas[0], c, nil)
@@ -253,8 +253,7 @@ func TestOncePerBandAcrossRestart(t *testing.T) {
 			c := cred(config.Literal(keyA), autoRotation())
 
 			kv, closeKV := open()
-			// No HMAC key given: the generated one must survive the restart too.
-			before := rotation.New(kv, nil, rotation.Options{Now: clk.Now})
+			before := rotation.New(kv, hmacKey, rotation.Options{Now: clk.Now})
 			evaluate(t, before, c, nil)
 			clk.Set(t0.Add(20 * day))
 			r1 := evaluate(t, before, c, nil).Rotation
@@ -262,7 +261,7 @@ func TestOncePerBandAcrossRestart(t *testing.T) {
 
 			kv, closeKV = open()
 			defer closeKV()
-			after := rotation.New(kv, nil, rotation.Options{Now: clk.Now})
+			after := rotation.New(kv, hmacKey, rotation.Options{Now: clk.Now})
 			ev := evaluate(t, after, c, nil)
 			wantResult(t, r1, checks.CauseRotationDue, r1.Band)
 			wantResult(t, ev.Rotation, checks.CauseRotationDue, r1.Band)

@@ -88,16 +88,23 @@ func (t *Tracker) previousResult(ctx context.Context, cred *config.Credential, v
 	if verdict == inconclusive {
 		return nil, false, nil
 	}
-	key, _, err := t.hmacKey(ctx)
-	if err != nil {
-		return nil, false, err
+	var prevFP string
+	if !v.noFP {
+		prevFP = fingerprint(t.key, cred, pv.Text)
 	}
-	prevFP := fingerprint(key, cred, pv.Text)
 	who := fmt.Sprintf("The previous key (%s, %s)", cred.Previous.Describe(), checks.Fingerprint(pv.Text))
 	if pr.Check != "" {
 		who += " probed with " + pr.Check
 	}
 
+	if verdict == rejected && v.noFP {
+		// Without a fingerprint the completion cannot be told once per
+		// previous key: say what is true now, every time.
+		r := v.result(cred, checks.CauseOK, who+" is rejected, as it should be ("+statusWords(pr)+")",
+			"Remove `previous` from the credential: the old key is dead and needs no more probing.")
+		r.HTTPStatus = pr.HTTPStatus
+		return r, false, nil
+	}
 	if verdict == rejected {
 		first, since, err := t.complete(ctx, cred, prevFP, v.now)
 		if err != nil {
@@ -113,6 +120,13 @@ func (t *Tracker) previousResult(ctx context.Context, cred *config.Credential, v
 	}
 
 	start, known := graceStart(cred, v)
+	if !known && v.noFP {
+		r := v.result(cred, checks.CauseOK,
+			who+" still works; its grace period cannot be timed: with fingerprints off (no store.fingerprint_key) credmon does not know when the current key took over",
+			"Set rotation.rotated_at to the date the current key was deployed, or set store.fingerprint_key so credmon notices rotations itself.")
+		r.HTTPStatus = pr.HTTPStatus
+		return r, false, nil
+	}
 	if !known {
 		return nil, false, nil
 	}
@@ -132,7 +146,11 @@ func (t *Tracker) previousResult(ctx context.Context, cred *config.Credential, v
 		fmt.Sprintf("%s is still accepted (%s), %s after its grace period ended %s", who, statusWords(pr), checks.HumanDuration(v.now.Sub(end)), date(end)),
 		"Revoke the previous key at the provider — until then anyone holding it can use it — then remove `previous` from the credential.")
 	r.HTTPStatus = pr.HTTPStatus
-	r.Band = prevFP[:8] + "/previous"
+	if prevFP != "" {
+		r.Band = prevFP[:8] + "/previous"
+	} else {
+		r.Band = v.bandID(end) + "/previous"
+	}
 	return r, false, nil
 }
 

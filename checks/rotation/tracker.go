@@ -3,7 +3,6 @@ package rotation
 import (
 	"context"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/credmon/credmon/checks"
@@ -33,24 +32,28 @@ type Options struct {
 // Tracker evaluates credentials' lifecycles. It keeps no state of its own
 // beyond the fingerprint key: everything that must survive a restart or be
 // agreed by replicas lives in the store, so any number of Trackers over one
-// store behave as one.
+// store, given one key, behave as one.
 type Tracker struct {
-	kv       store.KV
-	givenKey []byte
-	now      func() time.Time
-	bands    []time.Duration // descending
-	grace    time.Duration
-
-	mu    sync.Mutex
-	key   []byte
-	keyID string
+	kv    store.KV
+	key   []byte // nil: fingerprints are off
+	keyID string // names key in records, so a new key is not a rotation
+	now   func() time.Time
+	bands []time.Duration // descending
+	grace time.Duration
 }
 
-// New returns a Tracker over kv. hmacKey keys the fingerprints of secrets
-// (derive it from store.encryption_key when one is configured); when it is
-// empty, a random key is created once and shared through kv.
+// New returns a Tracker over kv. hmacKey keys the fingerprints of secrets;
+// it is never written to kv, where anyone who reads the store could use it
+// to test guesses against the fingerprints. With no key, fingerprints are
+// off: rotations are not detected, a previous key's grace is timed only
+// from a configured rotated_at date, and warning bands are told apart by
+// their deadline rather than by the key.
 func New(kv store.KV, hmacKey []byte, opts Options) *Tracker {
-	t := &Tracker{kv: kv, givenKey: slices.Clone(hmacKey), now: opts.Now, grace: opts.DefaultGrace}
+	t := &Tracker{kv: kv, now: opts.Now, grace: opts.DefaultGrace}
+	if len(hmacKey) > 0 {
+		t.key = slices.Clone(hmacKey)
+		t.keyID = mac(t.key, "credmon key id")[:8]
+	}
 	if t.now == nil {
 		t.now = time.Now
 	}
@@ -70,6 +73,10 @@ func New(kv store.KV, hmacKey []byte, opts Options) *Tracker {
 	t.bands = slices.Compact(t.bands)
 	return t
 }
+
+// Fingerprints reports whether the tracker has a key to fingerprint
+// secrets with; without one it detects no rotations.
+func (t *Tracker) Fingerprints() bool { return t.key != nil }
 
 // PreviousProbe probes an API presenting the credential's previous key;
 // *checks.Check implements it with RunWithPrevious. configured is false
@@ -132,18 +139,26 @@ type view struct {
 	now      time.Time
 	value    string // the secret itself, for JWT claims only: never output
 	readable bool
-	fp       string // keyed fingerprint of value; "" when unreadable
+	fp       string // keyed fingerprint of value; "" when unreadable or fingerprints are off
+	noFP     bool   // fingerprints are off (no key)
 	// since is when this key was first seen; ok false when never recorded.
 	since    seen
 	sinceOK  bool
 	identity string
 }
 
-func (v *view) fp8() string {
-	if v.fp == "" {
-		return "nokey"
+// bandID tells one key's warning bands from another's, so a new key with
+// its own deadline is warned about afresh: the fingerprint's first 8 hex
+// digits, or — when fingerprints are off — the deadline's date, which is
+// the best that can be said without a key.
+func (v *view) bandID(deadline time.Time) string {
+	switch {
+	case v.fp != "":
+		return v.fp[:8]
+	case v.noFP && v.readable:
+		return deadline.UTC().Format("20060102")
 	}
-	return v.fp[:8]
+	return "nokey"
 }
 
 // tracked says whether a credential's fingerprint is recorded: to date an
@@ -163,15 +178,14 @@ func (t *Tracker) look(ctx context.Context, cred *config.Credential, observe boo
 		v.identity = cred.Type + " " + checks.Fingerprint(val.Text)
 	}
 	needFP := v.readable && (tracked(cred) || cred.Rotation != nil || cred.ExpiresAt != nil || isJWT(v.value))
-	var keyID string
-	if needFP {
-		key, id, err := t.hmacKey(ctx)
-		if err != nil {
-			return nil, nil, err
-		}
-		v.fp, keyID = fingerprint(key, cred, v.value), id
+	keyID := t.keyID
+	v.noFP = !t.Fingerprints()
+	if needFP && !v.noFP {
+		v.fp = fingerprint(t.key, cred, v.value)
 	}
-	if !tracked(cred) {
+	if !tracked(cred) || v.noFP {
+		// Nothing to record, or no key to record it with: a bare hash of
+		// the secret would be no secret at all.
 		return v, nil, nil
 	}
 	if !observe || v.fp == "" {

@@ -207,6 +207,36 @@ func TestValidateChecksTheEncryptionKey(t *testing.T) {
 	}
 }
 
+func TestValidateChecksTheFingerprintKey(t *testing.T) {
+	t.Setenv("CREDMON_TEST_SHORT_KEY", "dG9vIHNob3J0") // "too short"
+	cfg := writeConfig(t, "store: {driver: memory, fingerprint_key: {env: CREDMON_TEST_SHORT_KEY}}\n")
+	r := runCLI(t, "", "validate", "-config", cfg)
+	if r.code != exitBadConfig || !strings.Contains(r.stderr, "store.fingerprint_key: key decodes to 9 bytes, want 32") || !strings.Contains(r.stderr, cfg+":1:") {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if strings.Contains(r.stderr, "dG9vIHNob3J0") {
+		t.Errorf("the key was echoed")
+	}
+	t.Setenv("CREDMON_TEST_SHORT_KEY", "RkFLRUZBS0VGQUtFRkFLRUZBS0VGQUtFRkFLRUZBS0U=")
+	if r := runCLI(t, "", "validate", "-config", cfg); r.code != exitOK {
+		t.Fatalf("a 32-byte key: exit %d: %s", r.code, r.stderr)
+	}
+}
+
+func TestValidateRefusesAutoRotationOnRedisWithoutAKey(t *testing.T) {
+	cfg := writeConfig(t, `store: {driver: redis, redis: {url: "redis://127.0.0.1:6379/0"}}
+environments:
+  prod:
+    credentials:
+      key: {type: api_key, secret: {env: CREDMON_TEST_UNUSED}, rotation: {rotated_at: auto}}
+`)
+	r := runCLI(t, "", "validate", "-config", cfg)
+	want := cfg + ":5:87: environments.prod.credentials.key.rotation.rotated_at: rotated_at: auto with store.driver redis needs store.fingerprint_key (or store.encryption_key)"
+	if r.code != exitBadConfig || !strings.Contains(r.stderr, want) {
+		t.Fatalf("exit %d, want 2 and %q in:\n%s", r.code, want, r.stderr)
+	}
+}
+
 func TestJWTCommandShowsAJWEHeader(t *testing.T) {
 	// {"alg":"RSA-OAEP","enc":"A256GCM"} and four opaque parts.
 	r := runCLI(t, "", "jwt", "eyJhbGciOiJSU0EtT0FFUCIsImVuYyI6IkEyNTZHQ00ifQ.YQ.Yg.Yw.ZA")

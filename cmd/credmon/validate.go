@@ -31,13 +31,19 @@ func cmdValidate(_ context.Context, env *cliEnv, args []string) int {
 		return exitBadConfig
 	}
 	printWarnings(env.stderr, cfg.Warnings[seen:], 0)
-	if k := cfg.Store.EncryptionKey; k.IsSet() {
-		v, err := k.Resolve()
+	for _, f := range []struct {
+		field string
+		key   config.Secret
+	}{{"store.encryption_key", cfg.Store.EncryptionKey}, {"store.fingerprint_key", cfg.Store.FingerprintKey}} {
+		if !f.key.IsSet() {
+			continue
+		}
+		v, err := f.key.Resolve()
 		if err == nil {
 			_, err = tokencache.ParseKey(v.Text)
 		}
 		if err != nil {
-			fmt.Fprintf(env.stderr, "%s: store.encryption_key: %v\n", k.Pos, err)
+			fmt.Fprintf(env.stderr, "%s: %s: %v\n", f.key.Pos, f.field, err)
 			return exitBadConfig
 		}
 	}

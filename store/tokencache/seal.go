@@ -19,12 +19,13 @@ const sealVersion byte = 1
 
 var errBadBlob = errors.New("tokencache: sealed token is malformed")
 
-// ParseKey decodes store.encryption_key: 32 bytes in standard or URL-safe
-// base64, padded or not. Errors never echo the input — it is the key.
+// ParseKey decodes a 32-byte key from the config (store.encryption_key,
+// store.fingerprint_key): standard or URL-safe base64, padded or not.
+// Errors never echo the input — it is the key.
 func ParseKey(b64 string) ([]byte, error) {
 	s := strings.TrimSpace(b64)
 	if s == "" {
-		return nil, errors.New("encryption key is empty: want 32 bytes, base64-encoded (e.g. `openssl rand -base64 32`)")
+		return nil, errors.New("key is empty: want 32 bytes, base64-encoded (e.g. `openssl rand -base64 32`)")
 	}
 	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
 		b, err := enc.DecodeString(s)
@@ -32,11 +33,11 @@ func ParseKey(b64 string) ([]byte, error) {
 			continue
 		}
 		if len(b) != KeySize {
-			return nil, fmt.Errorf("encryption key decodes to %d bytes, want %d (e.g. `openssl rand -base64 32`)", len(b), KeySize)
+			return nil, fmt.Errorf("key decodes to %d bytes, want %d (e.g. `openssl rand -base64 32`)", len(b), KeySize)
 		}
 		return b, nil
 	}
-	return nil, errors.New("encryption key is not valid base64: want 32 bytes, base64-encoded (e.g. `openssl rand -base64 32`)")
+	return nil, errors.New("key is not valid base64: want 32 bytes, base64-encoded (e.g. `openssl rand -base64 32`)")
 }
 
 func newAEAD(key []byte) (cipher.AEAD, error) {

@@ -177,7 +177,22 @@ func New(ctx context.Context, opts Options) (*Daemon, error) {
 		}
 		d.deps.Tokens = d.tokens
 	}
-	d.rotation = rotation.New(st, derive(key, "key fingerprints"), rotation.Options{WarnBefore: durations(cfg.Alerting.ExpiryWarnBefore)})
+	fpKey, err := fingerprintKey(cfg.Store, key)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	if fpKey == nil {
+		d.log.Warn("fingerprints are off: store.driver is redis and neither store.fingerprint_key nor store.encryption_key is set, and the key that keeps fingerprints secret is never stored in redis; rotations are not detected, a previous key's grace is timed only from rotation.rotated_at, and warning bands restart only when a deadline moves; set store.fingerprint_key to 32 random bytes, base64, to turn them on")
+	}
+	d.rotation = rotation.New(st, fpKey, rotation.Options{WarnBefore: durations(cfg.Alerting.ExpiryWarnBefore)})
+	// Earlier versions generated the fingerprint key and kept it in the
+	// store; nothing reads it now, and it must not stay where it leaks.
+	if removed, err := rotation.RemoveLegacyKey(ctx, st); err != nil {
+		d.log.Warn("could not delete the fingerprint key earlier versions kept in the store; it is tried again at the next start", "err", err)
+	} else if removed {
+		d.log.Info("deleted the fingerprint key earlier versions kept in the store; fingerprints are now keyed by the configured or local key")
+	}
 	if err := d.setupAlerts(cfg); err != nil {
 		st.Close()
 		return nil, err

@@ -25,15 +25,7 @@ import (
 // and sit in Redis without protection.
 func storeKey(cfg config.Store) ([]byte, error) {
 	if cfg.EncryptionKey.IsSet() {
-		v, err := cfg.EncryptionKey.Resolve()
-		if err != nil {
-			return nil, fmt.Errorf("store.encryption_key: %w", err)
-		}
-		key, err := tokencache.ParseKey(v.Text)
-		if err != nil {
-			return nil, fmt.Errorf("store.encryption_key: %w", err)
-		}
-		return key, nil
+		return configuredKey("store.encryption_key", cfg.EncryptionKey)
 	}
 	switch cfg.Driver {
 	case "redis":
@@ -44,6 +36,38 @@ func storeKey(cfg config.Store) ([]byte, error) {
 		return key, err
 	}
 	return boltKeyFile(cfg.Path + ".key")
+}
+
+// fingerprintKey returns the key that makes fingerprints of secrets
+// secret, given the store's sealing key (storeKey): store.fingerprint_key
+// when set, else derived from the sealing key — store.encryption_key, the
+// bolt key file beside the database, or the memory store's per-process key.
+// It is nil for redis without either key: the key is never written to a
+// store, where anyone who can read it could test guesses against the
+// fingerprints, so fingerprints are then off.
+func fingerprintKey(cfg config.Store, sealing []byte) ([]byte, error) {
+	if cfg.FingerprintKey.IsSet() {
+		key, err := configuredKey("store.fingerprint_key", cfg.FingerprintKey)
+		if err != nil {
+			return nil, err
+		}
+		return derive(key, "key fingerprints"), nil
+	}
+	return derive(sealing, "key fingerprints"), nil
+}
+
+// configuredKey resolves and parses a 32-byte key from the config; errors
+// name the field, never the value.
+func configuredKey(field string, s config.Secret) ([]byte, error) {
+	v, err := s.Resolve()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", field, err)
+	}
+	key, err := tokencache.ParseKey(v.Text)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", field, err)
+	}
+	return key, nil
 }
 
 func boltKeyFile(path string) ([]byte, error) {
