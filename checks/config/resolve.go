@@ -12,6 +12,9 @@ import (
 type secretRef struct {
 	path   string
 	secret Secret
+	// check, when set, judges the resolved value and says what is wrong
+	// with it, without echoing it.
+	check func(string) string
 }
 
 // secrets lists every configured secret in a stable order.
@@ -19,14 +22,19 @@ func (c *Config) secrets() []secretRef {
 	var out []secretRef
 	add := func(path string, s Secret) {
 		if s.IsSet() {
-			out = append(out, secretRef{path, s})
+			out = append(out, secretRef{path: path, secret: s})
+		}
+	}
+	addWebhook := func(path string, s Secret) {
+		if s.IsSet() {
+			out = append(out, secretRef{path: path, secret: s, check: webhookURLProblem})
 		}
 	}
 	add("store.encryption_key", c.Store.EncryptionKey)
 	add("store.fingerprint_key", c.Store.FingerprintKey)
 	add("store.redis.password", c.Store.Redis.Password)
 	if s := c.Notify.Slack; s != nil {
-		add("notify.slack.webhook_url", s.WebhookURL)
+		addWebhook("notify.slack.webhook_url", s.WebhookURL)
 		add("notify.slack.bot_token", s.BotToken)
 	}
 	envs := make([]string, 0, len(c.Environments))
@@ -37,7 +45,7 @@ func (c *Config) secrets() []secretRef {
 	for _, en := range envs {
 		env := c.Environments[en]
 		if env.Slack != nil {
-			add("environments."+en+".slack.webhook_url", env.Slack.WebhookURL)
+			addWebhook("environments."+en+".slack.webhook_url", env.Slack.WebhookURL)
 		}
 		names := make([]string, 0, len(env.Credentials))
 		for cn := range env.Credentials {
@@ -62,7 +70,8 @@ func (c *Config) secrets() []secretRef {
 // ResolveSecrets resolves every configured secret once, so `credmon
 // validate` finds an unset variable or unreadable file before the daemon
 // does. Errors are *Error at each secret's position, wrapping
-// ErrSecretUnresolved; hygiene findings (a file ending in a newline, a
+// ErrSecretUnresolved, or ErrInvalid for a value that cannot work (a Slack
+// webhook URL over plain http to another machine); hygiene findings (a file ending in a newline, a
 // secret that resolves empty) join Warnings, replacing those of an earlier
 // call. No value is kept.
 func (c *Config) ResolveSecrets() error {
@@ -92,6 +101,10 @@ func (c *Config) ResolveSecrets() error {
 		if val.Text == "" {
 			c.Warnings = append(c.Warnings, &Error{Pos: at, Path: ref.path, Err: ErrHygiene,
 				Msg: fmt.Sprintf("secret from %s is empty", ref.secret.Describe())})
+		} else if ref.check != nil {
+			if msg := ref.check(val.Text); msg != "" {
+				errs = append(errs, &Error{Pos: at, Path: ref.path, Msg: msg, Err: ErrInvalid})
+			}
 		}
 	}
 	sortErrors(c.Warnings)

@@ -155,9 +155,27 @@ func (v *validator) notify() {
 	case s.BotToken.IsSet() && s.Channel == "":
 		v.errorf("notify.slack.channel", ErrRequired, "required with bot_token")
 	}
-	if u, err := url.Parse(s.APIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	u, err := url.Parse(s.APIURL)
+	switch {
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
 		v.errorf("notify.slack.api_url", ErrInvalid, "invalid url %q (use https://slack.com/api/)", redact.URL(s.APIURL))
+	case u.Scheme == "http" && !IsLoopback(u.Hostname()):
+		v.errorf("notify.slack.api_url", ErrInvalid, "the bot token would be sent over plain http to %s; use https (plain http is for this machine only)", u.Hostname())
 	}
+}
+
+// webhookURLProblem judges a resolved Slack webhook URL (ResolveSecrets
+// calls it; before that the value is unknown). The URL is the secret, so
+// the message shows neither it nor its host.
+func webhookURLProblem(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "the webhook URL is not an http(s) URL with a host (value not shown: it is a secret)"
+	}
+	if u.Scheme == "http" && !IsLoopback(u.Hostname()) {
+		return "the webhook URL would be sent over plain http to another machine; use https (plain http is for this machine only)"
+	}
+	return ""
 }
 
 func (v *validator) clock() {

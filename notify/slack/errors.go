@@ -85,16 +85,30 @@ var advice = map[string]string{
 var codePattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
 
 // classify turns whatever slack-go or net/http returned into a redacted
-// error and the retry decision. secrets are scrubbed from any text that
-// still reaches the message, as a last line of defence.
+// error and the retry decision. body is the recorded, already redacted
+// webhook response; secrets are redacted from any other text that reaches
+// the message.
 func classify(ctx context.Context, op string, err error, body string, secrets ...string) (bool, error) {
 	var rl *slackapi.RateLimitedError
 	if errors.As(err, &rl) {
 		return true, &RateLimitedError{Op: op, After: rl.RetryAfter}
 	}
+	var re *redirectError
+	if errors.As(err, &re) {
+		// Retrying gets the same redirect: a person has to fix the URL, and
+		// the failure shows at once as permanent rather than after a streak.
+		field := "api_url"
+		if op == "webhook" {
+			field = "webhook_url"
+		}
+		cause := fmt.Sprintf("Slack answered with a redirect to %s, which credmon does not follow with a secret; check notify.slack.%s",
+			redactSecrets(re.Host, secrets), field)
+		return false, newError(op, "redirect", re.Status, false, cause)
+	}
 	var api slackapi.SlackErrorResponse
 	if errors.As(err, &api) {
-		code := api.Err
+		// Server text: redacted before it can become our code.
+		code := redactSecrets(api.Err, secrets)
 		if !codePattern.MatchString(code) {
 			code = "unknown_error"
 		}
@@ -120,13 +134,7 @@ func classify(ctx context.Context, op string, err error, body string, secrets ..
 	if errors.As(err, &ue) {
 		err = ue.Err
 	}
-	text := err.Error()
-	for _, s := range secrets {
-		if s != "" {
-			text = strings.ReplaceAll(text, s, "<redacted>")
-		}
-	}
-	return true, newError(op, "network", 0, true, text)
+	return true, newError(op, "network", 0, true, redactSecrets(err.Error(), secrets))
 }
 
 func newError(op, code string, status int, retry bool, cause string) *Error {

@@ -37,7 +37,9 @@ func TestRetryDecisions(t *testing.T) {
 		{"webhook 403 invalid_token", fakeWebhookPath, reply{status: 403, body: "invalid_token"}, false, 0, "invalid_token (HTTP 403): the webhook URL is invalid"},
 		{"webhook 404 no_service", fakeWebhookPath, reply{status: 404, body: "no_service"}, false, 0, "no_service (HTTP 404)"},
 		{"webhook 410 archived", fakeWebhookPath, reply{status: 410, body: "channel_is_archived"}, false, 0, "channel_is_archived"},
-		{"webhook 302", fakeWebhookPath, reply{status: 302, header: map[string]string{"Location": "https://elsewhere.example/"}}, false, 0, "http_302"},
+		{"webhook 302", fakeWebhookPath, reply{status: 302, header: map[string]string{"Location": "https://elsewhere.example/"}}, false, 0, "redirect (HTTP 302): Slack answered with a redirect to elsewhere.example, which credmon does not follow"},
+		{"bot 307", "/api/chat.postMessage", reply{status: 307, header: map[string]string{"Location": "https://elsewhere.example/api/"}}, false, 0, "redirect (HTTP 307): Slack answered with a redirect to elsewhere.example, which credmon does not follow with a secret; check notify.slack.api_url"},
+		{"bot 301 relative", "/api/chat.postMessage", reply{status: 301, header: map[string]string{"Location": "/elsewhere"}}, false, 0, "redirect (HTTP 301): Slack answered with a redirect to 127.0.0.1:"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -16,6 +16,13 @@ import (
 const (
 	fakeToken       = "xoxb-FAKE-0000"
 	fakeWebhookPath = "/services/TFAKE/BFAKE/FAKEsecret"
+
+	// Long ones, as real secrets are, so that a secret cut short by a
+	// server or a body limit still leaves a 12-character run to catch.
+	// The webhook's secret part is lowercase: shaped like a Slack error code.
+	longToken       = "xoxb-FAKE-000000000000-111111111111-FAKEfakeFAKEfakeFAKE"
+	longHookSecret  = "fakesecretfakesecretfake"
+	longWebhookPath = "/services/TFAKE00000/BFAKE00000/" + longHookSecret
 )
 
 // request is what the fake Slack received.
@@ -201,4 +208,34 @@ func channelID(name string) string {
 		return name
 	}
 	return "C" + strings.ToUpper(strings.NewReplacer("#", "", "-", "").Replace(name))
+}
+
+// sink is a second server, on another port, that a redirect points at. It
+// records whatever reaches it and answers as Slack does on success, so a
+// followed redirect would deliver.
+type sink struct {
+	srv  *httptest.Server
+	mu   sync.Mutex
+	reqs []request
+}
+
+func newSink(t *testing.T) *sink {
+	t.Helper()
+	s := &sink{}
+	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		raw, _ := io.ReadAll(r.Body)
+		s.mu.Lock()
+		s.reqs = append(s.reqs, request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Header: r.Header.Clone(), Body: string(raw)})
+		s.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"ok":true,"channel":"CSINK","ts":"1700000000.000001"}`)
+	}))
+	t.Cleanup(s.srv.Close)
+	return s
+}
+
+func (s *sink) requests() []request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]request(nil), s.reqs...)
 }

@@ -14,6 +14,7 @@ import (
 
 	slackapi "github.com/slack-go/slack"
 
+	"github.com/credmon/credmon/checks/config"
 	"github.com/credmon/credmon/notify"
 )
 
@@ -51,7 +52,7 @@ type Notifier struct {
 	http       *http.Client
 	threads    ThreadStore
 	log        *slog.Logger
-	secrets    []string // scrubbed from every error text
+	secrets    []string // the bot token and webhook URLs in every form; redacted from server text and errors
 }
 
 var _ notify.Notifier = (*Notifier)(nil)
@@ -85,13 +86,13 @@ func New(opts Options) (*Notifier, error) {
 		if err := checkWebhookURL(r.WebhookURL); err != nil {
 			return nil, fmt.Errorf("slack: environments.%s.slack.webhook_url: %w", env, err)
 		}
-		n.secrets = append(n.secrets, secretParts(r.WebhookURL)...)
+		n.secrets = append(n.secrets, webhookSecrets(r.WebhookURL)...)
 	}
 	if opts.WebhookURL != "" {
 		if err := checkWebhookURL(opts.WebhookURL); err != nil {
 			return nil, fmt.Errorf("slack: webhook_url: %w", err)
 		}
-		n.secrets = append(n.secrets, secretParts(opts.WebhookURL)...)
+		n.secrets = append(n.secrets, webhookSecrets(opts.WebhookURL)...)
 	}
 	if opts.BotToken == "" {
 		if opts.WebhookURL == "" && !everyRouteHasWebhook {
@@ -109,19 +110,24 @@ func New(opts Options) (*Notifier, error) {
 	if apiURL == "" {
 		apiURL = DefaultAPIURL
 	}
-	if u, err := url.Parse(apiURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+	api, err := url.Parse(apiURL)
+	if err != nil || (api.Scheme != "https" && api.Scheme != "http") || api.Host == "" {
 		return nil, errors.New("slack: api_url must be an http(s) URL")
+	}
+	if api.Scheme == "http" && !config.IsLoopback(api.Hostname()) {
+		return nil, fmt.Errorf("slack: api_url: the bot token would be sent over plain http to %s; use https", api.Hostname())
 	}
 	if !strings.HasSuffix(apiURL, "/") {
 		apiURL += "/"
 	}
-	n.secrets = append(n.secrets, opts.BotToken)
+	n.secrets = append(n.secrets, sensitiveForms(opts.BotToken)...)
 	bot := *n.http
 	base := bot.Transport
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	bot.Transport = &bearerTransport{base: base, token: opts.BotToken}
+	bot.Transport = newBearerTransport(noRedirects{base}, opts.BotToken, api)
+	bot.CheckRedirect = refuseRedirect
 	n.api = slackapi.New(opts.BotToken, slackapi.OptionAPIURL(apiURL), slackapi.OptionHTTPClient(&bot))
 	return n, nil
 }

@@ -244,6 +244,10 @@ func TestNewRejects(t *testing.T) {
 		"webhook not http":    {WebhookURL: "ftp://hooks.example" + fakeWebhookPath},
 		"route webhook bad":   {BotToken: fakeToken, Channel: "#c", Routes: map[string]Route{"prod": {WebhookURL: "hooks.example" + fakeWebhookPath}}},
 		"api url bad":         {BotToken: fakeToken, Channel: "#c", APIURL: "::"},
+		"webhook plain http":  {WebhookURL: "http://hooks.slack.invalid" + fakeWebhookPath},
+		"route plain http":    {BotToken: fakeToken, Channel: "#c", Routes: map[string]Route{"prod": {WebhookURL: "http://hooks.slack.invalid" + fakeWebhookPath}}},
+		"api url plain http":  {BotToken: fakeToken, Channel: "#c", APIURL: "http://slack.invalid/api/"},
+		"api url plain http6": {BotToken: fakeToken, Channel: "#c", APIURL: "http://[2001:db8::1]/api/"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := New(opts)
@@ -255,6 +259,16 @@ func TestNewRejects(t *testing.T) {
 	}
 	if _, err := New(Options{Routes: map[string]Route{"prod": {WebhookURL: "https://hooks.example" + fakeWebhookPath}}}); err != nil {
 		t.Errorf("webhook on every route: %v", err)
+	}
+	// Plain http to this machine is allowed: tests, a local gateway.
+	for _, opts := range []Options{
+		{WebhookURL: "http://localhost:9" + fakeWebhookPath},
+		{BotToken: fakeToken, Channel: "#c", APIURL: "http://127.0.0.1:9/api/"},
+		{BotToken: fakeToken, Channel: "#c", APIURL: "http://[::1]:9/api/"},
+	} {
+		if _, err := New(opts); err != nil {
+			t.Errorf("loopback over http refused: %v", err)
+		}
 	}
 }
 

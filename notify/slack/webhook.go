@@ -8,6 +8,7 @@ import (
 
 	slackapi "github.com/slack-go/slack"
 
+	"github.com/credmon/credmon/checks/config"
 	"github.com/credmon/credmon/notify"
 )
 
@@ -15,16 +16,12 @@ import (
 // of what it posted, so it cannot thread.
 func (n *Notifier) webhook(ctx context.Context, hook, channel string, m notify.Message) (bool, error) {
 	r := render(m)
-	rec := &bodyRecorder{base: n.http.Transport}
-	if rec.base == nil {
-		rec.base = http.DefaultTransport
+	base := n.http.Transport
+	if base == nil {
+		base = http.DefaultTransport
 	}
-	client := &http.Client{
-		Transport: rec,
-		Timeout:   n.http.Timeout,
-		// The URL is the secret; a redirect would hand the payload elsewhere.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
+	rec := &bodyRecorder{base: noRedirects{base}, secrets: n.secrets}
+	client := &http.Client{Transport: rec, Timeout: n.http.Timeout, CheckRedirect: refuseRedirect}
 	err := slackapi.PostWebhookCustomHTTPContext(ctx, hook, client, &slackapi.WebhookMessage{
 		Channel: channel,
 		Text:    r.Text,
@@ -36,21 +33,19 @@ func (n *Notifier) webhook(ctx context.Context, hook, channel string, m notify.M
 	return false, nil
 }
 
-// checkWebhookURL rejects what cannot be a webhook, without echoing it.
+// refuseRedirect is the clients' CheckRedirect; noRedirects already turns
+// a 3xx into an error below it, so this only matters if that ever changes.
+func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// checkWebhookURL rejects what cannot be a webhook, and plain http to
+// another machine (the URL is the secret), without echoing it.
 func checkWebhookURL(s string) error {
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return errors.New("not an http(s) URL")
 	}
-	return nil
-}
-
-// secretParts are the pieces of a webhook URL that must not leak; the path
-// alone (/services/T…/B…/secret) is as good as the whole URL.
-func secretParts(s string) []string {
-	parts := []string{s}
-	if u, err := url.Parse(s); err == nil && len(u.Path) > 1 {
-		parts = append(parts, u.Path, u.EscapedPath())
+	if u.Scheme == "http" && !config.IsLoopback(u.Hostname()) {
+		return errors.New("the webhook URL would be sent over plain http to another machine; use https")
 	}
-	return parts
+	return nil
 }
