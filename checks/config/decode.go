@@ -239,7 +239,7 @@ func (d *decoder) stamp(v reflect.Value) {
 		if x.File == "" {
 			x.File = d.file
 		}
-		x.Sensitive = append(x.Sensitive, d.expanded...)
+		x.Sensitive = append(x.Sensitive, requestSecrets(x.URL, d.expanded)...)
 		d.expanded = nil
 	}
 }

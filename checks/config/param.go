@@ -2,8 +2,10 @@ package config
 
 import (
 	"encoding/json"
+	"net/url"
 	"reflect"
 	"regexp"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -69,4 +71,24 @@ func (d *decoder) param(n *yaml.Node, v reflect.Value, path string) {
 	if s, ok := d.scalar(n, path); ok {
 		v.Set(reflect.ValueOf(Param{Text: s}))
 	}
+}
+
+// requestSecrets keeps the ${VAR} values of a check's request that are
+// secrets for all credmon knows: a value that only names the url's host is
+// not one — hiding it would hide where a failing request went, and it
+// would put a plain health check behind the https rule.
+func requestSecrets(rawURL string, values []string) []string {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Host == "" {
+		return values
+	}
+	rest := strings.Replace(rawURL, u.Host, "", 1)
+	out := values[:0:0]
+	for _, v := range values {
+		if strings.Contains(u.Host, v) && !strings.Contains(rest, v) {
+			continue
+		}
+		out = append(out, v)
+	}
+	return out
 }
