@@ -139,3 +139,21 @@ func FuzzString(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkString is the per-probe cost of redacting a typical challenge
+// or error text against a credential's set.
+func BenchmarkString(b *testing.B) {
+	s := NewSet(fakeKey, "FAKE-previous-key-0000000000000000")
+	text := `Bearer realm="api", error="invalid_token", error_description="The access token provided is expired, revoked, malformed, or invalid for other reasons."`
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = s.String(text)
+	}
+}
+
+func BenchmarkNewSet(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = NewSet(fakeKey, "FAKE-previous-key-0000000000000000")
+	}
+}
