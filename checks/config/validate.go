@@ -368,7 +368,7 @@ func (v *validator) check(path string, env *Environment, ch *Check, creds []stri
 	} else if ch.CarriesSecret() {
 		v.credentialURL(path+".url", ch.URL, ch.AllowInsecure, "the secret in the check's request")
 	} else if u, err := url.Parse(ch.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		v.errorf(path+".url", ErrInvalid, "invalid url %q (use http:// or https:// with a host)", redact.URL(ch.URL))
+		v.errorf(path+".url", ErrInvalid, "invalid url %q (use http:// or https:// with a host)", redact.URL(ch.URL, redact.NewSet(ch.Sensitive...)))
 	}
 	if !tokenPattern.MatchString(ch.Method) {
 		v.errorf(path+".method", ErrInvalid, "invalid method %q", ch.Method)
