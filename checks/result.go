@@ -73,8 +73,9 @@ func (r Result) Key() string { return r.Env + "/" + r.Check }
 // challenge). A 200 with a skewed Date is not "ok" to the person reading
 // `credmon check`, the status page or a metric — it is worth a look, which
 // is what warn means. The cause stays the main cause, so nothing keyed on
-// causes (incident families, metric cause labels) moves, and a warn finding
-// never turns a result into a failure: findings are warn-level causes, so
+// causes (incident families, metric cause labels) moves. A finding never
+// turns a result into a failure either: a probe's findings are warn-level
+// causes, and rotation makes the worse of its two results the main one, so
 // exit codes (warn exits 0) and incidents, which open on the main cause's
 // family, are unchanged.
 func Verdict(c Cause, findings []Finding) Status {
