@@ -36,13 +36,13 @@ func (c *Check) diagnose(res *Result, ex *exchange, auth *Authorization, tr *Tra
 			if cause != CauseUnexpectedStatus {
 				hint = "The API accepted the request but says the credential is not valid: re-issue it at the provider and update the secret."
 			}
-			res.setCause(cause, detail, hint)
+			res.SetCause(cause, detail, hint)
 		} else if expired {
-			res.setCause(CauseTokenExpired,
+			res.SetCause(CauseTokenExpired,
 				fmt.Sprintf("The token expired %s (exp %s) by our clock, though this API still accepted it", ago(now, *res.Token.ExpiresAt), res.Token.ExpiresAt.UTC().Format(time.RFC3339)),
 				"Issue a new token before other services that do check exp start failing; if our clock is wrong, see clock_skew.")
 		} else {
-			res.setCause(CauseOK, fmt.Sprintf("The API answered %s", statusText(ex.status)), "")
+			res.SetCause(CauseOK, fmt.Sprintf("The API answered %s", statusText(ex.status)), "")
 		}
 	case ex.status == http.StatusUnauthorized:
 		c.diagnose401(res, auth, expired, now)
@@ -52,16 +52,16 @@ func (c *Check) diagnose(res *Result, ex *exchange, auth *Authorization, tr *Tra
 			if scope == "" {
 				scope = "(not named by the server)"
 			}
-			res.setCause(CauseInsufficientScope,
+			res.SetCause(CauseInsufficientScope,
 				"The credential is valid but lacks the scope this request needs: "+scope+challengeSuffix(ch),
 				fmt.Sprintf("Grant %s to the key or client (for OAuth2 add it to `scopes:`), then issue a new token.", scope))
 		} else {
-			res.setCause(CauseForbidden,
+			res.SetCause(CauseForbidden,
 				"The API accepted the credential but refused this request (403 Forbidden)"+challengeSuffix(res.Challenge),
 				"The credential is alive: check its role or permissions for this resource, an IP allow-list, or the account's status at the provider.")
 		}
 	case ex.status == http.StatusProxyAuthRequired:
-		res.setCause(CauseUnexpectedStatus, "The proxy answered 407 Proxy Authentication Required",
+		res.SetCause(CauseUnexpectedStatus, "The proxy answered 407 Proxy Authentication Required",
 			"The proxy in proxy_url wants its own credentials: add them to the proxy URL or use a proxy that lets credmon through.")
 	case ex.status >= 300 && ex.status < 400:
 		loc := ex.header.Get("Location")
@@ -75,7 +75,7 @@ func (c *Check) diagnose(res *Result, ex *exchange, auth *Authorization, tr *Tra
 				hint = "Point the check's url at " + host + " directly if that host is meant to receive the credential."
 			}
 		}
-		res.setCause(CauseUnexpectedStatus, detail, hint)
+		res.SetCause(CauseUnexpectedStatus, detail, hint)
 	default:
 		hint := "Not a credential problem as far as credmon can tell: check the API's health and the check's url and expect.status."
 		if ex.status == http.StatusNotFound {
@@ -83,11 +83,11 @@ func (c *Check) diagnose(res *Result, ex *exchange, auth *Authorization, tr *Tra
 		} else if ex.status >= 500 {
 			hint = "The API is failing on its side; credentials cannot be judged until it recovers."
 		}
-		res.setCause(CauseUnexpectedStatus, fmt.Sprintf("The API answered %s; expected %s", statusText(ex.status), c.expectedText()), hint)
+		res.SetCause(CauseUnexpectedStatus, fmt.Sprintf("The API answered %s; expected %s", statusText(ex.status), c.expectedText()), hint)
 	}
 
 	if ex.status == http.StatusUnauthorized && len(cs) == 0 {
-		res.Findings = append(res.Findings, Finding{Cause: CauseMissingChallenge,
+		res.AddFinding(Finding{Cause: CauseMissingChallenge,
 			Detail: "The 401 carried no WWW-Authenticate header (RFC 9110 requires one), so the server gave no reason",
 			Hint:   "Ask the API owner to send a WWW-Authenticate challenge; meanwhile run `credmon explain` to see the full response."})
 	}
@@ -99,19 +99,19 @@ func (c *Check) diagnose401(res *Result, auth *Authorization, expired bool, now 
 	suffix := challengeSuffix(ch)
 	switch {
 	case auth == nil:
-		res.setCause(CauseMissingCredential, "The API requires authentication but this check sends no credential"+suffix,
+		res.SetCause(CauseMissingCredential, "The API requires authentication but this check sends no credential"+suffix,
 			"Add `credential:` to the check.")
 	case expired:
-		res.setCause(CauseTokenExpired,
+		res.SetCause(CauseTokenExpired,
 			fmt.Sprintf("The token expired %s (exp %s)%s", ago(now, *res.Token.ExpiresAt), res.Token.ExpiresAt.UTC().Format(time.RFC3339), suffix),
 			"Issue a new token and update the secret; for tokens that expire by design use an oauth2 credential so credmon refreshes them.")
 	case ch != nil && ch.BearerError() == challenge.BearerInvalidToken && ch.SaysExpired():
-		res.setCause(CauseTokenExpired, "The API says the token expired"+suffix,
+		res.SetCause(CauseTokenExpired, "The API says the token expired"+suffix,
 			"Issue a new token. If our copy of the token says it is still valid, the server's clock or its leeway disagrees with ours: compare clocks (credmon status shows offsets).")
 	case auth.Fetched:
 		// A token fetched for this very request was refused: no fresher one
 		// exists, so the grant itself is dead.
-		res.setCause(CauseRevoked,
+		res.SetCause(CauseRevoked,
 			"The API rejected a token fetched moments ago: the credential itself has been revoked or disabled"+suffix,
 			"Re-enable the client or issue a new credential at the provider, then update the secret; token refresh cannot fix this.")
 	case ch != nil && ch.BearerError() == challenge.BearerInvalidToken:
@@ -119,19 +119,19 @@ func (c *Check) diagnose401(res *Result, auth *Authorization, expired bool, now 
 		if skew := futureClaimHint(res.Token, now); skew != "" {
 			hint = skew
 		}
-		res.setCause(CauseInvalidToken, "The API rejected the token as invalid"+suffix, hint)
+		res.SetCause(CauseInvalidToken, "The API rejected the token as invalid"+suffix, hint)
 	case ch != nil && ch.BearerError() == challenge.BearerInvalidRequest && strings.EqualFold(auth.Header, "Authorization") && !strings.EqualFold(schemeOf(auth), "Bearer"):
-		res.setCause(CauseMalformedCredential, fmt.Sprintf("The API says the request is malformed%s: the key is sent with scheme %q, not Bearer", suffix, schemeOf(auth)),
+		res.SetCause(CauseMalformedCredential, fmt.Sprintf("The API says the request is malformed%s: the key is sent with scheme %q, not Bearer", suffix, schemeOf(auth)),
 			"Set `scheme: Bearer` on the credential (or remove `scheme: \"\"`): the API expects `Authorization: Bearer <key>`.")
 	case ch != nil && ch.BearerError() == challenge.BearerInvalidRequest:
-		res.setCause(CauseUnauthorized, "The API says the request is malformed"+suffix,
+		res.SetCause(CauseUnauthorized, "The API says the request is malformed"+suffix,
 			fmt.Sprintf("Check how the credential is sent: header %s, scheme %q. Most APIs want `Authorization: Bearer <key>`.", auth.Header, schemeOf(auth)))
 	default:
 		hint := fmt.Sprintf("The key (%s) is wrong, revoked, or for another API or environment: compare it with the provider's dashboard; `credmon explain %s` shows the full exchange.", auth.Identity, res.Key())
 		if skew := futureClaimHint(res.Token, now); skew != "" {
 			hint = skew
 		}
-		res.setCause(CauseUnauthorized, "The API answered 401 Unauthorized"+suffix, hint)
+		res.SetCause(CauseUnauthorized, "The API answered 401 Unauthorized"+suffix, hint)
 	}
 }
 
@@ -171,7 +171,7 @@ func (c *Check) serverClock(res *Result, ex *exchange) {
 	res.ServerTimeOffset = offset.Round(time.Millisecond)
 	tolerance := c.deps.MaxOffset + ex.latency + time.Second
 	if offset > tolerance || -offset > tolerance {
-		res.Findings = append(res.Findings, Finding{Cause: CauseServerClockSkew,
+		res.AddFinding(Finding{Cause: CauseServerClockSkew,
 			Detail: fmt.Sprintf("The server's clock is %s %s ours (Date: %s)", absDur(offset).Round(time.Second), aheadBehind(offset), clip(ex.text(d), 64)),
 			Hint:   "Token lifetimes are judged by the server's clock: expect early or late expiry. Tell the API owner, or check our own clock (clock_skew)."})
 	}

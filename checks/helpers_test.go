@@ -109,8 +109,8 @@ func wantCause(t *testing.T, r checks.Result, cause checks.Cause) {
 	if r.Cause != cause {
 		t.Fatalf("cause = %s, want %s (detail: %s; hint: %s)", r.Cause, cause, r.Detail, r.Hint)
 	}
-	if r.Status != cause.Status() {
-		t.Fatalf("status = %s, want %s", r.Status, cause.Status())
+	if want := checks.Verdict(cause, r.Findings); r.Status != want {
+		t.Fatalf("status = %s, want %s (cause %s, findings %+v)", r.Status, want, cause, r.Findings)
 	}
 	if r.Detail == "" {
 		t.Fatalf("cause %s has no detail", cause)

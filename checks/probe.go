@@ -141,7 +141,7 @@ func (c *Check) probe(ctx context.Context, tick time.Time, p *probeRun) Result {
 				c.guard(a2, &retry)
 				c.diagnose(&retry, ex2, a2, p.tr)
 				if ex2.status == http.StatusUnauthorized {
-					retry.setCause(CauseRevoked,
+					retry.SetCause(CauseRevoked,
 						"The API rejected the token, and a freshly issued one too: the credential itself has been revoked or disabled"+challengeSuffix(retry.Challenge),
 						"Re-enable the client or issue a new credential at the provider, then update the secret; token refresh cannot fix this.")
 				}
@@ -169,15 +169,11 @@ func (r Result) failed(err error) Result {
 	if !errors.As(err, &f) {
 		f = &Failure{Cause: CauseUnexpectedStatus, Detail: err.Error()}
 	}
-	r.setCause(f.Cause, f.Detail, f.Hint)
+	r.SetCause(f.Cause, f.Detail, f.Hint)
 	if f.Token != nil {
 		r.Token = f.Token
 	}
 	return r
-}
-
-func (r *Result) setCause(c Cause, detail, hint string) {
-	r.Cause, r.Status, r.Detail, r.Hint = c, c.Status(), detail, hint
 }
 
 // request builds the HTTP request: the check's url, query, headers and

@@ -273,7 +273,7 @@ func TestProbeServerClockSkew(t *testing.T) {
 	})
 	r := newFixture(srv.URL, apiKeyCred(config.Literal(liveKey))).run(t)
 	wantCause(t, r, checks.CauseOK)
-	if !hasFinding(r, checks.CauseServerClockSkew) || r.Worst() != checks.StatusWarn {
+	if !hasFinding(r, checks.CauseServerClockSkew) || r.Status != checks.StatusWarn {
 		t.Fatalf("server_clock_skew not reported: %+v", r.Findings)
 	}
 	if r.ServerTimeOffset < 4*time.Minute || r.ServerTimeOffset > 6*time.Minute {

@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"slices"
 	"time"
 
 	"github.com/credmon/credmon/checks/challenge"
@@ -17,6 +18,9 @@ type Result struct {
 	Started    time.Time `json:"started"`
 	RunBy      string    `json:"run_by,omitempty"` // the replica that ran it
 
+	// Status is the verdict: what Verdict says for Cause and Findings. Set
+	// it through SetCause and AddFinding, and read it rather than
+	// recomputing from the cause, so every output agrees.
 	Status     Status        `json:"status"`
 	Cause      Cause         `json:"cause"`
 	HTTPStatus int           `json:"http_status,omitempty"`
@@ -60,13 +64,39 @@ type TokenInfo struct {
 // Key identifies a check across environments: "ENV/CHECK".
 func (r Result) Key() string { return r.Env + "/" + r.Check }
 
-// Worst returns the status of the main cause combined with the findings.
-func (r Result) Worst() Status {
-	s := r.Status
-	for _, f := range r.Findings {
+// Verdict is the status a result reports: the worst of its main cause and
+// its findings. It is the one place that decides a result's status; SetCause
+// and AddFinding call it, so Result.Status always holds its answer.
+//
+// Why the worst and not the main cause alone: a finding is something the
+// exchange really showed (the server's clock 5 minutes off, a 401 without a
+// challenge). A 200 with a skewed Date is not "ok" to the person reading
+// `credmon check`, the status page or a metric — it is worth a look, which
+// is what warn means. The cause stays the main cause, so nothing keyed on
+// causes (incident families, metric cause labels) moves. A finding never
+// turns a result into a failure either: a probe's findings are warn-level
+// causes, and rotation makes the worse of its two results the main one, so
+// exit codes (warn exits 0) and incidents, which open on the main cause's
+// family, are unchanged.
+func Verdict(c Cause, findings []Finding) Status {
+	s := c.Status()
+	for _, f := range findings {
 		if fs := f.Cause.Status(); fs.Rank() > s.Rank() {
 			s = fs
 		}
 	}
 	return s
+}
+
+// SetCause makes c the result's main cause and settles its status.
+func (r *Result) SetCause(c Cause, detail, hint string) {
+	r.Cause, r.Detail, r.Hint = c, detail, hint
+	r.Status = Verdict(r.Cause, r.Findings)
+}
+
+// AddFinding reports f alongside the main cause and settles the status. The
+// findings are copied first, so a Result copied by value never shares them.
+func (r *Result) AddFinding(f Finding) {
+	r.Findings = append(slices.Clip(r.Findings), f)
+	r.Status = Verdict(r.Cause, r.Findings)
 }

@@ -59,7 +59,7 @@ func (c *Console) Notify(ctx context.Context, m Message) (bool, error) {
 // Result logs one check result.
 func (c *Console) Result(ctx context.Context, r checks.Result) {
 	level := slog.LevelInfo
-	switch r.Worst() {
+	switch r.Status {
 	case checks.StatusWarn:
 		level = slog.LevelWarn
 	case checks.StatusFail, checks.StatusError:
@@ -68,7 +68,7 @@ func (c *Console) Result(ctx context.Context, r checks.Result) {
 	attrs := []slog.Attr{
 		slog.String("env", r.Env),
 		slog.String("check", r.Check),
-		slog.String("status", string(r.Worst())),
+		slog.String("status", string(r.Status)),
 		slog.String("cause", string(r.Cause)),
 		slog.Duration("latency", r.Latency.Round(time.Millisecond)),
 	}

@@ -363,3 +363,32 @@ func TestObserveConcern(t *testing.T) {
 		t.Fatalf("Open() = %+v, %v; want the rotation incident still open", open, err)
 	}
 }
+
+// A finding-only warn (ok next to server_clock_skew or missing_challenge)
+// is warn in every output, yet it is not a failure: it neither opens an
+// incident nor keeps one open.
+func TestFindingOnlyWarnIsASuccessForIncidents(t *testing.T) {
+	skewed := result(checks.CauseOK)
+	skewed.AddFinding(checks.Finding{Cause: checks.CauseServerClockSkew, Detail: "server clock 5m ahead"})
+	if skewed.Status != checks.StatusWarn {
+		t.Fatalf("ok + server_clock_skew: status %s, want warn", skewed.Status)
+	}
+	fail := result(checks.CauseUnauthorized)
+	fail.AddFinding(checks.Finding{Cause: checks.CauseMissingChallenge, Detail: "no WWW-Authenticate"})
+	h := newHarness(t, IncidentOptions{})
+	msgs := runSteps(t, h, []step{
+		{r: skewed}, {r: skewed}, {r: skewed},
+		{r: fail}, {r: fail, want: "opened"},
+		{r: skewed, want: "resolved"},
+	})
+	if m := msgs[0]; m.Status != checks.StatusFail || m.Cause != checks.CauseUnauthorized || len(m.Findings) != 1 {
+		t.Errorf("opened: %s/%s findings %+v", m.Status, m.Cause, m.Findings)
+	}
+	// The resolving message carries the result's own verdict and findings.
+	if m := msgs[1]; m.Status != checks.StatusWarn || m.PrevCause != checks.CauseUnauthorized || len(m.Findings) != 1 {
+		t.Errorf("resolved: %s prev %s findings %+v", m.Status, m.PrevCause, m.Findings)
+	}
+	if open, err := h.inc.Open(context.Background()); err != nil || len(open) != 0 {
+		t.Errorf("open incidents after the warn-only run: %+v (%v)", open, err)
+	}
+}

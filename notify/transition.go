@@ -49,8 +49,12 @@ func (rec *record) step(r checks.Result, now time.Time, o IncidentOptions, owner
 		msgs = append(msgs, m)
 	}
 
+	// Incidents follow the main cause, never the findings. r.Status is the
+	// verdict every output shows (ok next to server_clock_skew is warn),
+	// but a cause without a family — ok, or a finding-only cause — is a
+	// success here: a warn finding never opens or keeps an incident.
 	fam := Family(r.Cause)
-	if fam == "" || r.Status == checks.StatusOK {
+	if fam == "" {
 		rec.Failures = 0
 		rec.Successes++
 		if in := rec.Open; in != nil && rec.Successes >= o.SuccessThreshold {
@@ -67,7 +71,7 @@ func (rec *record) step(r checks.Result, now time.Time, o IncidentOptions, owner
 	rec.Successes = 0
 	rec.Failures++
 	threshold := o.FailureThreshold
-	if r.Status == checks.StatusWarn {
+	if r.Cause.Status() == checks.StatusWarn {
 		// A warning is a deadline, not a flake: waiting for a second run
 		// only delays it.
 		threshold = 1

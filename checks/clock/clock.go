@@ -105,11 +105,11 @@ func (c *Checker) Check(ctx context.Context) (checks.Result, Offset) {
 		offsets = append(offsets, s.Offset)
 	}
 	if len(c.servers) == 0 {
-		setCause(&res, checks.CauseUnreachable, "No NTP servers are configured", "Set clock.ntp_servers, or do not schedule the clock check.")
+		res.SetCause(checks.CauseUnreachable, "No NTP servers are configured", "Set clock.ntp_servers, or do not schedule the clock check.")
 		return res, off
 	}
 	if len(offsets) == 0 {
-		setCause(&res, checks.CauseUnreachable,
+		res.SetCause(checks.CauseUnreachable,
 			"No NTP server gave a usable answer: "+strings.Join(unused, ", "),
 			"Allow outbound UDP port 123 to clock.ntp_servers, or list an NTP server inside the network; until then our clock cannot be judged.")
 		return res, off
@@ -122,12 +122,12 @@ func (c *Checker) Check(ctx context.Context) (checks.Result, Offset) {
 		tail = "; not used: " + strings.Join(unused, ", ")
 	}
 	if abs(off.Median) > c.maxOffset {
-		setCause(&res, checks.CauseClockSkew,
+		res.SetCause(checks.CauseClockSkew,
 			fmt.Sprintf("%s, beyond max_offset %s%s", measured, c.maxOffset, tail),
 			"Fix time sync on this host (chrony or systemd-timesyncd; in a container, the node's clock): token exp, nbf and iat are judged against it, here and by the APIs.")
 		return res, off
 	}
-	setCause(&res, checks.CauseOK, fmt.Sprintf("%s, within max_offset %s%s", measured, c.maxOffset, tail), "")
+	res.SetCause(checks.CauseOK, fmt.Sprintf("%s, within max_offset %s%s", measured, c.maxOffset, tail), "")
 	return res, off
 }
 
@@ -214,8 +214,4 @@ func printable(s string) string {
 		}
 		return r
 	}, s)
-}
-
-func setCause(r *checks.Result, c checks.Cause, detail, hint string) {
-	r.Cause, r.Status, r.Detail, r.Hint = c, c.Status(), detail, hint
 }

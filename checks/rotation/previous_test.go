@@ -181,8 +181,8 @@ func TestPreviousKeyAlongsideDeadline(t *testing.T) {
 	if len(r.Findings) != 1 || r.Findings[0].Cause != checks.CauseRotationDue || !strings.Contains(r.Findings[0].Detail, "2026-03-31") {
 		t.Fatalf("findings = %+v, want the rotation_due deadline alongside", r.Findings)
 	}
-	if r.Worst() != checks.StatusFail {
-		t.Fatalf("worst = %s", r.Worst())
+	if r.Status != checks.StatusFail {
+		t.Fatalf("status = %s", r.Status)
 	}
 }
 

@@ -245,11 +245,12 @@ func (t *Tracker) Deadlines(ctx context.Context, cred *config.Credential) ([]Dea
 
 // result starts a credential-level result.
 func (v *view) result(cred *config.Credential, cause checks.Cause, detail, hint string) *checks.Result {
-	return &checks.Result{
+	r := &checks.Result{
 		Env: cred.Env, Credential: cred.Name, Identity: v.identity,
 		Tick: v.now, Started: v.now,
-		Status: cause.Status(), Cause: cause, Detail: detail, Hint: hint,
 	}
+	r.SetCause(cause, detail, hint)
+	return r
 }
 
 // merge combines the deadline and previous-key results of the rotation
@@ -275,6 +276,6 @@ func merge(deadline, previous *checks.Result) *checks.Result {
 		}
 		return &out
 	}
-	out.Findings = append(slices.Clone(out.Findings), checks.Finding{Cause: other.Cause, Detail: other.Detail, Hint: other.Hint})
+	out.AddFinding(checks.Finding{Cause: other.Cause, Detail: other.Detail, Hint: other.Hint})
 	return &out
 }

@@ -56,7 +56,7 @@ func cmdCheck(ctx context.Context, env *cliEnv, args []string) int {
 		printResults(env.stdout, results)
 	}
 	for _, r := range results {
-		if s := r.Worst(); s == checks.StatusFail || s == checks.StatusError {
+		if s := r.Status; s == checks.StatusFail || s == checks.StatusError {
 			return exitFailure
 		}
 	}
@@ -109,12 +109,12 @@ func printResults(w io.Writer, results []checks.Result) {
 		for _, f := range r.Findings {
 			cause += "+" + string(f.Cause)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", inert(r.Env), inert(r.Check), inert(dash(r.Credential)), strings.ToUpper(string(r.Worst())), inert(cause), httpStatus, r.Latency.Round(time.Millisecond))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", inert(r.Env), inert(r.Check), inert(dash(r.Credential)), strings.ToUpper(string(r.Status)), inert(cause), httpStatus, r.Latency.Round(time.Millisecond))
 	}
 	tw.Flush()
 	first := true
 	for _, r := range results {
-		if r.Worst() == checks.StatusOK {
+		if r.Status == checks.StatusOK {
 			continue
 		}
 		if first {

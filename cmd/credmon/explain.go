@@ -43,7 +43,7 @@ func cmdExplain(ctx context.Context, env *cliEnv, args []string) int {
 	}
 	r, tr := sel[0].Explain(ctx)
 	printExplain(env.stdout, r, tr, time.Now())
-	if s := r.Worst(); s == checks.StatusFail || s == checks.StatusError {
+	if s := r.Status; s == checks.StatusFail || s == checks.StatusError {
 		return exitFailure
 	}
 	return exitOK
@@ -95,7 +95,7 @@ func printExplain(w io.Writer, r checks.Result, tr *checks.Trace, now time.Time)
 	if r.ServerTimeOffset != 0 {
 		fmt.Fprintf(w, "\nserver clock offset  %s (from its Date header)\n", r.ServerTimeOffset)
 	}
-	fmt.Fprintf(w, "\nstatus  %s\ncause   %s\ndetail  %s\n", r.Worst(), r.Cause, inert(r.Detail))
+	fmt.Fprintf(w, "\nstatus  %s\ncause   %s\ndetail  %s\n", r.Status, r.Cause, inert(r.Detail))
 	if r.Hint != "" {
 		fmt.Fprintf(w, "fix     %s\n", inert(r.Hint))
 	}

@@ -141,7 +141,7 @@ func printSnapshot(w io.Writer, s *web.Snapshot, now time.Time) {
 	for _, c := range s.Checks {
 		status, cause, httpStatus, last, next := "-", "-", "-", "never", "-"
 		if r := c.Last; r != nil {
-			status, cause, last = strings.ToUpper(string(r.Worst())), string(r.Cause), checks.HumanDuration(now.Sub(r.Started))+" ago"
+			status, cause, last = strings.ToUpper(string(r.Status)), string(r.Cause), checks.HumanDuration(now.Sub(r.Started))+" ago"
 			if r.HTTPStatus != 0 {
 				httpStatus = fmt.Sprint(r.HTTPStatus)
 			}

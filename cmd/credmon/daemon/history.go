@@ -17,8 +17,8 @@ type history struct {
 // add records r and reports whether its status or cause differs from the
 // previous result — the moments worth a console line.
 func (h *history) add(r checks.Result) bool {
-	changed := h.n == 0 || h.statuses[(h.next-1+historyLen)%historyLen] != r.Worst() || h.lastCause != r.Cause
-	h.statuses[h.next] = r.Worst()
+	changed := h.n == 0 || h.statuses[(h.next-1+historyLen)%historyLen] != r.Status || h.lastCause != r.Cause
+	h.statuses[h.next] = r.Status
 	h.next = (h.next + 1) % historyLen
 	if h.n < historyLen {
 		h.n++

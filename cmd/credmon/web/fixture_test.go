@@ -84,7 +84,7 @@ func fixtureSnapshot() *Snapshot {
 	prodSearch.Hint = "The credential was not tested: check DNS, the network path and the proxy from this replica."
 
 	stgSearch := res("staging", "search-query", "search-basic", checks.StatusOK, checks.CauseOK, 200, 31*time.Millisecond, 20*time.Second)
-	stgSearch.Findings = []checks.Finding{{Cause: checks.CauseServerClockSkew, Detail: "The server's clock is 4.2 s ahead of ours.", Hint: "Check NTP on search.staging.internal."}}
+	stgSearch.AddFinding(checks.Finding{Cause: checks.CauseServerClockSkew, Detail: "The server's clock is 4.2 s ahead of ours.", Hint: "Check NTP on search.staging.internal."})
 	stgSearch.ServerTimeOffset = 4200 * time.Millisecond
 
 	prodGH := res("prod", "github-app", "github-token", checks.StatusOK, checks.CauseOK, 200, 120*time.Millisecond, 4*time.Minute)

@@ -148,13 +148,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 
 // ObserveResult records one finished check run.
 func (m *Metrics) ObserveResult(r checks.Result) {
-	worst := r.Worst()
 	up := 0.0
-	if worst == checks.StatusOK || worst == checks.StatusWarn {
+	if r.Status == checks.StatusOK || r.Status == checks.StatusWarn {
 		up = 1
 	}
 	m.checkUp.WithLabelValues(r.Env, r.Check).Set(up)
-	m.setStatus(r.Env, r.Check, string(worst), string(r.Cause))
+	m.setStatus(r.Env, r.Check, string(r.Status), string(r.Cause))
 
 	// Only causes seen get a series: pre-creating all twenty per check would
 	// cost 200,000 series at 10,000 checks. Alert on credmon_check_up or

@@ -48,8 +48,8 @@ credmon_check_findings_total{cause="server_clock_skew",check="search-query",env=
 		t.Error(err)
 	}
 
-	// One status series per check, labelled with Worst() (the ok run with a
-	// warn finding is warn) and the current cause.
+	// One status series per check, labelled with the verdict (the ok run
+	// with a warn finding is warn) and the current cause.
 	if n := testutil.CollectAndCount(m.checkStatus); n != 3 {
 		t.Errorf("credmon_check_status has %d series for 3 checks, want 3", n)
 	}

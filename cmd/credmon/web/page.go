@@ -193,7 +193,7 @@ func newPageView(s *Snapshot) *pageView {
 func newCellView(c CheckStatus, now time.Time) *cellView {
 	cell := &cellView{C: c, Status: "pending", OKRatio: fmt.Sprintf("%.0f%%", c.OKRatio*100)}
 	if c.Last != nil {
-		cell.Status = string(c.Last.Worst())
+		cell.Status = string(c.Last.Status)
 		at := c.Last.Started
 		if at.IsZero() {
 			at = c.Last.Tick
