@@ -49,18 +49,21 @@ func TestFormat(t *testing.T) {
 
 func TestHuman(t *testing.T) {
 	for d, want := range map[time.Duration]string{
-		0:                              "0s",
-		400 * time.Millisecond:         "0s",
-		1999 * time.Millisecond:        "1s",
-		45 * time.Second:               "45s",
-		-45 * time.Second:              "45s",
-		5*time.Minute + 10*time.Second: "5m",
-		90 * time.Minute:               "1h 30m",
-		3 * time.Hour:                  "3h",
-		3*time.Hour + 20*time.Second:   "3h",
-		52 * time.Hour:                 "2d 4h",
-		7 * Day:                        "7d",
-		400*Day + 5*time.Minute:        "400d",
+		0:                                 "0s",
+		400 * time.Millisecond:            "0s",
+		600 * time.Millisecond:            "1s",
+		1999 * time.Millisecond:           "2s",
+		time.Hour - 500*time.Millisecond:  "1h",
+		time.Hour - 1500*time.Millisecond: "59m",
+		45 * time.Second:                  "45s",
+		-45 * time.Second:                 "45s",
+		5*time.Minute + 10*time.Second:    "5m",
+		90 * time.Minute:                  "1h 30m",
+		3 * time.Hour:                     "3h",
+		3*time.Hour + 20*time.Second:      "3h",
+		52 * time.Hour:                    "2d 4h",
+		7 * Day:                           "7d",
+		400*Day + 5*time.Minute:           "400d",
 	} {
 		if got := Human(d); got != want {
 			t.Errorf("Human(%v) = %q, want %q", d, got, want)

@@ -6,12 +6,14 @@ import (
 )
 
 // Human renders the size of d at its two coarsest units that matter to a
-// reader, truncating the rest: "3d 4h", "2h 5m", "3m", "42s". The sign is
-// dropped; Relative says which way.
+// reader: "3d 4h", "2h 5m", "3m", "42s". d is rounded to the second, so a
+// timestamp half a second short of an hour reads "1h"; coarser units are
+// truncated. The sign is dropped; Relative says which way.
 func Human(d time.Duration) string {
 	if d < 0 {
 		d = -d
 	}
+	d = d.Round(time.Second)
 	switch {
 	case d >= Day:
 		if h := d % Day / time.Hour; h > 0 {
