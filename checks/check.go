@@ -39,7 +39,7 @@ func (d *Deps) defaults() {
 		d.Now = time.Now
 	}
 	if d.MaxOffset == 0 {
-		d.MaxOffset = 2 * time.Second
+		d.MaxOffset = config.DefaultMaxOffset
 	}
 	if d.Tokens == nil {
 		d.Tokens = NewLocalTokens()

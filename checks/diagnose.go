@@ -3,6 +3,7 @@ package checks
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/credmon/credmon/checks/duration"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -148,7 +149,7 @@ func futureClaimHint(t *TokenInfo, now time.Time) string {
 	}{{"nbf (not before)", t.NotBefore}, {"iat (issued at)", t.IssuedAt}} {
 		if c.at != nil && c.at.After(now.Add(time.Second)) {
 			return fmt.Sprintf("The token's %s is %s, %s in the future by our clock: a clock is off here or at the issuer, beyond the server's leeway — check NTP on both (credmon status shows our offset).",
-				c.name, c.at.UTC().Format(time.RFC3339), HumanDuration(c.at.Sub(now)))
+				c.name, c.at.UTC().Format(time.RFC3339), duration.Human(c.at.Sub(now)))
 		}
 	}
 	return ""
@@ -320,7 +321,7 @@ func schemeOf(a *Authorization) string {
 }
 
 func ago(now, t time.Time) string {
-	return HumanDuration(now.Sub(t)) + " ago"
+	return duration.Human(now.Sub(t)) + " ago"
 }
 
 func absDur(d time.Duration) time.Duration {
@@ -335,27 +336,4 @@ func aheadBehind(d time.Duration) string {
 		return "ahead of"
 	}
 	return "behind"
-}
-
-// HumanDuration renders a duration coarsely: "3d 4h", "2h 5m", "42s".
-func HumanDuration(d time.Duration) string {
-	d = absDur(d)
-	switch {
-	case d >= 24*time.Hour:
-		days := d / (24 * time.Hour)
-		h := (d % (24 * time.Hour)) / time.Hour
-		if h == 0 {
-			return fmt.Sprintf("%dd", days)
-		}
-		return fmt.Sprintf("%dd %dh", days, h)
-	case d >= time.Hour:
-		m := (d % time.Hour) / time.Minute
-		if m == 0 {
-			return fmt.Sprintf("%dh", d/time.Hour)
-		}
-		return fmt.Sprintf("%dh %dm", d/time.Hour, m)
-	case d >= time.Minute:
-		return fmt.Sprintf("%dm", d/time.Minute)
-	}
-	return fmt.Sprintf("%ds", d/time.Second)
 }

@@ -79,7 +79,7 @@ func (o *oauth2Cred) refreshBefore() time.Duration {
 	if d := o.cfg.RefreshBefore.D(); d > 0 {
 		return d
 	}
-	return time.Minute
+	return config.DefaultRefreshBefore
 }
 
 // Authorize returns the cached token while it is fresh, else fetches one —
@@ -240,7 +240,7 @@ func (o *oauth2Cred) fetch(ctx context.Context) (*Token, error) {
 		} else {
 			maxAge := o.cfg.TokenMaxAge.D()
 			if maxAge <= 0 {
-				maxAge = 5 * time.Minute
+				maxAge = config.DefaultTokenMaxAge
 			}
 			t.Expiry, t.ExpirySource = t.FetchedAt.Add(maxAge), "max_age"
 		}

@@ -96,7 +96,7 @@ func (c *Check) probe(ctx context.Context, tick time.Time, p *probeRun) Result {
 	res := Result{Env: c.Env, Check: c.Name, Credential: c.Cfg.Credential, Tick: tick, Started: start}
 	timeout := c.Cfg.Timeout.D()
 	if timeout <= 0 {
-		timeout = 10 * time.Second
+		timeout = config.DefaultTimeout
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()

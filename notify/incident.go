@@ -11,14 +11,8 @@ import (
 	"time"
 
 	"github.com/credmon/credmon/checks"
+	"github.com/credmon/credmon/checks/config"
 	"github.com/credmon/credmon/store"
-)
-
-// Incident defaults, as SPEC.md's alerting section sets them.
-const (
-	DefaultFailureThreshold = 2
-	DefaultSuccessThreshold = 1
-	DefaultRemindEvery      = 4 * time.Hour
 )
 
 // kvPrefix namespaces incident records in the shared KV:
@@ -32,9 +26,9 @@ const maxCASAttempts = 100
 
 // IncidentOptions tune when incidents open, remind and resolve.
 type IncidentOptions struct {
-	FailureThreshold int           // consecutive failures before an incident opens; <= 0 means 2
-	SuccessThreshold int           // consecutive successes before it resolves; <= 0 means 1
-	RemindEvery      time.Duration // reminder interval; 0 = never (DefaultRemindEvery is 4h)
+	FailureThreshold int           // consecutive failures before an incident opens; <= 0 means config.DefaultFailureThreshold
+	SuccessThreshold int           // consecutive successes before it resolves; <= 0 means config.DefaultSuccessThreshold
+	RemindEvery      time.Duration // reminder interval; 0 = never (config sets config.DefaultRemindEvery)
 	SendResolved     *bool         // nil means true, as config's alerting.send_resolved
 	Now              func() time.Time
 	Owner            string // this replica's id, recorded as who sent the last message
@@ -70,10 +64,10 @@ type Incidents struct {
 // NewIncidents returns an incident engine over kv.
 func NewIncidents(kv store.KV, opts IncidentOptions) *Incidents {
 	if opts.FailureThreshold <= 0 {
-		opts.FailureThreshold = DefaultFailureThreshold
+		opts.FailureThreshold = config.DefaultFailureThreshold
 	}
 	if opts.SuccessThreshold <= 0 {
-		opts.SuccessThreshold = DefaultSuccessThreshold
+		opts.SuccessThreshold = config.DefaultSuccessThreshold
 	}
 	if opts.RemindEvery < 0 {
 		opts.RemindEvery = 0

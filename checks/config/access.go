@@ -2,8 +2,6 @@ package config
 
 import (
 	"sort"
-
-	"github.com/robfig/cron/v3"
 )
 
 // Pos returns where a field path (environments.prod.checks[2].url) was
@@ -88,11 +86,3 @@ func (e *Environment) Credential(name string) *Credential {
 	}
 	return e.Credentials[name]
 }
-
-// scheduleParser is the cron dialect of every schedule field: five fields,
-// an optional leading seconds field, and descriptors such as "@every 1m".
-var scheduleParser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
-
-// ParseSchedule parses a schedule the way validation does; the scheduler
-// uses it so the two never disagree.
-func ParseSchedule(spec string) (cron.Schedule, error) { return scheduleParser.Parse(spec) }

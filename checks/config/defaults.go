@@ -1,9 +1,16 @@
 package config
 
-import "time"
+import (
+	"time"
+
+	"github.com/credmon/credmon/checks/duration"
+)
 
 // Defaults. They are set before decoding, so an explicit value (even a
-// wrong one) replaces them and reaches validation.
+// wrong one) replaces them and reaches validation. Config owns them: code
+// that can run without a config (a zero Deps, IncidentOptions or
+// rotation.Options in a test or a library caller) falls back to these same
+// constants, never to its own numbers.
 const (
 	DefaultListen         = "127.0.0.1:9464"
 	DefaultStoreDriver    = "bolt"
@@ -20,14 +27,26 @@ const (
 	DefaultRefreshBefore  = 60 * time.Second
 	DefaultTokenMaxAge    = 5 * time.Minute
 	DefaultAuthStyle      = "auto"
+
+	DefaultFailureThreshold = 2
+	DefaultSuccessThreshold = 1
+	DefaultRemindEvery      = 4 * time.Hour
+	// DefaultRotationGrace is how long a previous key may keep working
+	// after a rotation when rotation.grace is not set.
+	DefaultRotationGrace = 24 * time.Hour
 )
+
+// DefaultExpiryWarnBefore returns the warning bands of
+// alerting.expiry_warn_before, longest first; a new slice on every call.
+func DefaultExpiryWarnBefore() []time.Duration {
+	return []time.Duration{14 * duration.Day, 7 * duration.Day, duration.Day}
+}
 
 // defaulter is implemented by the types whose zero value is not their
 // default; the decoder calls it when it allocates one.
 type defaulter interface{ setDefaults() }
 
 func (c *Config) setDefaults() {
-	day := Duration(24 * time.Hour)
 	yes, yes2 := true, true
 	c.Server.Listen = DefaultListen
 	c.Store.Driver = DefaultStoreDriver
@@ -39,11 +58,13 @@ func (c *Config) setDefaults() {
 		MaxConcurrency: DefaultMaxConcurrency,
 	}
 	c.Alerting = Alerting{
-		FailureThreshold: 2,
-		SuccessThreshold: 1,
-		RemindEvery:      Duration(4 * time.Hour),
+		FailureThreshold: DefaultFailureThreshold,
+		SuccessThreshold: DefaultSuccessThreshold,
+		RemindEvery:      Duration(DefaultRemindEvery),
 		SendResolved:     &yes,
-		ExpiryWarnBefore: []Duration{14 * day, 7 * day, day},
+	}
+	for _, d := range DefaultExpiryWarnBefore() {
+		c.Alerting.ExpiryWarnBefore = append(c.Alerting.ExpiryWarnBefore, Duration(d))
 	}
 	c.Notify.Console = &yes2
 	c.Clock.Schedule = DefaultClockSchedule

@@ -35,6 +35,7 @@ var goldenSentinels = map[string]error{
 	"invalid-unknown-credential.yaml":    ErrReference,
 	"invalid-duplicate-check.yaml":       ErrDuplicate,
 	"invalid-cron.yaml":                  ErrInvalid,
+	"invalid-every-below-minimum.yaml":   ErrInvalid,
 	"invalid-status-range.yaml":          ErrInvalid,
 	"invalid-plain-http.yaml":            ErrInvalid,
 	"invalid-slack-both.yaml":            ErrInvalid,

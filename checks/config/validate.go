@@ -3,7 +3,6 @@ package config
 import (
 	"fmt"
 
-	"github.com/credmon/credmon/checks/redact"
 	"net"
 	"net/url"
 	"os"
@@ -11,6 +10,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/credmon/credmon/checks/redact"
+	"github.com/credmon/credmon/checks/schedule"
 	toolkit "github.com/prometheus/exporter-toolkit/web"
 )
 
@@ -108,8 +109,10 @@ func (v *validator) store() {
 	}
 }
 
+// schedule checks spec with the Scheduler's own parser, so validation and
+// the daemon accept and refuse the same schedules.
 func (v *validator) schedule(path, spec string) {
-	if _, err := ParseSchedule(spec); err != nil {
+	if _, err := schedule.Parse(spec); err != nil {
 		v.errorf(path, ErrInvalid, "invalid schedule %q: %v (use e.g. \"*/5 * * * *\" or \"@every 1m\")", spec, err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/credmon/credmon/checks/duration"
 	"sort"
 	"strconv"
 	"strings"
@@ -91,50 +92,24 @@ func (t *Token) dateValue(name string, now time.Time) (string, bool) {
 	switch name {
 	case "exp":
 		if d <= 0 {
-			rel = "expired " + human(-d) + " ago"
+			rel = "expired " + duration.Human(-d) + " ago"
 		} else {
-			rel = "expires in " + human(d)
+			rel = "expires in " + duration.Human(d)
 		}
 	case "nbf":
 		if d > 0 {
-			rel = "not valid for another " + human(d) + " (check clocks)"
+			rel = "not valid for another " + duration.Human(d) + " (check clocks)"
 		} else {
-			rel = "valid since " + human(-d) + " ago"
+			rel = "valid since " + duration.Human(-d) + " ago"
 		}
 	case "iat":
 		if d > 0 {
-			rel = "issued " + human(d) + " in the future (check clocks)"
+			rel = "issued " + duration.Human(d) + " in the future (check clocks)"
 		} else {
-			rel = "issued " + human(-d) + " ago"
+			rel = "issued " + duration.Human(-d) + " ago"
 		}
 	}
 	return at.UTC().Format(time.RFC3339Nano) + " (" + rel + ")", true
-}
-
-// human renders a duration as its two largest units: "2d 4h", "3h", "5m 10s".
-func human(d time.Duration) string {
-	d = d.Round(time.Second)
-	if d < time.Second {
-		return "0s"
-	}
-	units := []struct {
-		size time.Duration
-		name string
-	}{{24 * time.Hour, "d"}, {time.Hour, "h"}, {time.Minute, "m"}, {time.Second, "s"}}
-	for i, u := range units {
-		if d < u.size {
-			continue
-		}
-		s := strconv.FormatInt(int64(d/u.size), 10) + u.name
-		if i+1 < len(units) {
-			next := units[i+1]
-			if n := (d % u.size) / next.size; n > 0 {
-				s += " " + strconv.FormatInt(int64(n), 10) + next.name
-			}
-		}
-		return s
-	}
-	return "0s"
 }
 
 // formatValue prints strings bare when they are plain text and everything

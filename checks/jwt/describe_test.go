@@ -80,20 +80,3 @@ func TestDescribeTruncatesLongValues(t *testing.T) {
 		t.Errorf("line = %q, want %d runes and an ellipsis", line, maxValueRunes)
 	}
 }
-
-func TestHuman(t *testing.T) {
-	for d, want := range map[time.Duration]string{
-		0:                                "0s",
-		400 * time.Millisecond:           "0s",
-		45 * time.Second:                 "45s",
-		5*time.Minute + 10*time.Second:   "5m 10s",
-		3 * time.Hour:                    "3h",
-		3*time.Hour + 20*time.Second:     "3h",
-		52 * time.Hour:                   "2d 4h",
-		400*24*time.Hour + 5*time.Minute: "400d",
-	} {
-		if got := human(d); got != want {
-			t.Errorf("human(%v) = %q, want %q", d, got, want)
-		}
-	}
-}

@@ -2,6 +2,7 @@ package rotation
 
 import (
 	"fmt"
+	"github.com/credmon/credmon/checks/duration"
 	"slices"
 	"strings"
 	"time"
@@ -128,7 +129,7 @@ func (t *Tracker) band(remaining time.Duration) (string, bool) {
 	return label, in
 }
 
-func bandLabel(d time.Duration) string { return strings.ReplaceAll(checks.HumanDuration(d), " ", "") }
+func bandLabel(d time.Duration) string { return strings.ReplaceAll(duration.Human(d), " ", "") }
 
 // rotationResult judges the rotation deadline: ok, rotation_due within a
 // band, rotation_overdue after.
@@ -141,18 +142,18 @@ func (t *Tracker) rotationResult(cred *config.Credential, v *view) *checks.Resul
 	hint := rotationHint(cred, due.expiresAt)
 	if remaining <= 0 {
 		r := v.result(cred, checks.CauseRotationOverdue,
-			fmt.Sprintf("Rotation of the key was due %s (%s): %s", date(due.at), relative(v.now, due.at), due.basis), hint)
+			fmt.Sprintf("Rotation of the key was due %s (%s): %s", date(due.at), duration.Relative(v.now, due.at), due.basis), hint)
 		r.Band = v.bandID(due.at) + "/overdue"
 		return r
 	}
 	if label, in := t.band(remaining); in {
 		r := v.result(cred, checks.CauseRotationDue,
-			fmt.Sprintf("Rotation of the key is due %s (%s): %s", date(due.at), relative(v.now, due.at), due.basis), hint)
+			fmt.Sprintf("Rotation of the key is due %s (%s): %s", date(due.at), duration.Relative(v.now, due.at), due.basis), hint)
 		r.Band = v.bandID(due.at) + "/" + label
 		return r
 	}
 	return v.result(cred, checks.CauseOK,
-		fmt.Sprintf("Next rotation due %s (%s): %s", date(due.at), relative(v.now, due.at), due.basis), "")
+		fmt.Sprintf("Next rotation due %s (%s): %s", date(due.at), duration.Relative(v.now, due.at), due.basis), "")
 }
 
 func rotationHint(cred *config.Credential, expiresAt bool) string {
@@ -187,13 +188,13 @@ func (t *Tracker) expiryResult(cred *config.Credential, v *view) *checks.Result 
 	var r *checks.Result
 	switch label, in := t.band(remaining); {
 	case remaining <= 0:
-		r = v.result(cred, checks.CauseTokenExpired, fmt.Sprintf("%s %s (%s)", past, date(e.at), relative(v.now, e.at)), strings.Replace(hint, " before then", "", 1))
+		r = v.result(cred, checks.CauseTokenExpired, fmt.Sprintf("%s %s (%s)", past, date(e.at), duration.Relative(v.now, e.at)), strings.Replace(hint, " before then", "", 1))
 		r.Band = v.bandID(e.at) + "/expired"
 	case in:
-		r = v.result(cred, checks.CauseTokenExpiring, fmt.Sprintf("%s %s (%s)", what, date(e.at), relative(v.now, e.at)), hint)
+		r = v.result(cred, checks.CauseTokenExpiring, fmt.Sprintf("%s %s (%s)", what, date(e.at), duration.Relative(v.now, e.at)), hint)
 		r.Band = v.bandID(e.at) + "/" + label
 	default:
-		r = v.result(cred, checks.CauseOK, fmt.Sprintf("%s %s (%s)", what, date(e.at), relative(v.now, e.at)), "")
+		r = v.result(cred, checks.CauseOK, fmt.Sprintf("%s %s (%s)", what, date(e.at), duration.Relative(v.now, e.at)), "")
 	}
 	r.Token = e.token
 	return r
@@ -215,14 +216,6 @@ func date(t time.Time) string {
 		return t.Format("2006-01-02")
 	}
 	return t.Format("2006-01-02 15:04 UTC")
-}
-
-// relative says "in 6d 4h" or "3d ago".
-func relative(now, at time.Time) string {
-	if at.After(now) {
-		return "in " + checks.HumanDuration(at.Sub(now))
-	}
-	return checks.HumanDuration(now.Sub(at)) + " ago"
 }
 
 func lowerFirst(s string) string {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/credmon/credmon/checks/duration"
 	"net/http"
 	"time"
 
@@ -137,13 +138,13 @@ func (t *Tracker) previousResult(ctx context.Context, cred *config.Credential, v
 	end := start.Add(grace)
 	if v.now.Before(end) {
 		r := v.result(cred, checks.CauseOK,
-			fmt.Sprintf("%s still works, as expected until its grace period ends %s (%s)", who, date(end), relative(v.now, end)),
+			fmt.Sprintf("%s still works, as expected until its grace period ends %s (%s)", who, date(end), duration.Relative(v.now, end)),
 			"Move every client to the new key before then, then revoke the previous key at the provider and remove `previous`.")
 		r.HTTPStatus = pr.HTTPStatus
 		return r, false, nil
 	}
 	r := v.result(cred, checks.CausePreviousKeyStillValid,
-		fmt.Sprintf("%s is still accepted (%s), %s after its grace period ended %s", who, statusWords(pr), checks.HumanDuration(v.now.Sub(end)), date(end)),
+		fmt.Sprintf("%s is still accepted (%s), %s after its grace period ended %s", who, statusWords(pr), duration.Human(v.now.Sub(end)), date(end)),
 		"Revoke the previous key at the provider — until then anyone holding it can use it — then remove `previous` from the credential.")
 	r.HTTPStatus = pr.HTTPStatus
 	if prevFP != "" {

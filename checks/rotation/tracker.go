@@ -10,22 +10,15 @@ import (
 	"github.com/credmon/credmon/store"
 )
 
-// DefaultWarnBefore are the warning bands when none are configured
-// (alerting.expiry_warn_before).
-var DefaultWarnBefore = []time.Duration{14 * 24 * time.Hour, 7 * 24 * time.Hour, 24 * time.Hour}
-
-// DefaultGrace is how long a previous key may keep working after a rotation
-// when rotation.grace is not set.
-const DefaultGrace = 24 * time.Hour
-
 // Options tune a Tracker; the zero value is usable.
 type Options struct {
 	// Now is the clock; tests pass a fake one.
 	Now func() time.Time
-	// WarnBefore are the warning bands, in any order (default 14d, 7d, 1d).
+	// WarnBefore are the warning bands, in any order (default
+	// config.DefaultExpiryWarnBefore).
 	WarnBefore []time.Duration
 	// DefaultGrace applies to credentials without rotation.grace
-	// (default DefaultGrace).
+	// (default config.DefaultRotationGrace).
 	DefaultGrace time.Duration
 }
 
@@ -58,7 +51,7 @@ func New(kv store.KV, hmacKey []byte, opts Options) *Tracker {
 		t.now = time.Now
 	}
 	if t.grace <= 0 {
-		t.grace = DefaultGrace
+		t.grace = config.DefaultRotationGrace
 	}
 	for _, b := range opts.WarnBefore {
 		if b > 0 {
@@ -66,7 +59,7 @@ func New(kv store.KV, hmacKey []byte, opts Options) *Tracker {
 		}
 	}
 	if len(t.bands) == 0 {
-		t.bands = slices.Clone(DefaultWarnBefore)
+		t.bands = config.DefaultExpiryWarnBefore()
 	}
 	slices.Sort(t.bands)
 	slices.Reverse(t.bands)

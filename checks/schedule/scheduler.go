@@ -225,7 +225,7 @@ func (s *Scheduler) plan(j Job) (*entry, error) {
 		return nil, errors.New("negative timeout")
 	}
 	if _, err := Parse(j.Spec); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("schedule %q: %w", j.Spec, err)
 	}
 	e := &entry{s: s, id: j.ID, spec: j.Spec, jitter: j.Jitter, timeout: j.Timeout}
 	if e.jitter == 0 {

@@ -3,18 +3,19 @@ package schedule
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/credmon/credmon/checks/duration"
 	"github.com/robfig/cron/v3"
 )
 
-// MinInterval is the shortest "@every" interval Parse accepts. Intervals
-// below cron's one second are allowed because aligned ticks are computed
-// here, not by cron; they make demos and tests fast. Below 10ms the run
-// loop would do little but wake up. Below one second, ticks no longer
-// have distinct Unix seconds: a claim key must then use finer units.
+// MinInterval is the shortest "@every" interval Parse accepts, and so the
+// shortest that `credmon validate` accepts. Intervals below cron's one
+// second are allowed because aligned ticks are computed here, not by cron;
+// they make demos and tests fast. Below 10ms the run loop would do little
+// but wake up. Below one second, ticks no longer have distinct Unix
+// seconds: a claim key must then use finer units.
 const MinInterval = 10 * time.Millisecond
 
 // maxLookback bounds Tick's backward search; cron itself gives up looking
@@ -25,12 +26,16 @@ var parser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour |
 	cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 
 // Parse reads a schedule spec: a cron expression with an optional leading
-// seconds field, a descriptor such as "@hourly", or "@every D". "@every D"
-// (Go duration syntax plus days, e.g. "@every 90s", "@every 1d") ticks at
-// multiples of D since the Unix epoch, so every replica agrees on the ticks
-// however late it started; cron's own "@every" counts from when the entry
-// was added. Cron expressions without a TZ= prefix are read in the location
-// of the times they are given (the Scheduler's Location).
+// seconds field, a descriptor such as "@hourly", or "@every D", each with
+// an optional CRON_TZ= or TZ= prefix. It is the only schedule parser:
+// config validation calls it too, so a schedule that validates is one the
+// Scheduler runs. "@every D" (config duration syntax, e.g. "@every 90s",
+// "@every 1d") ticks at multiples of D since the Unix epoch, so every
+// replica agrees on the ticks however late it started; cron's own "@every"
+// counts from when the entry was added. Cron expressions without a TZ=
+// prefix are read in the location of the times they are given (the
+// Scheduler's Location). Errors do not repeat the spec; callers say where
+// it came from.
 func Parse(spec string) (s cron.Schedule, err error) {
 	fields := strings.Fields(spec)
 	if len(fields) == 0 {
@@ -40,11 +45,11 @@ func Parse(spec string) (s cron.Schedule, err error) {
 	if strings.HasPrefix(rest[0], "TZ=") || strings.HasPrefix(rest[0], "CRON_TZ=") {
 		// cron's parser slices up to the first space and panics without one.
 		if len(rest) == 1 {
-			return nil, fmt.Errorf("schedule %q: time zone without a schedule", spec)
+			return nil, errors.New("time zone without a schedule")
 		}
 		zone := rest[0][strings.IndexByte(rest[0], '=')+1:]
 		if _, err := time.LoadLocation(zone); err != nil {
-			return nil, fmt.Errorf("schedule %q: %w", spec, err)
+			return nil, err
 		}
 		rest = rest[1:]
 	}
@@ -52,14 +57,14 @@ func Parse(spec string) (s cron.Schedule, err error) {
 		// Aligned ticks are the same instants in every zone, so a TZ=
 		// prefix changes nothing and is accepted.
 		if len(rest) != 2 {
-			return nil, fmt.Errorf("schedule %q: want \"@every DURATION\"", spec)
+			return nil, errors.New(`want "@every DURATION"`)
 		}
-		d, err := parseInterval(rest[1])
+		d, err := duration.Parse(rest[1])
 		if err != nil {
-			return nil, fmt.Errorf("schedule %q: %w", spec, err)
+			return nil, err
 		}
 		if d < MinInterval {
-			return nil, fmt.Errorf("schedule %q: interval below %v", spec, MinInterval)
+			return nil, fmt.Errorf("interval %v is below the minimum of %v", d, MinInterval)
 		}
 		return AlignedEvery{Interval: d}, nil
 	}
@@ -67,38 +72,10 @@ func Parse(spec string) (s cron.Schedule, err error) {
 		// The schedule comes from config files; a parser bug must come back
 		// as a config error, not take the daemon down.
 		if v := recover(); v != nil {
-			s, err = nil, fmt.Errorf("schedule %q: cannot parse", spec)
+			s, err = nil, errors.New("cannot parse")
 		}
 	}()
-	s, err = parser.Parse(strings.Join(fields, " "))
-	if err != nil {
-		return nil, fmt.Errorf("schedule %q: %w", spec, err)
-	}
-	return s, nil
-}
-
-// parseInterval reads Go duration syntax plus a leading whole-days term
-// ("1d", "1d12h"), like config durations. It is not config.ParseDuration
-// so the scheduler does not depend on the config loader.
-func parseInterval(v string) (time.Duration, error) {
-	bad := fmt.Errorf("invalid interval %q (use e.g. 100ms, 90s, 15m, 1d)", v)
-	var days time.Duration
-	rest := v
-	if i := strings.IndexByte(rest, 'd'); i >= 0 {
-		n, err := strconv.ParseUint(rest[:i], 10, 16)
-		if err != nil {
-			return 0, bad
-		}
-		days, rest = time.Duration(n)*24*time.Hour, rest[i+1:]
-		if rest == "" {
-			return days, nil
-		}
-	}
-	d, err := time.ParseDuration(rest)
-	if err != nil || d < 0 || days+d < 0 {
-		return 0, bad
-	}
-	return days + d, nil
+	return parser.Parse(strings.Join(fields, " "))
 }
 
 // AlignedEvery ticks at every multiple of Interval since the Unix epoch.

@@ -17,7 +17,7 @@ func init() {
 
 func cmdDemo(ctx context.Context, env *cliEnv, args []string) int {
 	fs := newFlagSet("demo", env)
-	listen := fs.String("listen", "127.0.0.1:9464", "status page address (127.0.0.1:0 picks a free port)")
+	listen := fs.String("listen", config.DefaultListen, "status page address (127.0.0.1:0 picks a free port)")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return exitBadConfig

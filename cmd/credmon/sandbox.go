@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/credmon/credmon/checks/config"
 	"github.com/credmon/credmon/checks/sandbox"
 )
 
@@ -26,7 +27,7 @@ func cmdSandbox(ctx context.Context, env *cliEnv, args []string) int {
 	}
 	defer sb.Close()
 	if *printConfig {
-		_, _ = env.stdout.Write(sb.Config("127.0.0.1:9464"))
+		_, _ = env.stdout.Write(sb.Config(config.DefaultListen))
 		return exitOK
 	}
 	fmt.Fprintf(env.stdout, "credmon sandbox: serving %s (Ctrl-C to stop)\n", sb.URL())

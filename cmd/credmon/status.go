@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/credmon/credmon/checks/duration"
 	"io"
 	"net"
 	"net/http"
@@ -141,13 +142,13 @@ func printSnapshot(w io.Writer, s *web.Snapshot, now time.Time) {
 	for _, c := range s.Checks {
 		status, cause, httpStatus, last, next := "-", "-", "-", "never", "-"
 		if r := c.Last; r != nil {
-			status, cause, last = strings.ToUpper(string(r.Status)), string(r.Cause), checks.HumanDuration(now.Sub(r.Started))+" ago"
+			status, cause, last = strings.ToUpper(string(r.Status)), string(r.Cause), duration.Human(now.Sub(r.Started))+" ago"
 			if r.HTTPStatus != 0 {
 				httpStatus = fmt.Sprint(r.HTTPStatus)
 			}
 		}
 		if !c.NextRun.IsZero() {
-			next = "in " + checks.HumanDuration(c.NextRun.Sub(now))
+			next = "in " + duration.Human(c.NextRun.Sub(now))
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", inert(c.Env), inert(c.Name), inert(status), inert(cause), httpStatus, last, next)
 	}
@@ -163,17 +164,13 @@ func printSnapshot(w io.Writer, s *web.Snapshot, now time.Time) {
 		dl := append([]web.Deadline(nil), s.Deadlines...)
 		sort.Slice(dl, func(i, j int) bool { return dl[i].At.Before(dl[j].At) })
 		for _, d := range dl {
-			when := "in " + checks.HumanDuration(d.At.Sub(now))
-			if d.At.Before(now) {
-				when = checks.HumanDuration(now.Sub(d.At)) + " ago"
-			}
-			fmt.Fprintf(w, "  %s/%s %s %s (%s)\n", inert(d.Env), inert(d.Credential), inert(d.Kind), d.At.UTC().Format(time.RFC3339), when)
+			fmt.Fprintf(w, "  %s/%s %s %s (%s)\n", inert(d.Env), inert(d.Credential), inert(d.Kind), d.At.UTC().Format(time.RFC3339), duration.Relative(now, d.At))
 		}
 	}
 	if len(s.Instances) > 0 {
 		fmt.Fprintln(w, "\nreplicas:")
 		for _, in := range s.Instances {
-			fmt.Fprintf(w, "  %s last seen %s ago\n", inert(in.ID), checks.HumanDuration(now.Sub(in.LastSeen)))
+			fmt.Fprintf(w, "  %s last seen %s ago\n", inert(in.ID), duration.Human(now.Sub(in.LastSeen)))
 		}
 	}
 }

@@ -85,33 +85,3 @@ func date(t time.Time) string {
 	return fmt.Sprintf("<!date^%d^{date_short_pretty} {time}|%s>",
 		t.Unix(), t.UTC().Format("2006-01-02 15:04 UTC"))
 }
-
-// relative says how far t is from now in words: "in 2d 4h", "3h 10m ago".
-func relative(t, now time.Time) string {
-	d := t.Sub(now)
-	if d >= 0 {
-		return "in " + approx(d)
-	}
-	return approx(-d) + " ago"
-}
-
-// approx rounds a duration to its two largest units, as a person reads it.
-func approx(d time.Duration) string {
-	if d < time.Minute {
-		return fmt.Sprintf("%ds", int(d/time.Second))
-	}
-	days := int(d / (24 * time.Hour))
-	hours := int(d % (24 * time.Hour) / time.Hour)
-	mins := int(d % time.Hour / time.Minute)
-	switch {
-	case days > 0 && hours > 0:
-		return fmt.Sprintf("%dd %dh", days, hours)
-	case days > 0:
-		return fmt.Sprintf("%dd", days)
-	case hours > 0 && mins > 0:
-		return fmt.Sprintf("%dh %dm", hours, mins)
-	case hours > 0:
-		return fmt.Sprintf("%dh", hours)
-	}
-	return fmt.Sprintf("%dm", mins)
-}

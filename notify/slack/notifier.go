@@ -18,9 +18,6 @@ import (
 	"github.com/credmon/credmon/notify"
 )
 
-// DefaultAPIURL is Slack's Web API.
-const DefaultAPIURL = "https://slack.com/api/"
-
 // Route overrides where one environment's messages go.
 type Route struct {
 	Channel    string
@@ -34,7 +31,7 @@ type Options struct {
 	WebhookURL string // secret
 	BotToken   string // secret
 	Channel    string // default channel; required with BotToken
-	APIURL     string // default DefaultAPIURL; for gateways and tests
+	APIURL     string // default config.DefaultSlackAPIURL; for gateways and tests
 	Routes     map[string]Route
 	// Threads remembers incident threads; KVThreads shares them across
 	// replicas and restarts. Nil keeps them in this process only.
@@ -108,7 +105,7 @@ func New(opts Options) (*Notifier, error) {
 	}
 	apiURL := opts.APIURL
 	if apiURL == "" {
-		apiURL = DefaultAPIURL
+		apiURL = config.DefaultSlackAPIURL
 	}
 	api, err := url.Parse(apiURL)
 	if err != nil || (api.Scheme != "https" && api.Scheme != "http") || api.Host == "" {

@@ -2,6 +2,7 @@ package slack
 
 import (
 	"fmt"
+	"github.com/credmon/credmon/checks/duration"
 	"strings"
 	"time"
 
@@ -55,7 +56,7 @@ func renderResolvedOpening(m notify.Message) rendering {
 	if !m.At.IsZero() {
 		when += " " + date(m.At)
 		if !m.Since.IsZero() && m.At.After(m.Since) {
-			when += ", after " + approx(m.At.Sub(m.Since))
+			when += ", after " + duration.Human(m.At.Sub(m.Since))
 		}
 	}
 	blocks := []slackapi.Block{
@@ -124,7 +125,7 @@ func summary(m notify.Message) string {
 	case notify.EventReminder:
 		b.WriteString("*Still open*")
 		if !m.Since.IsZero() && !m.At.IsZero() {
-			b.WriteString(" for " + approx(m.At.Sub(m.Since)))
+			b.WriteString(" for " + duration.Human(m.At.Sub(m.Since)))
 		}
 		b.WriteString(". ")
 	case notify.EventCauseChanged:
@@ -134,7 +135,7 @@ func summary(m notify.Message) string {
 	case notify.EventResolved:
 		b.WriteString("*Resolved*")
 		if !m.Since.IsZero() && !m.At.IsZero() && m.At.After(m.Since) {
-			b.WriteString(" after " + approx(m.At.Sub(m.Since)))
+			b.WriteString(" after " + duration.Human(m.At.Sub(m.Since)))
 		}
 		b.WriteString(". ")
 	}
@@ -194,10 +195,10 @@ func tokenClaims(m notify.Message) string {
 		lines = append(lines, "• aud "+code(strings.Join(t.Audience, ", ")))
 	}
 	if t.ExpiresAt != nil {
-		lines = append(lines, "• exp "+date(*t.ExpiresAt)+" ("+relative(*t.ExpiresAt, now)+")")
+		lines = append(lines, "• exp "+date(*t.ExpiresAt)+" ("+duration.Relative(now, *t.ExpiresAt)+")")
 	}
 	if t.NotBefore != nil && t.NotBefore.After(now) {
-		lines = append(lines, "• nbf "+date(*t.NotBefore)+" ("+relative(*t.NotBefore, now)+")")
+		lines = append(lines, "• nbf "+date(*t.NotBefore)+" ("+duration.Relative(now, *t.NotBefore)+")")
 	}
 	if t.Scope != "" {
 		lines = append(lines, "• scope "+code(t.Scope))

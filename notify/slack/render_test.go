@@ -2,6 +2,7 @@ package slack
 
 import (
 	"encoding/json"
+	"github.com/credmon/credmon/checks/duration"
 	"os"
 	"strings"
 	"testing"
@@ -204,7 +205,7 @@ func TestRelative(t *testing.T) {
 		{7 * 24 * time.Hour, "in 7d"},
 	}
 	for _, c := range cases {
-		if got := relative(now.Add(c.d), now); got != c.want {
+		if got := duration.Relative(now, now.Add(c.d)); got != c.want {
 			t.Errorf("relative(%v) = %q, want %q", c.d, got, c.want)
 		}
 	}

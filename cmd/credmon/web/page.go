@@ -3,6 +3,7 @@ package web
 import (
 	_ "embed"
 	"fmt"
+	"github.com/credmon/credmon/checks/duration"
 	"html/template"
 	"io"
 	"slices"
@@ -160,7 +161,7 @@ func newPageView(s *Snapshot) *pageView {
 	}
 
 	for _, d := range s.Deadlines {
-		dv := deadlineView{Deadline: d, Left: relative(d.At, now)}
+		dv := deadlineView{Deadline: d, Left: relative(now, d.At)}
 		left := d.At.Sub(now)
 		switch {
 		case left <= 0:
@@ -173,9 +174,9 @@ func newPageView(s *Snapshot) *pageView {
 		v.Deadlines = append(v.Deadlines, dv)
 	}
 	for _, in := range s.Incidents {
-		iv := incidentView{Incident: in, For: span(now.Sub(in.Since))}
+		iv := incidentView{Incident: in, For: duration.Human(now.Sub(in.Since))}
 		if !in.LastNotified.IsZero() {
-			iv.LastNotified = relative(in.LastNotified, now)
+			iv.LastNotified = relative(now, in.LastNotified)
 		}
 		v.Incidents = append(v.Incidents, iv)
 	}
@@ -183,8 +184,8 @@ func newPageView(s *Snapshot) *pageView {
 		v.Instances = append(v.Instances, instanceView{
 			Instance: in,
 			Self:     in.ID == s.Instance,
-			Up:       span(now.Sub(in.Started)),
-			LastSeen: relative(in.LastSeen, now),
+			Up:       duration.Human(now.Sub(in.Started)),
+			LastSeen: relative(now, in.LastSeen),
 		})
 	}
 	return v
@@ -199,16 +200,16 @@ func newCellView(c CheckStatus, now time.Time) *cellView {
 			at = c.Last.Tick
 		}
 		if !at.IsZero() {
-			cell.Ago = relative(at, now)
+			cell.Ago = relative(now, at)
 		}
 		cell.Findings = c.Last.Findings
 		if t := c.Last.Token; t != nil && t.ExpiresAt != nil {
-			cell.TokenExp = relative(*t.ExpiresAt, now)
+			cell.TokenExp = relative(now, *t.ExpiresAt)
 		}
 	}
 	if !c.NextRun.IsZero() {
 		if c.NextRun.After(now) {
-			cell.Next = relative(c.NextRun, now)
+			cell.Next = relative(now, c.NextRun)
 		} else {
 			cell.Next = "due now"
 		}
@@ -220,44 +221,14 @@ func newCellView(c CheckStatus, now time.Time) *cellView {
 }
 
 // relative says "in 6d 4h" or "3m ago".
-func relative(t, now time.Time) string {
-	d := t.Sub(now)
-	if d >= 0 {
-		if d < time.Second {
-			return "now"
-		}
-		return "in " + span(d)
-	}
-	if -d < time.Second {
+func relative(now, t time.Time) string {
+	switch d := t.Sub(now); {
+	case d >= 0 && d < time.Second:
+		return "now"
+	case d < 0 && -d < time.Second:
 		return "just now"
 	}
-	return span(-d) + " ago"
-}
-
-// span prints a duration at the two coarsest units that matter to a reader:
-// "6d 4h", "2h 5m", "3m", "42s".
-func span(d time.Duration) string {
-	if d < 0 {
-		d = -d
-	}
-	switch {
-	case d >= 24*time.Hour:
-		days := int(d / (24 * time.Hour))
-		if h := int(d%(24*time.Hour)) / int(time.Hour); h > 0 {
-			return fmt.Sprintf("%dd %dh", days, h)
-		}
-		return fmt.Sprintf("%dd", days)
-	case d >= time.Hour:
-		h := int(d / time.Hour)
-		if m := int(d%time.Hour) / int(time.Minute); m > 0 {
-			return fmt.Sprintf("%dh %dm", h, m)
-		}
-		return fmt.Sprintf("%dh", h)
-	case d >= time.Minute:
-		return fmt.Sprintf("%dm", int(d/time.Minute))
-	default:
-		return fmt.Sprintf("%ds", int(d/time.Second))
-	}
+	return duration.Relative(now, t)
 }
 
 func millis(d time.Duration) string {

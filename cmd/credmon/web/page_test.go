@@ -147,7 +147,7 @@ func TestRelative(t *testing.T) {
 		{0, "now"},
 		{-500 * time.Millisecond, "just now"},
 	} {
-		if got := relative(now.Add(tc.d), now); got != tc.want {
+		if got := relative(now, now.Add(tc.d)); got != tc.want {
 			t.Errorf("relative(%v) = %q, want %q", tc.d, got, tc.want)
 		}
 	}
