@@ -3,14 +3,12 @@ package rotation
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"time"
 
 	"github.com/credmon/credmon/checks"
 	"github.com/credmon/credmon/checks/config"
-	"github.com/credmon/credmon/store"
 )
 
 // completion is the store's memory that a previous key was found rejected,
@@ -167,7 +165,7 @@ func (t *Tracker) complete(ctx context.Context, cred *config.Credential, prevFP 
 	k := keyDonePrefix + credKey(cred)
 	for range casAttempts {
 		raw, err := t.kv.Get(ctx, k)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
+		if err != nil && !notFound(err) {
 			return false, time.Time{}, fmt.Errorf("rotation: read %s: %w", k, err)
 		}
 		var c completion

@@ -7,7 +7,6 @@ import (
 
 	"github.com/credmon/credmon/checks"
 	"github.com/credmon/credmon/checks/config"
-	"github.com/credmon/credmon/store"
 )
 
 // DefaultWarnBefore are the warning bands when none are configured
@@ -34,7 +33,7 @@ type Options struct {
 // agreed by replicas lives in the store, so any number of Trackers over one
 // store, given one key, behave as one.
 type Tracker struct {
-	kv    store.KV
+	kv    KV
 	key   []byte // nil: fingerprints are off
 	keyID string // names key in records, so a new key is not a rotation
 	now   func() time.Time
@@ -48,7 +47,7 @@ type Tracker struct {
 // off: rotations are not detected, a previous key's grace is timed only
 // from a configured rotated_at date, and warning bands are told apart by
 // their deadline rather than by the key.
-func New(kv store.KV, hmacKey []byte, opts Options) *Tracker {
+func New(kv KV, hmacKey []byte, opts Options) *Tracker {
 	t := &Tracker{kv: kv, now: opts.Now, grace: opts.DefaultGrace}
 	if len(hmacKey) > 0 {
 		t.key = slices.Clone(hmacKey)
