@@ -14,7 +14,7 @@ import (
 	"github.com/credmon/credmon/store"
 )
 
-// Incident defaults, as SPEC.md's alerting section sets them.
+// Incident defaults, as docs/config.md's alerting section documents them.
 const (
 	DefaultFailureThreshold = 2
 	DefaultSuccessThreshold = 1
