@@ -30,7 +30,7 @@ func (s Status) Rank() int {
 // public API: Slack messages, metric labels and JSON output carry them.
 type Cause string
 
-// The cause codes of SPEC.md. Never rename one.
+// The cause codes, as README's table lists them. Never rename one.
 const (
 	CauseOK                    Cause = "ok"
 	CauseMissingCredential     Cause = "missing_credential"

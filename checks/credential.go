@@ -13,7 +13,7 @@ import (
 )
 
 // Credential presents a secret to an API. Implementations live one per
-// file (bearer.go, apikey.go, basic.go, oauth2.go) and register in kinds.
+// file (header.go, basic.go, oauth2.go) and register in kinds.
 type Credential interface {
 	// Authorize resolves the secret now — so a rotated env var or secret
 	// file is seen — and returns what to send. A credential that cannot be
@@ -86,59 +86,6 @@ type Failure struct {
 }
 
 func (f *Failure) Error() string { return string(f.Cause) + ": " + f.Detail }
-
-// headerAuth is shared by the static types: a secret in one header,
-// optionally behind a scheme.
-type headerAuth struct {
-	cfg       *config.Credential
-	header    string
-	scheme    string
-	sensitive sensitiveSet
-}
-
-func (h *headerAuth) Config() *config.Credential { return h.cfg }
-
-func (h *headerAuth) Sensitive() *redact.Set { return h.sensitive.last() }
-
-func newHeaderAuth(c *config.Credential) *headerAuth {
-	header := c.Header
-	if header == "" {
-		header = "Authorization"
-	}
-	scheme := ""
-	switch {
-	case c.Scheme != nil:
-		scheme = *c.Scheme
-	case strings.EqualFold(header, "Authorization"):
-		scheme = "Bearer"
-	}
-	return &headerAuth{cfg: c, header: header, scheme: scheme}
-}
-
-// authorize resolves the secret, runs hygiene and builds the header.
-func (h *headerAuth) authorize(kind string) (*Authorization, error) {
-	v, err := h.cfg.Secret.Resolve()
-	set := h.sensitive.of(v.Text, resolvedText(h.cfg.Previous))
-	if err != nil {
-		return nil, &Failure{Cause: CauseMissingCredential,
-			Detail: fmt.Sprintf("the secret (%s) could not be read: %s", h.cfg.Secret.Describe(), set.String(err.Error())),
-			Hint:   secretSourceHint(h.cfg.Secret)}
-	}
-	if f := Hygiene(v, h.scheme, h.cfg.Secret); f != nil {
-		return nil, f
-	}
-	value := v.Text
-	if h.scheme != "" {
-		value = h.scheme + " " + v.Text
-	}
-	return &Authorization{
-		Header:    h.header,
-		Value:     value,
-		Token:     v.Text,
-		Identity:  Identity(kind, h.header, h.scheme, v.Text),
-		Sensitive: set,
-	}, nil
-}
 
 func secretSourceHint(s config.Secret) string {
 	switch s.Source {

@@ -254,6 +254,13 @@ func (o *oauth2Cred) fetch(ctx context.Context) (*Token, error) {
 // refresh runs the refresh_token grant. A rotated refresh token replaces the
 // old one in the cache atomically with the access token, so a restart or
 // another replica never presents a dead one.
+//
+// x/oauth2's refresh TokenSource sends no parameters beyond the refresh
+// token, so the grant goes through clientcredentials, which lets
+// EndpointParams override grant_type: the same RFC 6749 request (auth_style
+// header, params or auto-detected), response and *oauth2.RetrieveError,
+// now with audience and endpoint_params. Scopes are not sent, as before: a
+// refresh keeps the scope of the original grant.
 func (o *oauth2Cred) refresh(ctx context.Context, clientSecret string, params url.Values) (*oauth2.Token, error) {
 	rt := ""
 	if cached, _ := o.deps.Tokens.LoadToken(ctx, o.key); cached != nil && cached.RefreshToken != "" {
@@ -267,14 +274,12 @@ func (o *oauth2Cred) refresh(ctx context.Context, clientSecret string, params ur
 		}
 		rt = v.Text
 	}
-	conf := &oauth2.Config{ClientID: o.cfg.ClientID, ClientSecret: clientSecret, Scopes: o.cfg.Scopes,
-		Endpoint: oauth2.Endpoint{TokenURL: o.cfg.TokenURL, AuthStyle: authStyle(o.cfg.AuthStyle)}}
-	opts := make([]oauth2.AuthCodeOption, 0, len(params))
-	for k := range params {
-		opts = append(opts, oauth2.SetAuthURLParam(k, params.Get(k)))
-	}
-	_ = opts // x/oauth2 sends no extra parameters on refresh; audience is fixed by the original grant
-	ot, err := conf.TokenSource(ctx, &oauth2.Token{RefreshToken: rt}).Token()
+	// The grant's own parameters win over endpoint_params of the same name.
+	params.Set("grant_type", "refresh_token")
+	params.Set("refresh_token", rt)
+	conf := clientcredentials.Config{ClientID: o.cfg.ClientID, ClientSecret: clientSecret, TokenURL: o.cfg.TokenURL,
+		EndpointParams: params, AuthStyle: authStyle(o.cfg.AuthStyle)}
+	ot, err := conf.Token(ctx)
 	if err != nil {
 		return nil, err
 	}

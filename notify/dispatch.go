@@ -50,12 +50,6 @@ type DispatcherOptions struct {
 	OnDepth  func(n int)                       // outbox depth after each pass
 }
 
-// Wants is implemented by notifiers that take only some messages (an
-// environment without a Slack route); the others get every message.
-type Wants interface {
-	Wants(m Message) bool
-}
-
 // envelope is an outbox payload: the message and who delivers it.
 type envelope struct {
 	Notifier string  `json:"notifier"`
@@ -148,7 +142,7 @@ func NewDispatcher(outbox store.Outbox, notifiers []Notifier, opts DispatcherOpt
 	return d
 }
 
-// Enqueue stores m for every notifier that wants it and wakes Run. Entry
+// Enqueue stores m for every notifier and wakes Run. Entry
 // IDs derive from m.ID, so enqueueing the same message again adds nothing.
 func (d *Dispatcher) Enqueue(ctx context.Context, m Message) error {
 	if m.ID == "" {
@@ -156,10 +150,6 @@ func (d *Dispatcher) Enqueue(ctx context.Context, m Message) error {
 	}
 	var errs []error
 	for _, name := range d.order {
-		n := d.notifiers[name]
-		if w, ok := n.(Wants); ok && !w.Wants(m) {
-			continue
-		}
 		payload, err := json.Marshal(envelope{Notifier: name, Message: m})
 		if err != nil {
 			return fmt.Errorf("notify: encode message %s: %w", m.ID, err)

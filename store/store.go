@@ -11,8 +11,15 @@ import (
 	"github.com/credmon/credmon/checks"
 )
 
-// ErrNotFound is returned when a key has no value.
-var ErrNotFound = errors.New("store: not found")
+// ErrNotFound is returned when a key has no value. Its NotFound method
+// reports true, so a package that declares its own small KV port
+// (checks/rotation) tells a missing key without importing store.
+var ErrNotFound error = notFound{}
+
+type notFound struct{}
+
+func (notFound) Error() string  { return "store: not found" }
+func (notFound) NotFound() bool { return true }
 
 // ErrNoKey is returned by PutResult for a result without Env or Check: such
 // a result has no "ENV/CHECK" key to be found by.

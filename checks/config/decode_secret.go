@@ -73,6 +73,7 @@ func (d *decoder) secret(n *yaml.Node, v reflect.Value, path string) {
 				return
 			}
 			s = FromEnv(ref)
+			s.lookupEnv = d.lookup
 		case "file":
 			if ref == "" {
 				d.errorf(d.pos(val), join(path, k.Value), ErrInvalid, "empty file path")

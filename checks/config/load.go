@@ -17,8 +17,9 @@ import (
 
 // LoadOptions tune loading. The zero value reads the process environment.
 type LoadOptions struct {
-	// LookupEnv resolves ${VAR} in config text; nil means os.LookupEnv.
-	// Tests inject a map so they never depend on the process environment.
+	// LookupEnv resolves ${VAR} in config text and, whenever they are
+	// resolved, {env: NAME} secrets; nil means os.LookupEnv. Tests inject a
+	// map so they never depend on the process environment.
 	LookupEnv func(string) (string, bool)
 }
 

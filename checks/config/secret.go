@@ -43,6 +43,9 @@ type Secret struct {
 	Pos    Pos    // where it was written
 
 	literal string
+	// lookupEnv reads an env secret's variable: LoadOptions.LookupEnv for a
+	// loaded config, nil (os.LookupEnv) otherwise.
+	lookupEnv func(string) (string, bool)
 }
 
 // Literal returns a literal secret; for tests and the demo.
@@ -92,10 +95,11 @@ type Value struct {
 	StrippedNewline bool
 }
 
-// Resolve reads the secret's value now. Files are re-read on every call so
-// a rotated secret file is picked up without a restart. An unset env var is
-// an error; a set but empty one resolves to "" (the caller reports
-// missing_credential).
+// Resolve reads the secret's value now; a variable through the
+// LoadOptions.LookupEnv the config was loaded with. Files are re-read on
+// every call so a rotated secret file is picked up without a restart. An
+// unset env var is an error; a set but empty one resolves to "" (the caller
+// reports missing_credential).
 func (s Secret) Resolve() (Value, error) {
 	v := Value{Source: s.Source, Ref: s.Ref}
 	switch s.Source {
@@ -104,7 +108,11 @@ func (s Secret) Resolve() (Value, error) {
 	case SourceLiteral:
 		v.Text = s.literal
 	case SourceEnv:
-		text, ok := os.LookupEnv(s.Ref)
+		lookup := s.lookupEnv
+		if lookup == nil {
+			lookup = os.LookupEnv
+		}
+		text, ok := lookup(s.Ref)
 		if !ok {
 			return v, fmt.Errorf("%w: environment variable %s is not set", ErrSecretUnresolved, s.Ref)
 		}

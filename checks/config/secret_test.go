@@ -124,3 +124,39 @@ func TestSecretFileSizeLimit(t *testing.T) {
 		t.Fatalf("ResolveSecrets = %v", err)
 	}
 }
+
+// An {env: NAME} secret resolves through the LookupEnv the config was
+// loaded with, as ${VAR} does, never the process environment behind it.
+func TestEnvSecretUsesInjectedLookup(t *testing.T) {
+	t.Setenv("CREDMON_TEST_INJECTED", "sk_test_FAKEfromProcess")
+	t.Setenv("CREDMON_TEST_ONLY_PROCESS", "sk_test_FAKEonlyProcess")
+	const data = `
+environments:
+  prod:
+    credentials:
+      a: {type: bearer, secret: {env: CREDMON_TEST_INJECTED}}
+      b: {type: bearer, secret: {env: CREDMON_TEST_ONLY_PROCESS}}
+`
+	cfg, err := fakeEnv(map[string]string{"CREDMON_TEST_INJECTED": "sk_test_FAKEinjected"}).Parse("secrets.yaml", []byte(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds := cfg.Environments["prod"].Credentials
+	if v, err := creds["a"].Secret.Resolve(); err != nil || v.Text != "sk_test_FAKEinjected" {
+		t.Errorf("a: resolved %q, %v; want the injected value", v.Text, err)
+	}
+	if _, err := creds["b"].Secret.Resolve(); !errors.Is(err, ErrSecretUnresolved) {
+		t.Errorf("b: err = %v; want unset in the injected environment", err)
+	}
+	if err := cfg.ResolveSecrets(); err == nil || !strings.Contains(err.Error(), "CREDMON_TEST_ONLY_PROCESS is not set") {
+		t.Errorf("ResolveSecrets = %v; want b unset", err)
+	}
+	// Load's default is still the process environment.
+	def, err := Parse("secrets.yaml", []byte(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := def.Environments["prod"].Credentials["a"].Secret.Resolve(); err != nil || v.Text != "sk_test_FAKEfromProcess" {
+		t.Errorf("default loader: a resolved %q, %v; want the process value", v.Text, err)
+	}
+}

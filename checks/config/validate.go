@@ -317,8 +317,8 @@ func (v *validator) credential(path, name string, cr *Credential) {
 	}
 }
 
-// credentialURL enforces the SPEC security rule: a credential never goes
-// over plain http to a host other than this machine.
+// credentialURL enforces the security rule (README, Security): a credential
+// never goes over plain http to a host other than this machine.
 func (v *validator) credentialURL(path, raw string, allowInsecure bool, what string) {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

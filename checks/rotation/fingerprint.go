@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/credmon/credmon/checks/config"
-	"github.com/credmon/credmon/store"
 )
 
 // Store keys. Values are JSON.
@@ -33,10 +32,10 @@ const (
 // kept in the store. Anyone who could read it could test guesses against
 // every fingerprint, so it must not outlive the upgrade. removed says
 // whether there was one.
-func RemoveLegacyKey(ctx context.Context, kv store.KV) (removed bool, err error) {
+func RemoveLegacyKey(ctx context.Context, kv KV) (removed bool, err error) {
 	for range casAttempts {
 		b, err := kv.Get(ctx, legacyKeyHMAC)
-		if errors.Is(err, store.ErrNotFound) {
+		if notFound(err) {
 			return removed, nil
 		}
 		if err != nil {
@@ -128,7 +127,7 @@ func credKey(cred *config.Credential) string { return cred.Env + "/" + cred.Name
 // load reads a credential's record; nil when there is none yet.
 func (t *Tracker) load(ctx context.Context, cred *config.Credential) (*record, []byte, error) {
 	raw, err := t.kv.Get(ctx, keyFPPrefix+credKey(cred))
-	if errors.Is(err, store.ErrNotFound) {
+	if notFound(err) {
 		return nil, nil, nil
 	}
 	if err != nil {

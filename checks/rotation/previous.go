@@ -3,7 +3,6 @@ package rotation
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"github.com/credmon/credmon/checks/duration"
 	"net/http"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/credmon/credmon/checks"
 	"github.com/credmon/credmon/checks/config"
-	"github.com/credmon/credmon/store"
 )
 
 // completion is the store's memory that a previous key was found rejected,
@@ -71,23 +69,23 @@ func graceStart(cred *config.Credential, v *view) (time.Time, bool) {
 }
 
 // previousResult probes with the previous key and judges the answer
-// against the grace period. completed is true for the one caller, across
-// replicas, that first finds the previous key rejected.
-func (t *Tracker) previousResult(ctx context.Context, cred *config.Credential, v *view, probe PreviousProbe) (*checks.Result, bool, error) {
+// against the grace period. Only the one caller, across replicas, that
+// first finds the previous key rejected says "rotation complete".
+func (t *Tracker) previousResult(ctx context.Context, cred *config.Credential, v *view, probe PreviousProbe) (*checks.Result, error) {
 	if !cred.Previous.IsSet() {
-		return nil, false, nil
+		return nil, nil
 	}
 	pv, err := cred.Previous.Resolve()
 	if err != nil || pv.Text == "" {
-		return nil, false, nil // nothing to probe with; hygiene is the checks' job
+		return nil, nil // nothing to probe with; hygiene is the checks' job
 	}
 	pr, configured := probe.RunWithPrevious(ctx, v.now)
 	if !configured {
-		return nil, false, nil
+		return nil, nil
 	}
 	verdict := judge(pr)
 	if verdict == inconclusive {
-		return nil, false, nil
+		return nil, nil
 	}
 	var prevFP string
 	if !v.noFP {
@@ -104,12 +102,12 @@ func (t *Tracker) previousResult(ctx context.Context, cred *config.Credential, v
 		r := v.result(cred, checks.CauseOK, who+" is rejected, as it should be ("+statusWords(pr)+")",
 			"Remove `previous` from the credential: the old key is dead and needs no more probing.")
 		r.HTTPStatus = pr.HTTPStatus
-		return r, false, nil
+		return r, nil
 	}
 	if verdict == rejected {
 		first, since, err := t.complete(ctx, cred, prevFP, v.now)
 		if err != nil {
-			return nil, false, err
+			return nil, err
 		}
 		detail := who + " is now rejected (" + statusWords(pr) + ") — rotation complete"
 		if !first {
@@ -117,7 +115,7 @@ func (t *Tracker) previousResult(ctx context.Context, cred *config.Credential, v
 		}
 		r := v.result(cred, checks.CauseOK, detail, "Remove `previous` from the credential: the old key is dead and needs no more probing.")
 		r.HTTPStatus = pr.HTTPStatus
-		return r, first, nil
+		return r, nil
 	}
 
 	start, known := graceStart(cred, v)
@@ -126,10 +124,10 @@ func (t *Tracker) previousResult(ctx context.Context, cred *config.Credential, v
 			who+" still works; its grace period cannot be timed: with fingerprints off (no store.fingerprint_key) credmon does not know when the current key took over",
 			"Set rotation.rotated_at to the date the current key was deployed, or set store.fingerprint_key so credmon notices rotations itself.")
 		r.HTTPStatus = pr.HTTPStatus
-		return r, false, nil
+		return r, nil
 	}
 	if !known {
-		return nil, false, nil
+		return nil, nil
 	}
 	grace := t.grace
 	if cred.Rotation != nil && cred.Rotation.Grace > 0 {
@@ -141,7 +139,7 @@ func (t *Tracker) previousResult(ctx context.Context, cred *config.Credential, v
 			fmt.Sprintf("%s still works, as expected until its grace period ends %s (%s)", who, date(end), duration.Relative(v.now, end)),
 			"Move every client to the new key before then, then revoke the previous key at the provider and remove `previous`.")
 		r.HTTPStatus = pr.HTTPStatus
-		return r, false, nil
+		return r, nil
 	}
 	r := v.result(cred, checks.CausePreviousKeyStillValid,
 		fmt.Sprintf("%s is still accepted (%s), %s after its grace period ended %s", who, statusWords(pr), duration.Human(v.now.Sub(end)), date(end)),
@@ -152,7 +150,7 @@ func (t *Tracker) previousResult(ctx context.Context, cred *config.Credential, v
 	} else {
 		r.Band = v.bandID(end) + "/previous"
 	}
-	return r, false, nil
+	return r, nil
 }
 
 func statusWords(r checks.Result) string {
@@ -168,7 +166,7 @@ func (t *Tracker) complete(ctx context.Context, cred *config.Credential, prevFP 
 	k := keyDonePrefix + credKey(cred)
 	for range casAttempts {
 		raw, err := t.kv.Get(ctx, k)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
+		if err != nil && !notFound(err) {
 			return false, time.Time{}, fmt.Errorf("rotation: read %s: %w", k, err)
 		}
 		var c completion

@@ -7,7 +7,6 @@ import (
 
 	"github.com/credmon/credmon/checks"
 	"github.com/credmon/credmon/checks/config"
-	"github.com/credmon/credmon/store"
 )
 
 // Options tune a Tracker; the zero value is usable.
@@ -27,7 +26,7 @@ type Options struct {
 // agreed by replicas lives in the store, so any number of Trackers over one
 // store, given one key, behave as one.
 type Tracker struct {
-	kv    store.KV
+	kv    KV
 	key   []byte // nil: fingerprints are off
 	keyID string // names key in records, so a new key is not a rotation
 	now   func() time.Time
@@ -41,7 +40,7 @@ type Tracker struct {
 // off: rotations are not detected, a previous key's grace is timed only
 // from a configured rotated_at date, and warning bands are told apart by
 // their deadline rather than by the key.
-func New(kv store.KV, hmacKey []byte, opts Options) *Tracker {
+func New(kv KV, hmacKey []byte, opts Options) *Tracker {
 	t := &Tracker{kv: kv, now: opts.Now, grace: opts.DefaultGrace}
 	if len(hmacKey) > 0 {
 		t.key = slices.Clone(hmacKey)
@@ -94,22 +93,8 @@ type Evaluation struct {
 	// Rotated is set when the current key was never seen before: a
 	// rotation. Across every replica and call it is reported once.
 	Rotated *Rotated
-	// Completed is set, once across replicas, when the previous key is
-	// first found rejected: the rotation is complete.
-	Completed bool
 	// Deadlines are the credential's known deadlines, soonest first.
 	Deadlines []Deadline
-}
-
-// Results lists the evaluation's results for the incident engine and store.
-func (e *Evaluation) Results() []checks.Result {
-	var out []checks.Result
-	for _, r := range []*checks.Result{e.Rotation, e.Expiry} {
-		if r != nil {
-			out = append(out, *r)
-		}
-	}
-	return out
 }
 
 // Rotated is a key rotation detected by fingerprint. The daemon verifies the
@@ -126,8 +111,7 @@ type Rotated struct {
 	Previous    string
 }
 
-// view is what Evaluate and Deadlines share: the credential's current key
-// as credmon sees it now.
+// view is the credential's current key as credmon sees it now.
 type view struct {
 	now      time.Time
 	value    string // the secret itself, for JWT claims only: never output
@@ -162,8 +146,8 @@ func tracked(cred *config.Credential) bool {
 }
 
 // look resolves the current key — re-reading env and files, so a rotated
-// secret is seen — and, when observe is set, records its fingerprint.
-func (t *Tracker) look(ctx context.Context, cred *config.Credential, observe bool) (*view, *change, error) {
+// secret is seen — and records its fingerprint when it is tracked.
+func (t *Tracker) look(ctx context.Context, cred *config.Credential) (*view, *change, error) {
 	v := &view{now: t.now()}
 	val, err := secretOf(cred).Resolve()
 	if err == nil && val.Text != "" {
@@ -181,14 +165,10 @@ func (t *Tracker) look(ctx context.Context, cred *config.Credential, observe boo
 		// the secret would be no secret at all.
 		return v, nil, nil
 	}
-	if !observe || v.fp == "" {
-		// Looking without recording: a key not seen yet has no known age.
+	if v.fp == "" {
+		// An unreadable key is not recorded.
 		rec, _, err := t.load(ctx, cred)
-		if rec != nil && rec.KeyID != keyID && v.fp != "" {
-			v.since, v.sinceOK = rec.sighting("")
-		} else {
-			v.since, v.sinceOK = rec.sighting(v.fp)
-		}
+		v.since, v.sinceOK = rec.sighting("")
 		return v, nil, err
 	}
 	rec, ch, err := t.observe(ctx, cred, v.fp, keyID, v.now)
@@ -205,7 +185,7 @@ func (t *Tracker) look(ctx context.Context, cred *config.Credential, observe boo
 // may be nil. An error means the store could not be used; the credential's
 // secret being unreadable is not an error (its checks report that).
 func (t *Tracker) Evaluate(ctx context.Context, cred *config.Credential, probe PreviousProbe) (*Evaluation, error) {
-	v, ch, err := t.look(ctx, cred, true)
+	v, ch, err := t.look(ctx, cred)
 	if err != nil {
 		return nil, err
 	}
@@ -217,23 +197,13 @@ func (t *Tracker) Evaluate(ctx context.Context, cred *config.Credential, probe P
 	deadline := t.rotationResult(cred, v)
 	var previous *checks.Result
 	if probe != nil {
-		if previous, ev.Completed, err = t.previousResult(ctx, cred, v, probe); err != nil {
+		if previous, err = t.previousResult(ctx, cred, v, probe); err != nil {
 			return nil, err
 		}
 	}
 	ev.Rotation = merge(deadline, previous)
 	ev.Expiry = t.expiryResult(cred, v)
 	return ev, nil
-}
-
-// Deadlines lists the credential's known deadlines, soonest first, without
-// recording anything: for the status page and metrics.
-func (t *Tracker) Deadlines(ctx context.Context, cred *config.Credential) ([]Deadline, error) {
-	v, _, err := t.look(ctx, cred, false)
-	if err != nil {
-		return nil, err
-	}
-	return t.deadlines(cred, v), nil
 }
 
 // result starts a credential-level result.

@@ -42,21 +42,16 @@ func TestSchedulerOffsetUsesEffectiveJitter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := s.Offset("default"), Offset("default", 5*time.Second); got != want {
-		t.Errorf("Offset(default) = %v, want %v", got, want)
-	}
-	if got, want := s.Offset("own"), Offset("own", time.Second); got != want {
-		t.Errorf("Offset(own) = %v, want %v", got, want)
-	}
-	if got := s.Offset("none"); got != 0 {
-		t.Errorf("Offset(none) = %v, want 0", got)
-	}
+	// Each job starts at an aligned tick plus the offset of its own
+	// effective jitter.
 	now := time.Now()
-	n := s.Next("default")
-	if !n.After(now) || n.After(now.Add(15*time.Second)) {
-		t.Errorf("Next(default) = %v, not within the next interval+jitter after %v", n, now)
-	}
-	if got := n.Add(-s.Offset("default")); got.UnixNano()%int64(10*time.Second) != 0 {
-		t.Errorf("Next(default) minus its offset = %v, not an aligned tick", got)
+	for id, jitter := range map[string]time.Duration{"default": 5 * time.Second, "own": time.Second, "none": 0} {
+		n := s.Next(id)
+		if !n.After(now) || n.After(now.Add(15*time.Second)) {
+			t.Errorf("Next(%s) = %v, not within the next interval+jitter after %v", id, n, now)
+		}
+		if got := n.Add(-Offset(id, jitter)); got.UnixNano()%int64(10*time.Second) != 0 {
+			t.Errorf("Next(%s) minus Offset(%s, %v) = %v, not an aligned tick", id, id, jitter, got)
+		}
 	}
 }

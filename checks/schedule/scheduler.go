@@ -259,16 +259,6 @@ func (s *Scheduler) Next(id string) time.Time {
 	return n.Add(j.offset)
 }
 
-// Offset returns the job's start offset, or 0 for an unknown job.
-func (s *Scheduler) Offset(id string) time.Duration {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if e := s.entries[id]; e != nil {
-		return e.cohort.key.offset
-	}
-	return 0
-}
-
 // Stop stops firing and waits for runs in progress to finish; runs
 // waiting for a concurrency slot give up. If ctx expires first, the runs'
 // contexts are cancelled, Stop waits up to a second more, and returns an

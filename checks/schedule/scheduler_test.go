@@ -138,7 +138,7 @@ func TestTicksAlignedAcrossSchedulers(t *testing.T) {
 func TestJobGetsExactTickAndStartsAfterOffset(t *testing.T) {
 	rec := newRecorder()
 	ticks := make(chan time.Time, 8)
-	s := start(t, Options{Observer: rec, Jitter: 300 * time.Millisecond},
+	start(t, Options{Observer: rec, Jitter: 300 * time.Millisecond},
 		Job{ID: "cron-seconds", Spec: "* * * * * *", Run: func(_ context.Context, tick time.Time) { ticks <- tick }})
 	e := rec.next(t, "started", "cron-seconds")
 	tick := recv(t, ticks)
@@ -151,7 +151,7 @@ func TestJobGetsExactTickAndStartsAfterOffset(t *testing.T) {
 	if tick.Location() != time.UTC {
 		t.Fatalf("tick in %v, want the scheduler's UTC", tick.Location())
 	}
-	if due := tick.Add(s.Offset("cron-seconds")); e.started.Before(due) {
+	if due := tick.Add(Offset("cron-seconds", 300*time.Millisecond)); e.started.Before(due) {
 		t.Fatalf("started %v before tick+offset %v", e.started, due)
 	} else if want := e.started.Sub(due); e.lag != want {
 		t.Fatalf("observer lag %v, want started - (tick + offset) = %v", e.lag, want)
@@ -273,7 +273,7 @@ func TestNextFollowsTheSchedule(t *testing.T) {
 	rec := newRecorder()
 	s := start(t, Options{Observer: rec, Jitter: 30 * time.Millisecond},
 		Job{ID: "n", Spec: "@every 100ms", Run: nop})
-	off := s.Offset("n")
+	off := Offset("n", 30*time.Millisecond)
 	for i := 0; i < 3; i++ {
 		e := rec.next(t, "started", "n")
 		// Cron may not have moved on from this run's start yet, never back.

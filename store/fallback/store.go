@@ -31,7 +31,8 @@ type Options struct {
 	// be quick and must not call the Store, except Healthy.
 	OnChange func(up bool)
 	// Unreachable tells a connectivity error from any other; default
-	// Unreachable.
+	// Unreachable, which knows no driver: pass the primary's own
+	// (redisstore.Unreachable) to count its client's outage errors too.
 	Unreachable func(error) bool
 	// Logger reports state changes and lost catch-up work; default
 	// slog.Default().

@@ -7,21 +7,20 @@ import (
 	"net"
 	"syscall"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/credmon/credmon/store"
 )
 
-// Unreachable reports whether err says the store could not be reached or
-// cannot serve right now — network errors, timeouts, a Redis loading its
-// data or failing over — rather than an answer (store.ErrNotFound, a lost
-// lease) or the caller giving up (context.Canceled).
+// Unreachable reports whether err says the store could not be reached —
+// network errors, timeouts, a dropped connection — rather than an answer
+// (store.ErrNotFound, a lost lease) or the caller giving up
+// (context.Canceled). It knows no driver: a driver whose client has outage
+// errors of its own supplies a classifier that adds them (see
+// redisstore.Unreachable) through Options.Unreachable.
 func Unreachable(err error) bool {
 	switch {
 	case err == nil,
 		errors.Is(err, store.ErrNotFound),
-		errors.Is(err, context.Canceled),
-		errors.Is(err, redis.ErrClosed): // our own shutdown, not an outage
+		errors.Is(err, context.Canceled):
 		return false
 	}
 	var ne net.Error
@@ -29,15 +28,10 @@ func Unreachable(err error) bool {
 		return true
 	}
 	for _, target := range []error{
-		io.EOF, io.ErrUnexpectedEOF, context.DeadlineExceeded, redis.ErrPoolTimeout,
+		io.EOF, io.ErrUnexpectedEOF, context.DeadlineExceeded,
 		syscall.ECONNREFUSED, syscall.ECONNRESET, syscall.EPIPE, syscall.ETIMEDOUT,
 	} {
 		if errors.Is(err, target) {
-			return true
-		}
-	}
-	for _, prefix := range []string{"LOADING", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "READONLY"} {
-		if redis.HasErrorPrefix(err, prefix) {
 			return true
 		}
 	}

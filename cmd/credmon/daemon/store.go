@@ -83,7 +83,7 @@ func openShared(ctx context.Context, cfg config.Store, log *slog.Logger, onChang
 		}
 		log.Error("redis unreachable at start; probing on local state until it answers", "err", err)
 	}
-	fb := fallback.New(primary, memstore.New(), fallback.Options{Logger: log, OnChange: onChange})
+	fb := fallback.New(primary, memstore.New(), fallback.Options{Logger: log, OnChange: onChange, Unreachable: redisstore.Unreachable})
 	if err != nil {
 		fb.Probe(ctx) // mark it down at once
 	}

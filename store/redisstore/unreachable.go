@@ -1,0 +1,28 @@
+package redisstore
+
+import (
+	"errors"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/credmon/credmon/store/fallback"
+)
+
+// Unreachable is fallback.Unreachable with go-redis's own outage errors: a
+// pool timeout, or a Redis loading its data, failing over or read-only. A
+// closed client is our own shutdown, not an outage. The daemon passes it as
+// fallback.Options.Unreachable.
+func Unreachable(err error) bool {
+	switch {
+	case err == nil, errors.Is(err, redis.ErrClosed):
+		return false
+	case errors.Is(err, redis.ErrPoolTimeout):
+		return true
+	}
+	for _, prefix := range []string{"LOADING", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "READONLY"} {
+		if redis.HasErrorPrefix(err, prefix) {
+			return true
+		}
+	}
+	return fallback.Unreachable(err)
+}

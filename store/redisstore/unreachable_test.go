@@ -1,0 +1,56 @@
+package redisstore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"syscall"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/credmon/credmon/store"
+	"github.com/credmon/credmon/store/redisstore"
+	"github.com/credmon/credmon/store/storetest"
+)
+
+// replyError is a Redis error reply, as go-redis types them.
+type replyError string
+
+func (e replyError) Error() string { return string(e) }
+func (replyError) RedisError()     {}
+
+func TestUnreachable(t *testing.T) {
+	// A real error reply: an answer, not an outage.
+	client, prefix := storetest.Redis(t)
+	ctx := context.Background()
+	if err := client.Set(ctx, prefix+"str", "v", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	wrongType := client.LPush(ctx, prefix+"str", "x").Err()
+	if wrongType == nil || !redis.HasErrorPrefix(wrongType, "WRONGTYPE") {
+		t.Fatalf("LPUSH on a string = %v; want a WRONGTYPE reply", wrongType)
+	}
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{nil, false},
+		{fmt.Errorf("redisstore: get %q: %w", "k", store.ErrNotFound), false},
+		{context.Canceled, false},
+		{redis.ErrClosed, false},
+		{wrongType, false},
+		{redis.ErrPoolTimeout, true},
+		{fmt.Errorf("redisstore: claim: %w", replyError("LOADING Redis is loading the dataset in memory")), true},
+		{replyError("READONLY You can't write against a read only replica."), true},
+		{replyError("ERR CLUSTERDOWN The cluster is down"), true},
+		// What fallback.Unreachable knows, redisstore.Unreachable keeps.
+		{&net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}, true},
+		{errors.New("some other failure"), false},
+	} {
+		if got := redisstore.Unreachable(tc.err); got != tc.want {
+			t.Errorf("Unreachable(%v) = %v, want %v", tc.err, got, tc.want)
+		}
+	}
+}
