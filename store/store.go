@@ -14,8 +14,9 @@ import (
 // ErrNotFound is returned when a key has no value.
 var ErrNotFound = errors.New("store: not found")
 
-// ErrNoKey is returned by PutResult for a result without Env or Check: such
-// a result has no "ENV/CHECK" key to be found by.
+// ErrNoKey is returned by PutResult for a result whose subject cannot be
+// keyed (checks.Subject.Valid), such as a check result without Env or
+// Check: it has no key to be found by.
 var ErrNoKey = errors.New("store: result has no env or check")
 
 // Results keeps the recent results of every check.

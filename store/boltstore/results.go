@@ -91,7 +91,7 @@ func (s *Store) PutResults(ctx context.Context, rs []checks.Result) error {
 }
 
 func encodeResult(r checks.Result) ([]byte, error) {
-	if r.Env == "" || r.Check == "" {
+	if !r.Subject().Valid() {
 		return nil, store.ErrNoKey
 	}
 	data, err := json.Marshal(r)

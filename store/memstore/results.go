@@ -23,7 +23,7 @@ func (s *Store) PutResult(ctx context.Context, r checks.Result) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if r.Env == "" || r.Check == "" {
+	if !r.Subject().Valid() {
 		return store.ErrNoKey
 	}
 	data, err := json.Marshal(r)

@@ -40,7 +40,7 @@ func (s *Store) PutResults(ctx context.Context, rs []checks.Result) error {
 	var errs []error
 	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, r := range rs {
-			if r.Env == "" || r.Check == "" {
+			if !r.Subject().Valid() {
 				errs = append(errs, store.ErrNoKey)
 				continue
 			}
