@@ -32,6 +32,9 @@ type Results interface {
 	RecentResults(ctx context.Context, key string, n int) ([]checks.Result, error)
 	// LatestResults returns the newest result of every check, ordered by key.
 	LatestResults(ctx context.Context) ([]checks.Result, error)
+	// DeleteResults forgets every result of the given keys (a check or
+	// credential removed from the configuration); unknown keys are no error.
+	DeleteResults(ctx context.Context, keys ...string) error
 }
 
 // ResultBatcher is a Results that writes many results in one round trip

@@ -96,3 +96,16 @@ func decode(data [][]byte) ([]checks.Result, error) {
 	}
 	return out, nil
 }
+
+// DeleteResults forgets every result of keys.
+func (s *Store) DeleteResults(ctx context.Context, keys ...string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, k := range keys {
+		delete(s.results, k)
+	}
+	return nil
+}

@@ -42,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("ConcurrentPuts", func(t *testing.T) { testConcurrent(t, fresh(t)) })
 	t.Run("CancelledContext", func(t *testing.T) { testCancelled(t, fresh(t)) })
 	t.Run("PutResultsBatch", func(t *testing.T) { testPutResults(t, fresh(t)) })
+	t.Run("DeleteResults", func(t *testing.T) { testDeleteResults(t, fresh(t)) })
 }
 
 // base is an arbitrary fixed instant with nanoseconds, so a driver that
@@ -431,5 +432,31 @@ func testPutResults(t *testing.T, s store.Store) {
 	}
 	if err := store.PutResults(ctx, s, []checks.Result{{Env: "prod"}}); !errors.Is(err, store.ErrNoKey) {
 		t.Errorf("a batch with a keyless result: %v, want ErrNoKey", err)
+	}
+}
+
+// testDeleteResults forgets a check and a credential concern, keeps the
+// rest, and takes unknown keys quietly.
+func testDeleteResults(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	gone, kept, cred := Result("prod", "gone", 0), Result("prod", "kept", 0), FullCredential()
+	put(t, s, gone, Result("prod", "gone", time.Second), kept, cred)
+	if err := s.DeleteResults(ctx, gone.Key(), cred.Key(), "prod/never-stored"); err != nil {
+		t.Fatalf("DeleteResults: %v", err)
+	}
+	if got := recent(t, s, gone.Key(), 10); len(got) != 0 {
+		t.Errorf("RecentResults(%s) after delete = %d results, want none", gone.Key(), len(got))
+	}
+	all := latest(t, s)
+	if len(all) != 1 || all[0].Key() != kept.Key() {
+		t.Errorf("LatestResults after delete = %q, want only %s", details(all), kept.Key())
+	}
+	// A deleted check that runs again is stored afresh.
+	put(t, s, gone)
+	if got := recent(t, s, gone.Key(), 10); len(got) != 1 {
+		t.Errorf("RecentResults(%s) after a new put = %d results, want 1", gone.Key(), len(got))
+	}
+	if err := s.DeleteResults(ctx); err != nil {
+		t.Errorf("DeleteResults() with no keys = %v", err)
 	}
 }
