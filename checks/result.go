@@ -10,13 +10,19 @@ import (
 // Result is what one check run produces. It never holds a secret: the
 // credential appears only as its redacted Identity.
 type Result struct {
-	Env        string    `json:"env"`
-	Check      string    `json:"check"`
-	Credential string    `json:"credential"`
-	Identity   string    `json:"identity,omitempty"` // e.g. "api_key Authorization: Bearer sk_live_…a1b2"
-	Tick       time.Time `json:"tick"`               // the scheduled tick (or the start time for ad-hoc runs)
-	Started    time.Time `json:"started"`
-	RunBy      string    `json:"run_by,omitempty"` // the replica that ran it
+	// Kind, Env, Check or Credential, and Concern name the result's
+	// Subject: a check (Kind empty, Check set), a credential's concern
+	// (Kind credential, Credential and Concern set, Check empty) or the
+	// clock.
+	Kind       SubjectKind `json:"kind,omitempty"`
+	Env        string      `json:"env"`
+	Check      string      `json:"check"`
+	Credential string      `json:"credential"`
+	Concern    string      `json:"concern,omitempty"`
+	Identity   string      `json:"identity,omitempty"` // e.g. "api_key Authorization: Bearer sk_live_…a1b2"
+	Tick       time.Time   `json:"tick"`               // the scheduled tick (or the start time for ad-hoc runs)
+	Started    time.Time   `json:"started"`
+	RunBy      string      `json:"run_by,omitempty"` // the replica that ran it
 
 	// Status is the verdict: what Verdict says for Cause and Findings. Set
 	// it through SetCause and AddFinding, and read it rather than
@@ -32,10 +38,10 @@ type Result struct {
 	// missing_challenge next to unauthorized, or server_clock_skew next to ok.
 	Findings []Finding `json:"findings,omitempty"`
 
-	// Band names the warning band a warn result falls in, with whatever
-	// identifies the credential's current value (e.g. "fp:1a2b3c4d/7d"): an
-	// incident alerts once per band and again when the credential changes.
-	Band string `json:"band,omitempty"`
+	// Band is the warning band a warn result falls in, for the
+	// credential's current value: an incident alerts once per band and
+	// again when the credential changes. Stored as "VALUE/LABEL".
+	Band Band `json:"band,omitzero"`
 
 	Challenge        *challenge.Challenge `json:"challenge,omitempty"`
 	Token            *TokenInfo           `json:"token,omitempty"`
@@ -61,8 +67,19 @@ type TokenInfo struct {
 	NotBefore *time.Time `json:"nbf,omitempty"`
 }
 
-// Key identifies a check across environments: "ENV/CHECK".
-func (r Result) Key() string { return r.Env + "/" + r.Check }
+// Subject is what the result is about.
+func (r Result) Subject() Subject {
+	switch r.Kind {
+	case SubjectCredential:
+		return CredentialSubject(r.Env, r.Credential, r.Concern)
+	case SubjectClock:
+		return Subject{Kind: SubjectClock, Env: r.Env, Name: ClockName}
+	}
+	return CheckSubject(r.Env, r.Check)
+}
+
+// Key identifies the result's subject: "ENV/CHECK" for a check.
+func (r Result) Key() string { return r.Subject().Key() }
 
 // Verdict is the status a result reports: the worst of its main cause and
 // its findings. It is the one place that decides a result's status; SetCause

@@ -29,8 +29,8 @@ func TestBandsAlertOnceAcrossReplicas(t *testing.T) {
 	)
 	for _, band := range steps {
 		clock.Advance(time.Hour)
-		r := checks.Result{Env: "prod", Check: "credential:session/expiry", Credential: "session", Started: clock.Now(),
-			Status: checks.StatusWarn, Cause: checks.CauseTokenExpiring, Band: band, Detail: "expires soon", Hint: "issue a new token"}
+		r := checks.Result{Kind: checks.SubjectCredential, Env: "prod", Credential: "session", Concern: checks.ConcernExpiry, Started: clock.Now(),
+			Status: checks.StatusWarn, Cause: checks.CauseTokenExpiring, Band: parseBand(band), Detail: "expires soon", Hint: "issue a new token"}
 		var wg sync.WaitGroup
 		for _, e := range engines {
 			wg.Go(func() {
@@ -47,7 +47,7 @@ func TestBandsAlertOnceAcrossReplicas(t *testing.T) {
 	}
 	var bands []string
 	for _, m := range msgs {
-		bands = append(bands, string(m.Event)+":"+m.Band)
+		bands = append(bands, string(m.Event)+":"+m.Band.String())
 	}
 	want := []string{"opened:fp1/14d", "band:fp1/7d", "band:fp1/1d", "band:fp2/14d"}
 	if fmt.Sprint(bands) != fmt.Sprint(want) {

@@ -49,22 +49,9 @@ func Family(c checks.Cause) string {
 	return string(c)
 }
 
-// Subject names what an incident is about: the check, or for a
-// credential-level result (no check) "credential:NAME", or for a result
-// with neither (the NTP clock check) "clock".
-func Subject(r checks.Result) string {
-	switch {
-	case r.Check != "":
-		return r.Check
-	case r.Credential != "":
-		return "credential:" + r.Credential
-	}
-	return "clock"
-}
-
-// IncidentKey is "ENV/SUBJECT/FAMILY", the identity of the incident r
-// belongs to. For a result whose cause has no family (ok) the family part
-// is empty.
+// IncidentKey is the identity of the incident r belongs to: its subject's
+// incident key for the family of its cause. For a result whose cause has
+// no family (ok) the family part is empty.
 func IncidentKey(r checks.Result) string {
-	return r.Env + "/" + Subject(r) + "/" + Family(r.Cause)
+	return r.Subject().IncidentKey(Family(r.Cause))
 }

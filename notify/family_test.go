@@ -51,8 +51,10 @@ func TestIncidentKey(t *testing.T) {
 		want string
 	}{
 		{"check", checks.Result{Env: "prod", Check: "payments-account", Credential: "payments-key", Cause: checks.CauseRevoked}, "prod/payments-account/auth"},
-		{"credential", checks.Result{Env: "prod", Credential: "payments-key", Cause: checks.CauseRotationDue}, "prod/credential:payments-key/rotation"},
-		{"clock", checks.Result{Env: "prod", Cause: checks.CauseClockSkew}, "prod/clock/clock"},
+		{"credential rotation", checks.Result{Kind: checks.SubjectCredential, Env: "prod", Credential: "payments-key", Concern: checks.ConcernRotation, Cause: checks.CauseRotationDue}, "prod/credential:payments-key/rotation/rotation"},
+		{"credential expiry", checks.Result{Kind: checks.SubjectCredential, Env: "prod", Credential: "payments-key", Concern: checks.ConcernExpiry, Cause: checks.CauseTokenExpired}, "prod/credential:payments-key/expiry/auth"},
+		{"clock", checks.Result{Kind: checks.SubjectClock, Check: "clock", Cause: checks.CauseClockSkew}, "/clock/clock"},
+		{"a check named like a credential is still a check", checks.Result{Env: "prod", Check: "credential:x", Cause: checks.CauseRevoked}, "prod/credential:x/auth"},
 		{"ok has no family", checks.Result{Env: "dev", Check: "c", Cause: checks.CauseOK}, "dev/c/"},
 	}
 	for _, tt := range tests {

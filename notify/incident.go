@@ -16,7 +16,7 @@ import (
 )
 
 // kvPrefix namespaces incident records in the shared KV:
-// "incident:ENV/SUBJECT[#CONCERN]" holds one subject's record as JSON.
+// "incident:" + checks.Subject.Key holds one subject's record as JSON.
 const kvPrefix = "incident:"
 
 // maxCASAttempts bounds the read-compute-swap loop. Contention is a handful
@@ -37,16 +37,16 @@ type IncidentOptions struct {
 // IncidentState is an open incident, as the status page and `credmon
 // status` show it.
 type IncidentState struct {
-	Key          string        `json:"key"` // ENV/SUBJECT/FAMILY
+	Key          string        `json:"key"` // checks.Subject.IncidentKey
 	Env          string        `json:"env"`
-	Subject      string        `json:"subject"` // check, "credential:NAME" or "clock"
+	Subject      string        `json:"subject"` // checks.Subject.Path, for display
 	Family       string        `json:"family"`
 	Check        string        `json:"check,omitempty"`
 	Credential   string        `json:"credential,omitempty"`
 	Identity     string        `json:"identity,omitempty"`
 	Cause        checks.Cause  `json:"cause"`
 	Status       checks.Status `json:"status"`
-	Band         string        `json:"band,omitempty"`
+	Band         checks.Band   `json:"band,omitzero"`
 	Since        time.Time     `json:"since"`
 	LastNotified time.Time     `json:"last_notified,omitzero"`
 	NotifiedBy   string        `json:"notified_by,omitempty"` // replica that produced the last message
@@ -92,20 +92,9 @@ func NewIncidents(kv store.KV, opts IncidentOptions) *Incidents {
 // once. A result not newer than the last one applied (the same run seen
 // twice, or a late run of an earlier tick) produces nothing.
 func (in *Incidents) Observe(ctx context.Context, r checks.Result) ([]Message, error) {
-	return in.observe(ctx, kvPrefix+r.Env+"/"+Subject(r), r)
-}
-
-// ObserveConcern is Observe for a subject that reports several independent
-// concerns, each its own stream of results: a credential's rotation and its
-// expiry (rotation.Evaluation) share the subject "credential:NAME" and the
-// same Started, and an ok about one must not resolve the other's incident.
-// Each concern keeps its own counters; incident keys are unchanged.
-func (in *Incidents) ObserveConcern(ctx context.Context, concern string, r checks.Result) ([]Message, error) {
-	key := kvPrefix + r.Env + "/" + Subject(r)
-	if concern != "" {
-		key += "#" + concern
-	}
-	return in.observe(ctx, key, r)
+	// A credential's concerns are subjects of their own (the key includes
+	// the concern), so an ok about its rotation never resolves its expiry.
+	return in.observe(ctx, kvPrefix+r.Subject().Key(), r)
 }
 
 func (in *Incidents) observe(ctx context.Context, key string, r checks.Result) ([]Message, error) {

@@ -58,8 +58,15 @@ func result(cause checks.Cause) checks.Result {
 
 func banded(cause checks.Cause, band string) checks.Result {
 	r := result(cause)
-	r.Band = band
+	r.Band = parseBand(band)
 	return r
+}
+
+// parseBand reads a band written as the store writes it, "VALUE/LABEL".
+func parseBand(s string) checks.Band {
+	var b checks.Band
+	_ = b.UnmarshalText([]byte(s))
+	return b
 }
 
 func events(msgs []Message) string {
@@ -255,7 +262,7 @@ func TestBandsAlertOncePerBand(t *testing.T) {
 		{r: result(checks.CauseOK), want: "resolved"},
 		{r: warn("fp:bbbb2222/7d"), want: "opened"},
 	})
-	if msgs[1].Band != "fp:bbbb2222/7d" {
+	if msgs[1].Band != (checks.Band{Value: "fp:bbbb2222", Label: "7d"}) {
 		t.Errorf("opened band %q", msgs[1].Band)
 	}
 }
@@ -333,20 +340,24 @@ func TestDuplicateAndStaleResults(t *testing.T) {
 	}
 }
 
-func TestObserveConcern(t *testing.T) {
+// A credential's concerns are separate subjects: both report with the same
+// Started, as rotation.Evaluation does, and an ok expiry must neither
+// resolve the rotation incident nor be taken for a duplicate of it.
+func TestCredentialConcernsAreSeparateSubjects(t *testing.T) {
 	h := newHarness(t, IncidentOptions{})
 	ctx := context.Background()
-	cred := func(cause checks.Cause, band string) checks.Result {
-		return checks.Result{Env: "prod", Credential: "payments-key", Status: cause.Status(), Cause: cause, Band: band, Started: h.clock.Now()}
+	cred := func(concern string, cause checks.Cause, band string) checks.Result {
+		return checks.Result{Kind: checks.SubjectCredential, Env: "prod", Credential: "payments-key", Concern: concern,
+			Status: cause.Status(), Cause: cause, Band: parseBand(band), Started: h.clock.Now()}
 	}
 	for i := range 3 {
 		h.clock.Advance(time.Hour)
 		// Both concerns report with the same Started, as rotation.Evaluation does.
-		rot, err := h.inc.ObserveConcern(ctx, "rotation", cred(checks.CauseRotationDue, "fp:aaaa1111/14d"))
+		rot, err := h.inc.Observe(ctx, cred(checks.ConcernRotation, checks.CauseRotationDue, "fp:aaaa1111/14d"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		exp, err := h.inc.ObserveConcern(ctx, "expiry", cred(checks.CauseOK, ""))
+		exp, err := h.inc.Observe(ctx, cred(checks.ConcernExpiry, checks.CauseOK, ""))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -359,7 +370,8 @@ func TestObserveConcern(t *testing.T) {
 		}
 	}
 	open, err := h.inc.Open(ctx)
-	if err != nil || len(open) != 1 || open[0].Key != "prod/credential:payments-key/rotation" {
+	want := checks.CredentialSubject("prod", "payments-key", checks.ConcernRotation).IncidentKey(FamilyRotation)
+	if err != nil || len(open) != 1 || open[0].Key != want || want != "prod/credential:payments-key/rotation/rotation" {
 		t.Fatalf("Open() = %+v, %v; want the rotation incident still open", open, err)
 	}
 }

@@ -44,7 +44,7 @@ type Message struct {
 	HTTPStatus int              `json:"http_status,omitempty"`
 	Detail     string           `json:"detail"`
 	Hint       string           `json:"hint,omitempty"`
-	Band       string           `json:"band,omitempty"`
+	Band       checks.Band      `json:"band,omitzero"`
 	Findings   []checks.Finding `json:"findings,omitempty"`
 
 	Challenge *challenge.Challenge `json:"challenge,omitempty"`

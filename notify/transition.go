@@ -3,13 +3,12 @@ package notify
 import (
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/credmon/credmon/checks"
 )
 
-// record is the incident state of one subject (ENV/SUBJECT) as the KV
+// record is the incident state of one subject (checks.Subject.Key) as the KV
 // holds it. Counters live per subject, not per incident, because a check's
 // consecutive failures count across causes and families.
 type record struct {
@@ -27,7 +26,7 @@ type record struct {
 	Open *IncidentState `json:"open,omitempty"`
 	// Bands already alerted in the open incident for the credential value
 	// named by Open.Band; they survive restarts because they are here.
-	Bands []string `json:"bands,omitempty"`
+	Bands []checks.Band `json:"bands,omitempty"`
 }
 
 // step applies r to rec and returns the messages the transition produces.
@@ -39,7 +38,8 @@ func (rec *record) step(r checks.Result, now time.Time, o IncidentOptions, owner
 		}
 		rec.Last = t
 	}
-	rec.Env, rec.Subject = r.Env, Subject(r)
+	subject := r.Subject()
+	rec.Env, rec.Subject = r.Env, subject.Path()
 	emit := func(ev Event, in *IncidentState, m Message) {
 		rec.Seq++
 		m.ID = fmt.Sprintf("%s/%d-%d-%s", in.Key, in.Since.UnixMilli(), rec.Seq, ev)
@@ -92,22 +92,22 @@ func (rec *record) step(r checks.Result, now time.Time, o IncidentOptions, owner
 			m.Status, m.Cause, m.PrevCause = checks.StatusOK, checks.CauseOK, in.Cause
 			m.Detail = fmt.Sprintf("%s is no longer reported; %s now reports %s (a new %s incident).",
 				in.Cause, in.Subject, r.Cause, fam)
-			m.Hint, m.Band = "", ""
+			m.Hint, m.Band = "", checks.Band{}
 			if *o.SendResolved {
 				emit(EventResolved, in, m)
 			}
 		}
 		in = &IncidentState{
-			Key:     IncidentKey(r),
+			Key:     subject.IncidentKey(fam),
 			Env:     r.Env,
-			Subject: Subject(r),
+			Subject: subject.Path(),
 			Family:  fam,
 			Since:   now,
 		}
 		in.update(r)
 		rec.Open, rec.Bands = in, nil
-		if r.Band != "" {
-			rec.Bands = []string{r.Band}
+		if !r.Band.IsZero() {
+			rec.Bands = []checks.Band{r.Band}
 		}
 		emit(EventOpened, in, message(r, in, now))
 	case r.Cause != in.Cause:
@@ -117,7 +117,7 @@ func (rec *record) step(r checks.Result, now time.Time, o IncidentOptions, owner
 		m := message(r, in, now)
 		m.PrevCause = prev
 		emit(EventCauseChanged, in, m)
-	case r.Band != "":
+	case !r.Band.IsZero():
 		// A banded warning alerts once per band and never reminds: the
 		// next band is the reminder.
 		fresh := rec.noteBand(r.Band)
@@ -135,14 +135,14 @@ func (rec *record) step(r checks.Result, now time.Time, o IncidentOptions, owner
 }
 
 // noteBand records band in the open incident and reports whether it had
-// not been alerted yet. A band for another credential value (the part
-// before the last "/", e.g. "fp:1a2b3c4d") starts the set afresh: a new
-// key or token deserves its own warnings.
-func (rec *record) noteBand(band string) bool {
-	if band == "" {
+// not been alerted yet. A band for another credential value (Band.Value,
+// e.g. "1a2b3c4d") starts the set afresh: a new key or token deserves its
+// own warnings.
+func (rec *record) noteBand(band checks.Band) bool {
+	if band.IsZero() {
 		return false
 	}
-	if len(rec.Bands) > 0 && bandValue(rec.Bands[len(rec.Bands)-1]) != bandValue(band) {
+	if len(rec.Bands) > 0 && rec.Bands[len(rec.Bands)-1].Value != band.Value {
 		rec.Bands = nil
 	}
 	if slices.Contains(rec.Bands, band) {
@@ -152,19 +152,11 @@ func (rec *record) noteBand(band string) bool {
 	return true
 }
 
-// bandValue is the credential part of a band, "" when it has none.
-func bandValue(band string) string {
-	if i := strings.LastIndex(band, "/"); i >= 0 {
-		return band[:i]
-	}
-	return ""
-}
-
 // update copies what the latest result says about an open incident.
 func (in *IncidentState) update(r checks.Result) {
 	in.Check, in.Credential, in.Identity = r.Check, r.Credential, r.Identity
 	in.Cause, in.Status = r.Cause, r.Status
-	if r.Band != "" {
+	if !r.Band.IsZero() {
 		in.Band = r.Band
 	}
 }

@@ -21,8 +21,9 @@ type notFound struct{}
 func (notFound) Error() string  { return "store: not found" }
 func (notFound) NotFound() bool { return true }
 
-// ErrNoKey is returned by PutResult for a result without Env or Check: such
-// a result has no "ENV/CHECK" key to be found by.
+// ErrNoKey is returned by PutResult for a result whose subject cannot be
+// keyed (checks.Subject.Valid), such as a check result without Env or
+// Check: it has no key to be found by.
 var ErrNoKey = errors.New("store: result has no env or check")
 
 // Results keeps the recent results of every check.
@@ -38,6 +39,9 @@ type Results interface {
 	RecentResults(ctx context.Context, key string, n int) ([]checks.Result, error)
 	// LatestResults returns the newest result of every check, ordered by key.
 	LatestResults(ctx context.Context) ([]checks.Result, error)
+	// DeleteResults forgets every result of the given keys (a check or
+	// credential removed from the configuration); unknown keys are no error.
+	DeleteResults(ctx context.Context, keys ...string) error
 }
 
 // ResultBatcher is a Results that writes many results in one round trip

@@ -154,7 +154,7 @@ func run(ctx context.Context, o options) error {
 			ConfigPath: path, WatchInterval: -1, Listen: "127.0.0.1:0", Instance: name,
 			Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
 			OnResult: func(r checks.Result) {
-				if strings.HasPrefix(r.Check, "credential:") {
+				if r.Kind == checks.SubjectCredential {
 					return
 				}
 				mu.Lock()

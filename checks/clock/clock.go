@@ -16,7 +16,7 @@ import (
 )
 
 // CheckName is the Check field of the clock's results.
-const CheckName = "clock"
+const CheckName = checks.ClockName
 
 // DefaultTimeout bounds the wait for each server.
 const DefaultTimeout = 5 * time.Second
@@ -81,7 +81,7 @@ type Offset struct {
 // cannot raise or hide an alert when there are three.
 func (c *Checker) Check(ctx context.Context) (checks.Result, Offset) {
 	start := c.opts.Now()
-	res := checks.Result{Check: CheckName, Tick: start, Started: start}
+	res := checks.Result{Kind: checks.SubjectClock, Check: CheckName, Tick: start, Started: start}
 	timeout := c.opts.Timeout
 	if dl, ok := ctx.Deadline(); ok {
 		timeout = min(timeout, time.Until(dl))

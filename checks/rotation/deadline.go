@@ -143,13 +143,13 @@ func (t *Tracker) rotationResult(cred *config.Credential, v *view) *checks.Resul
 	if remaining <= 0 {
 		r := v.result(cred, checks.CauseRotationOverdue,
 			fmt.Sprintf("Rotation of the key was due %s (%s): %s", date(due.at), duration.Relative(v.now, due.at), due.basis), hint)
-		r.Band = v.bandID(due.at) + "/overdue"
+		r.Band = checks.Band{Value: v.bandID(due.at), Label: "overdue"}
 		return r
 	}
 	if label, in := t.band(remaining); in {
 		r := v.result(cred, checks.CauseRotationDue,
 			fmt.Sprintf("Rotation of the key is due %s (%s): %s", date(due.at), duration.Relative(v.now, due.at), due.basis), hint)
-		r.Band = v.bandID(due.at) + "/" + label
+		r.Band = checks.Band{Value: v.bandID(due.at), Label: label}
 		return r
 	}
 	return v.result(cred, checks.CauseOK,
@@ -189,10 +189,10 @@ func (t *Tracker) expiryResult(cred *config.Credential, v *view) *checks.Result 
 	switch label, in := t.band(remaining); {
 	case remaining <= 0:
 		r = v.result(cred, checks.CauseTokenExpired, fmt.Sprintf("%s %s (%s)", past, date(e.at), duration.Relative(v.now, e.at)), strings.Replace(hint, " before then", "", 1))
-		r.Band = v.bandID(e.at) + "/expired"
+		r.Band = checks.Band{Value: v.bandID(e.at), Label: "expired"}
 	case in:
 		r = v.result(cred, checks.CauseTokenExpiring, fmt.Sprintf("%s %s (%s)", what, date(e.at), duration.Relative(v.now, e.at)), hint)
-		r.Band = v.bandID(e.at) + "/" + label
+		r.Band = checks.Band{Value: v.bandID(e.at), Label: label}
 	default:
 		r = v.result(cred, checks.CauseOK, fmt.Sprintf("%s %s (%s)", what, date(e.at), duration.Relative(v.now, e.at)), "")
 	}

@@ -41,8 +41,8 @@ func TestRotationBands(t *testing.T) {
 		r := ev.Rotation
 		band := ""
 		if tc.band != "" {
-			if r != nil && r.Band != "" {
-				fp = bandPrefix(t, r.Band)
+			if r != nil && r.Band.String() != "" {
+				fp = bandPrefix(t, r.Band.String())
 			}
 			band = fp + "/" + tc.band
 		}
@@ -67,21 +67,21 @@ func TestBandFollowsTheKey(t *testing.T) {
 	a := evaluate(t, tr, cred(config.Literal(keyA), rot), nil).Rotation
 	again := evaluate(t, tr, cred(config.Literal(keyA), rot), nil).Rotation
 	b := evaluate(t, tr, cred(config.Literal(keyB), rot), nil).Rotation
-	wantResult(t, a, checks.CauseRotationDue, a.Band)
-	if a.Band != again.Band || !strings.HasSuffix(a.Band, "/7d") {
-		t.Fatalf("band not stable for one key: %q then %q", a.Band, again.Band)
+	wantResult(t, a, checks.CauseRotationDue, a.Band.String())
+	if a.Band.String() != again.Band.String() || !strings.HasSuffix(a.Band.String(), "/7d") {
+		t.Fatalf("band not stable for one key: %q then %q", a.Band.String(), again.Band.String())
 	}
-	if b.Band == a.Band || !strings.HasSuffix(b.Band, "/7d") {
-		t.Fatalf("another key in the same band must have another band value: %q and %q", a.Band, b.Band)
+	if b.Band.String() == a.Band.String() || !strings.HasSuffix(b.Band.String(), "/7d") {
+		t.Fatalf("another key in the same band must have another band value: %q and %q", a.Band.String(), b.Band.String())
 	}
 	// Keyed, not a bare hash: the fingerprint is not the start of SHA-256.
 	sum := sha256.Sum256([]byte(keyA))
-	if strings.HasPrefix(hex.EncodeToString(sum[:]), bandPrefix(t, a.Band)) {
+	if strings.HasPrefix(hex.EncodeToString(sum[:]), bandPrefix(t, a.Band.String())) {
 		t.Fatal("band fingerprint is a bare SHA-256 of the secret")
 	}
 	// And another HMAC key gives another fingerprint.
 	other := rotation.New(newKV(), []byte("another-FAKE-hmac-key"), rotation.Options{Now: func() time.Time { return now }})
-	if o := evaluate(t, other, cred(config.Literal(keyA), rot), nil).Rotation; o.Band == a.Band {
+	if o := evaluate(t, other, cred(config.Literal(keyA), rot), nil).Rotation; o.Band.String() == a.Band.String() {
 		t.Fatal("fingerprint does not depend on the HMAC key")
 	}
 }
@@ -91,9 +91,9 @@ func TestRotationExpiresAtIsADeadline(t *testing.T) {
 	c := cred(config.Literal(keyA), &config.Rotation{MaxAge: config.Duration(90 * day), RotatedAt: "2026-01-01", ExpiresAt: &exp})
 	tr := newTracker(newKV(), newClock(mustTime(t, "2026-02-09")))
 	r := evaluate(t, tr, c, nil).Rotation
-	wantResult(t, r, checks.CauseRotationDue, r.Band)
-	if !strings.HasSuffix(r.Band, "/7d") || !strings.Contains(r.Detail, "2026-02-10 12:00 UTC") || !strings.Contains(r.Detail, "in 1d 12h") {
-		t.Fatalf("band %q detail %q: want the rotation.expires_at deadline", r.Band, r.Detail)
+	wantResult(t, r, checks.CauseRotationDue, r.Band.String())
+	if !strings.HasSuffix(r.Band.String(), "/7d") || !strings.Contains(r.Detail, "2026-02-10 12:00 UTC") || !strings.Contains(r.Detail, "in 1d 12h") {
+		t.Fatalf("band %q detail %q: want the rotation.expires_at deadline", r.Band.String(), r.Detail)
 	}
 	if !strings.Contains(r.Hint, "rotation.expires_at") {
 		t.Fatalf("hint %q does not mention rotation.expires_at", r.Hint)
@@ -104,12 +104,12 @@ func TestCustomBands(t *testing.T) {
 	clk := newClock(mustTime(t, "2026-03-31T12:00:00Z"))
 	tr := rotation.New(newKV(), hmacKey, rotation.Options{Now: clk.Now, WarnBefore: []time.Duration{2 * time.Hour, 30 * day}})
 	c := cred(config.Literal(keyA), &config.Rotation{MaxAge: config.Duration(90 * day), RotatedAt: "2026-01-01"})
-	if r := evaluate(t, tr, c, nil).Rotation; !strings.HasSuffix(r.Band, "/30d") {
-		t.Fatalf("12h before: band %q, want the 30d band", r.Band)
+	if r := evaluate(t, tr, c, nil).Rotation; !strings.HasSuffix(r.Band.String(), "/30d") {
+		t.Fatalf("12h before: band %q, want the 30d band", r.Band.String())
 	}
 	clk.Set(mustTime(t, "2026-03-31T23:00:00Z"))
-	if r := evaluate(t, tr, c, nil).Rotation; !strings.HasSuffix(r.Band, "/2h") {
-		t.Fatalf("1h before: band %q, want the 2h band", r.Band)
+	if r := evaluate(t, tr, c, nil).Rotation; !strings.HasSuffix(r.Band.String(), "/2h") {
+		t.Fatalf("1h before: band %q, want the 2h band", r.Band.String())
 	}
 }
 
@@ -124,9 +124,9 @@ func TestCredentialAndTokenExpiry(t *testing.T) {
 	tr := newTracker(newKV(), clk)
 
 	ev := evaluate(t, tr, c, nil)
-	wantResult(t, ev.Expiry, checks.CauseTokenExpiring, ev.Expiry.Band)
-	if !strings.HasSuffix(ev.Expiry.Band, "/7d") || !strings.Contains(ev.Expiry.Detail, "in 5d 2h") {
-		t.Fatalf("token expiry: band %q detail %q", ev.Expiry.Band, ev.Expiry.Detail)
+	wantResult(t, ev.Expiry, checks.CauseTokenExpiring, ev.Expiry.Band.String())
+	if !strings.HasSuffix(ev.Expiry.Band.String(), "/7d") || !strings.Contains(ev.Expiry.Detail, "in 5d 2h") {
+		t.Fatalf("token expiry: band %q detail %q", ev.Expiry.Band.String(), ev.Expiry.Detail)
 	}
 	if ev.Expiry.Token == nil || ev.Expiry.Token.ExpiresAt == nil || !ev.Expiry.Token.ExpiresAt.Equal(exp) || ev.Expiry.Token.Issuer != "https://auth.example.test/" {
 		t.Fatalf("token claims not reported: %+v", ev.Expiry.Token)
@@ -152,7 +152,7 @@ func TestCredentialAndTokenExpiry(t *testing.T) {
 
 	clk.Set(exp.Add(time.Hour))
 	ev = evaluate(t, tr, c, nil)
-	wantResult(t, ev.Expiry, checks.CauseTokenExpired, bandPrefix(t, ev.Expiry.Band)+"/expired")
+	wantResult(t, ev.Expiry, checks.CauseTokenExpired, bandPrefix(t, ev.Expiry.Band.String())+"/expired")
 	if !strings.Contains(ev.Expiry.Detail, "1h ago") {
 		t.Fatalf("expired detail %q", ev.Expiry.Detail)
 	}
@@ -167,9 +167,9 @@ func TestCredentialExpiresAtWithoutToken(t *testing.T) {
 	if ev.Rotation != nil {
 		t.Fatalf("rotation result without a rotation policy: %+v", ev.Rotation)
 	}
-	wantResult(t, ev.Expiry, checks.CauseTokenExpiring, ev.Expiry.Band)
-	if !strings.HasSuffix(ev.Expiry.Band, "/14d") || !strings.Contains(ev.Expiry.Hint, "expires_at") {
-		t.Fatalf("band %q hint %q", ev.Expiry.Band, ev.Expiry.Hint)
+	wantResult(t, ev.Expiry, checks.CauseTokenExpiring, ev.Expiry.Band.String())
+	if !strings.HasSuffix(ev.Expiry.Band.String(), "/14d") || !strings.Contains(ev.Expiry.Hint, "expires_at") {
+		t.Fatalf("band %q hint %q", ev.Expiry.Band.String(), ev.Expiry.Hint)
 	}
 }
 

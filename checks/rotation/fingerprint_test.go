@@ -75,10 +75,10 @@ func mustBand(t *testing.T, tr *rotation.Tracker, c *config.Credential, clk *fak
 	t.Helper()
 	clk.Set(at)
 	r := evaluate(t, tr, c, nil).Rotation
-	if r == nil || r.Band == "" {
+	if r == nil || r.Band.String() == "" {
 		t.Fatalf("no band at %s: %+v", at, r)
 	}
-	return r.Band
+	return r.Band.String()
 }
 
 func TestAutoRotationFromRewrittenFile(t *testing.T) {
@@ -263,13 +263,13 @@ func TestOncePerBandAcrossRestart(t *testing.T) {
 			defer closeKV()
 			after := rotation.New(kv, hmacKey, rotation.Options{Now: clk.Now})
 			ev := evaluate(t, after, c, nil)
-			wantResult(t, r1, checks.CauseRotationDue, r1.Band)
-			wantResult(t, ev.Rotation, checks.CauseRotationDue, r1.Band)
+			wantResult(t, r1, checks.CauseRotationDue, r1.Band.String())
+			wantResult(t, ev.Rotation, checks.CauseRotationDue, r1.Band.String())
 			if ev.Rotated != nil {
 				t.Fatal("a restart was reported as a rotation")
 			}
-			if !strings.HasSuffix(r1.Band, "/14d") {
-				t.Fatalf("band %q, want the 14d band", r1.Band)
+			if !strings.HasSuffix(r1.Band.String(), "/14d") {
+				t.Fatalf("band %q, want the 14d band", r1.Band.String())
 			}
 			// The first sighting survived: the deadline did not restart.
 			if want := t0.Add(30 * day); len(ev.Deadlines) != 1 || !ev.Deadlines[0].At.Equal(want) {
@@ -277,8 +277,8 @@ func TestOncePerBandAcrossRestart(t *testing.T) {
 			}
 			// Next band: a new Band value, so the engine alerts once more.
 			clk.Set(t0.Add(24 * day))
-			if r := evaluate(t, after, c, nil).Rotation; r.Band == r1.Band || !strings.HasSuffix(r.Band, "/7d") {
-				t.Fatalf("band at 6d = %q, want the 7d band", r.Band)
+			if r := evaluate(t, after, c, nil).Rotation; r.Band.String() == r1.Band.String() || !strings.HasSuffix(r.Band.String(), "/7d") {
+				t.Fatalf("band at 6d = %q, want the 7d band", r.Band.String())
 			}
 		})
 	}

@@ -89,8 +89,8 @@ func wantResult(t *testing.T, r *checks.Result, cause checks.Cause, band string)
 	if r.Cause != cause || r.Status != cause.Status() {
 		t.Fatalf("cause = %s/%s, want %s (detail: %s)", r.Cause, r.Status, cause, r.Detail)
 	}
-	if r.Band != band {
-		t.Fatalf("band = %q, want %q (detail: %s)", r.Band, band, r.Detail)
+	if r.Band.String() != band {
+		t.Fatalf("band = %q, want %q (detail: %s)", r.Band.String(), band, r.Detail)
 	}
 	if r.Env != "prod" || r.Credential != "payments-key" || r.Check != "" {
 		t.Fatalf("result is for %q/%q check %q, want a credential-level result for prod/payments-key", r.Env, r.Credential, r.Check)

@@ -100,7 +100,7 @@ func TestTrackersAgreeOnlyWithTheSameKey(t *testing.T) {
 	// same band, and no rotation.
 	sameKey := rotation.New(shared, fpKey1, rotation.Options{Now: clk.Now})
 	ev := evaluate(t, sameKey, c, nil)
-	if ev.Rotated != nil || ev.Rotation == nil || bandPrefix(t, ev.Rotation.Band) != fpOne {
+	if ev.Rotated != nil || ev.Rotation == nil || bandPrefix(t, ev.Rotation.Band.String()) != fpOne {
 		t.Fatalf("a replica with the same key disagrees: rotated=%+v rotation=%+v, want band %s/…", ev.Rotated, ev.Rotation, fpOne)
 	}
 

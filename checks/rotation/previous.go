@@ -146,9 +146,9 @@ func (t *Tracker) previousResult(ctx context.Context, cred *config.Credential, v
 		"Revoke the previous key at the provider — until then anyone holding it can use it — then remove `previous` from the credential.")
 	r.HTTPStatus = pr.HTTPStatus
 	if prevFP != "" {
-		r.Band = prevFP[:8] + "/previous"
+		r.Band = checks.Band{Value: prevFP[:8], Label: "previous"}
 	} else {
-		r.Band = v.bandID(end) + "/previous"
+		r.Band = checks.Band{Value: v.bandID(end), Label: "previous"}
 	}
 	return r, nil
 }

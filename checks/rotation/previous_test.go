@@ -110,8 +110,8 @@ func TestPreviousKeyGraceAndCompletion(t *testing.T) {
 	clk.Set(mustTime(t, "2026-03-04T06:00:00Z"))
 	ev = evaluate(t, tr, c, probe)
 	r := ev.Rotation
-	wantResult(t, r, checks.CausePreviousKeyStillValid, r.Band)
-	if !strings.HasSuffix(r.Band, "/previous") || !strings.Contains(r.Detail, "6h after its grace period ended") ||
+	wantResult(t, r, checks.CausePreviousKeyStillValid, r.Band.String())
+	if !strings.HasSuffix(r.Band.String(), "/previous") || !strings.Contains(r.Detail, "6h after its grace period ended") ||
 		!strings.Contains(r.Hint, "Revoke") || !strings.Contains(r.Hint, "remove `previous`") || r.HTTPStatus != 200 {
 		t.Fatalf("after grace: %+v", r)
 	}
@@ -168,7 +168,7 @@ func TestPreviousKeyGraceStartsAtAutoRotation(t *testing.T) {
 	wantResult(t, evaluate(t, tr, c, probe).Rotation, checks.CauseOK, "")
 	clk.Add(2 * time.Hour)
 	r := evaluate(t, tr, c, probe).Rotation
-	wantResult(t, r, checks.CausePreviousKeyStillValid, r.Band)
+	wantResult(t, r, checks.CausePreviousKeyStillValid, r.Band.String())
 }
 
 func TestPreviousKeyAlongsideDeadline(t *testing.T) {
@@ -177,7 +177,7 @@ func TestPreviousKeyAlongsideDeadline(t *testing.T) {
 	c.Previous = config.Literal(keyA)
 	clk := newClock(mustTime(t, "2026-03-25"))
 	r := evaluate(t, newTracker(newKV(), clk), c, probeFor(t, c, api.URL, clk)).Rotation
-	wantResult(t, r, checks.CausePreviousKeyStillValid, r.Band)
+	wantResult(t, r, checks.CausePreviousKeyStillValid, r.Band.String())
 	if len(r.Findings) != 1 || r.Findings[0].Cause != checks.CauseRotationDue || !strings.Contains(r.Findings[0].Detail, "2026-03-31") {
 		t.Fatalf("findings = %+v, want the rotation_due deadline alongside", r.Findings)
 	}

@@ -172,7 +172,7 @@ func facts(m notify.Message) []*slackapi.TextBlockObject {
 	if !m.Since.IsZero() {
 		add("Since", date(m.Since))
 	}
-	add("Band", esc(m.Band))
+	add("Band", esc(m.Band.String()))
 	return fs
 }
 

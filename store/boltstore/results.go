@@ -91,7 +91,7 @@ func (s *Store) PutResults(ctx context.Context, rs []checks.Result) error {
 }
 
 func encodeResult(r checks.Result) ([]byte, error) {
-	if r.Env == "" || r.Check == "" {
+	if !r.Subject().Valid() {
 		return nil, store.ErrNoKey
 	}
 	data, err := json.Marshal(r)
@@ -195,4 +195,26 @@ func (s *Store) LatestResults(ctx context.Context) ([]checks.Result, error) {
 		return nil, fmt.Errorf("boltstore: latest results: %w", err)
 	}
 	return out, nil
+}
+
+// DeleteResults forgets every result of keys, in one transaction.
+func (s *Store) DeleteResults(ctx context.Context, keys ...string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		for _, k := range keys {
+			if err := tx.Bucket(bucketResults).DeleteBucket([]byte(k)); err != nil && !errors.Is(err, bolt.ErrBucketNotFound) {
+				return err
+			}
+			if err := tx.Bucket(bucketLatest).Delete([]byte(k)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("boltstore: delete results: %w", err)
+	}
+	return nil
 }

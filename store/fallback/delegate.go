@@ -3,6 +3,7 @@ package fallback
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/credmon/credmon/checks"
@@ -55,6 +56,20 @@ func (s *Store) RecentResults(ctx context.Context, key string, n int) ([]checks.
 func (s *Store) LatestResults(ctx context.Context) ([]checks.Result, error) {
 	v, _, err := run(ctx, s, func(st store.Store) ([]checks.Result, error) { return st.LatestResults(ctx) })
 	return v, err
+}
+
+// DeleteResults deletes from the primary, or while it is down locally,
+// and drops such results waiting for catch-up, so none comes back.
+func (s *Store) DeleteResults(ctx context.Context, keys ...string) error {
+	_, _, err := run(ctx, s, func(st store.Store) (struct{}, error) { return struct{}{}, st.DeleteResults(ctx, keys...) })
+	gone := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		gone[k] = true
+	}
+	s.mu.Lock()
+	s.pendingResults = slices.DeleteFunc(s.pendingResults, func(r checks.Result) bool { return gone[r.Key()] })
+	s.mu.Unlock()
+	return err
 }
 
 // Get reads the primary, or local while it is down.

@@ -23,7 +23,7 @@ func (s *Store) PutResult(ctx context.Context, r checks.Result) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if r.Env == "" || r.Check == "" {
+	if !r.Subject().Valid() {
 		return store.ErrNoKey
 	}
 	data, err := json.Marshal(r)
@@ -95,4 +95,17 @@ func decode(data [][]byte) ([]checks.Result, error) {
 		}
 	}
 	return out, nil
+}
+
+// DeleteResults forgets every result of keys.
+func (s *Store) DeleteResults(ctx context.Context, keys ...string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, k := range keys {
+		delete(s.results, k)
+	}
+	return nil
 }

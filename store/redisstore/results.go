@@ -40,7 +40,7 @@ func (s *Store) PutResults(ctx context.Context, rs []checks.Result) error {
 	var errs []error
 	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, r := range rs {
-			if r.Env == "" || r.Check == "" {
+			if !r.Subject().Valid() {
 				errs = append(errs, store.ErrNoKey)
 				continue
 			}
@@ -120,4 +120,26 @@ func (s *Store) LatestResults(ctx context.Context) ([]checks.Result, error) {
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// DeleteResults forgets every result of keys and their index entries in
+// one pipelined round trip.
+func (s *Store) DeleteResults(ctx context.Context, keys ...string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, k := range keys {
+			p.Del(ctx, s.resultsKey(k))
+			p.SRem(ctx, s.checksKey(), k)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("redisstore: delete results: %w", err)
+	}
+	return nil
 }

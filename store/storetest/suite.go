@@ -42,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("ConcurrentPuts", func(t *testing.T) { testConcurrent(t, fresh(t)) })
 	t.Run("CancelledContext", func(t *testing.T) { testCancelled(t, fresh(t)) })
 	t.Run("PutResultsBatch", func(t *testing.T) { testPutResults(t, fresh(t)) })
+	t.Run("DeleteResults", func(t *testing.T) { testDeleteResults(t, fresh(t)) })
 }
 
 // base is an arbitrary fixed instant with nanoseconds, so a driver that
@@ -222,7 +223,7 @@ func Full() checks.Result {
 		Latency:    123456789 * time.Nanosecond,
 		Detail:     `the server said "invalid_token": token is revoked`,
 		Hint:       "rotate the key and update PROD_PAYMENTS_KEY",
-		Band:       "fp:1a2b3c4d/7d",
+		Band:       checks.Band{Value: "fp:1a2b3c4d", Label: "7d"},
 		RunBy:      "credmon-test-replica-1",
 		Findings: []checks.Finding{
 			{Cause: checks.CauseMissingChallenge, Detail: "401 without WWW-Authenticate", Hint: "tell the API owners"},
@@ -250,21 +251,39 @@ func Full() checks.Result {
 	}
 }
 
+// FullCredential is Full as a credential's concern: the fields that name
+// a credential subject, which a check result leaves empty.
+func FullCredential() checks.Result {
+	r := Full()
+	r.Kind, r.Check, r.Concern = checks.SubjectCredential, "", checks.ConcernRotation
+	return r
+}
+
 func testRoundTrip(t *testing.T, s store.Store) {
-	want := Full()
-	// A field added to checks.Result but not to Full would go untested.
-	requireAllSet(t, reflect.ValueOf(want), "Result")
-	put(t, s, want)
-	got := recent(t, s, want.Key(), 1)
-	if len(got) != 1 {
-		t.Fatalf("RecentResults returned %d results, want 1", len(got))
+	// A field added to checks.Result but set by neither Full nor
+	// FullCredential would go untested.
+	union := Full()
+	union.Kind, union.Concern = FullCredential().Kind, FullCredential().Concern
+	requireAllSet(t, reflect.ValueOf(union), "Result")
+	check, cred := Full(), FullCredential()
+	if check.Key() == cred.Key() {
+		t.Fatalf("a check and a credential concern share the key %q", check.Key())
 	}
-	if !reflect.DeepEqual(got[0], want) {
-		t.Errorf("RecentResults round trip differs:\n got %#v\nwant %#v", got[0], want)
+	put(t, s, check)
+	put(t, s, cred)
+	for _, want := range []checks.Result{check, cred} {
+		got := recent(t, s, want.Key(), 1)
+		if len(got) != 1 {
+			t.Fatalf("RecentResults(%s) returned %d results, want 1", want.Key(), len(got))
+		}
+		if !reflect.DeepEqual(got[0], want) {
+			t.Errorf("RecentResults round trip differs:\n got %#v\nwant %#v", got[0], want)
+		}
 	}
 	all := latest(t, s)
-	if len(all) != 1 || !reflect.DeepEqual(all[0], want) {
-		t.Errorf("LatestResults round trip differs:\n got %#v\nwant %#v", all, want)
+	// Ordered by key: "prod/credential:…" before "prod/payments-account".
+	if len(all) != 2 || !reflect.DeepEqual(all[0], cred) || !reflect.DeepEqual(all[1], check) {
+		t.Errorf("LatestResults round trip differs:\n got %#v\nwant %#v", all, []checks.Result{cred, check})
 	}
 }
 
@@ -413,5 +432,31 @@ func testPutResults(t *testing.T, s store.Store) {
 	}
 	if err := store.PutResults(ctx, s, []checks.Result{{Env: "prod"}}); !errors.Is(err, store.ErrNoKey) {
 		t.Errorf("a batch with a keyless result: %v, want ErrNoKey", err)
+	}
+}
+
+// testDeleteResults forgets a check and a credential concern, keeps the
+// rest, and takes unknown keys quietly.
+func testDeleteResults(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	gone, kept, cred := Result("prod", "gone", 0), Result("prod", "kept", 0), FullCredential()
+	put(t, s, gone, Result("prod", "gone", time.Second), kept, cred)
+	if err := s.DeleteResults(ctx, gone.Key(), cred.Key(), "prod/never-stored"); err != nil {
+		t.Fatalf("DeleteResults: %v", err)
+	}
+	if got := recent(t, s, gone.Key(), 10); len(got) != 0 {
+		t.Errorf("RecentResults(%s) after delete = %d results, want none", gone.Key(), len(got))
+	}
+	all := latest(t, s)
+	if len(all) != 1 || all[0].Key() != kept.Key() {
+		t.Errorf("LatestResults after delete = %q, want only %s", details(all), kept.Key())
+	}
+	// A deleted check that runs again is stored afresh.
+	put(t, s, gone)
+	if got := recent(t, s, gone.Key(), 10); len(got) != 1 {
+		t.Errorf("RecentResults(%s) after a new put = %d results, want 1", gone.Key(), len(got))
+	}
+	if err := s.DeleteResults(ctx); err != nil {
+		t.Errorf("DeleteResults() with no keys = %v", err)
 	}
 }

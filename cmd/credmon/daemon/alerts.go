@@ -33,6 +33,7 @@ func (d *Daemon) setupAlerts(cfg *config.Config) error {
 		}
 		notifiers = append(notifiers, n)
 	}
+	notifiers = append(notifiers, d.opts.Notifiers...)
 	if len(notifiers) == 0 {
 		return nil
 	}

@@ -10,7 +10,6 @@ import (
 	"github.com/credmon/credmon/checks"
 	"github.com/credmon/credmon/checks/config"
 	"github.com/credmon/credmon/checks/rotation"
-	"github.com/credmon/credmon/cmd/credmon/web"
 	"github.com/credmon/credmon/notify"
 )
 
@@ -26,12 +25,10 @@ func (d *Daemon) credentialSchedule() string {
 	return credentialSchedule
 }
 
-// credentialPrefix marks credential-level results, which have no check of
-// their own: they are stored and shown as "ENV/credential:NAME/rotation"
-// and "ENV/credential:NAME/expiry".
-const credentialPrefix = web.CredentialPrefix
-
-func credentialJobID(env, name string) string { return env + "/" + credentialPrefix + name }
+// credentialJobID names a credential's evaluation job and its tick claims.
+func credentialJobID(env, name string) string {
+	return checks.CredentialSubject(env, name, "").Key()
+}
 
 // credentialRunner evaluates one credential's rotation and expiry.
 func (d *Daemon) credentialRunner(env, name string) func(ctx context.Context, tick time.Time) {
@@ -54,12 +51,12 @@ func (d *Daemon) credentialRunner(env, name string) func(ctx context.Context, ti
 		}
 		// Rotation and expiry are separate concerns with separate incidents:
 		// an ok deadline must not resolve an expiring token.
-		for concern, r := range map[string]*checks.Result{"rotation": ev.Rotation, "expiry": ev.Expiry} {
+		for concern, r := range map[string]*checks.Result{checks.ConcernRotation: ev.Rotation, checks.ConcernExpiry: ev.Expiry} {
 			if r == nil {
 				continue
 			}
 			res := *r
-			res.Env, res.Check, res.Credential = env, credentialPrefix+name+"/"+concern, name
+			res.Kind, res.Env, res.Check, res.Credential, res.Concern = checks.SubjectCredential, env, "", name, concern
 			if res.Tick.IsZero() {
 				res.Tick = tick
 			}
@@ -102,9 +99,11 @@ func (d *Daemon) verifyRotation(ctx context.Context, rot *rotation.Rotated, buil
 			results = append(results, r)
 		}
 	}
+	// The rotated message belongs to the rotation incident: one key, so one
+	// outbox group, so it is delivered in order with what that incident says.
 	m := notify.Message{
 		ID:          "rotated/" + rot.Env + "/" + rot.Credential + "/" + rot.Fingerprint,
-		IncidentKey: rot.Env + "/" + credentialPrefix + rot.Credential + "/rotation",
+		IncidentKey: rotationIncidentKey(rot.Env, rot.Credential),
 		Event:       notify.EventRotated,
 		At:          time.Now(),
 		Since:       rot.At,
@@ -131,6 +130,11 @@ func (d *Daemon) verifyRotation(ctx context.Context, rot *rotation.Rotated, buil
 		m.Detail = "The key of " + rot.Credential + " was rotated (fingerprint " + rot.Previous + " → " + rot.Fingerprint + ") but the new key FAILS: " + strings.Join(failed, ", ") + "."
 	}
 	d.notify(ctx, m)
+}
+
+// rotationIncidentKey is the key of a credential's rotation incident.
+func rotationIncidentKey(env, credential string) string {
+	return checks.CredentialSubject(env, credential, checks.ConcernRotation).IncidentKey(notify.FamilyRotation)
 }
 
 func plural(n int, what string) string {

@@ -57,6 +57,9 @@ type Options struct {
 	// CredentialSchedule is how often credentials are evaluated for rotation
 	// and expiry; default "@every 1m".
 	CredentialSchedule string
+	// Notifiers are delivered to through the outbox beside those the
+	// configuration sets up; for programs that embed the daemon and tests.
+	Notifiers []notify.Notifier
 	// OnResult, when set, sees every result after it is recorded; for
 	// programs that embed the daemon (the benchmark) and tests.
 	OnResult func(checks.Result)

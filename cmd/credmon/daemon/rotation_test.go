@@ -66,7 +66,7 @@ func runUntil(t *testing.T, opts daemon.Options, stop func(line string) bool) st
 	logs := &lineWatcher{match: stop, hit: make(chan struct{})}
 	if evaluatedOnce && opts.OnResult == nil {
 		opts.OnResult = func(r checks.Result) {
-			if strings.HasSuffix(r.Check, "/rotation") {
+			if r.Concern == checks.ConcernRotation {
 				logs.fire()
 			}
 		}
@@ -152,7 +152,7 @@ func TestRotationOfASecretFileUnderARunningDaemon(t *testing.T) {
 	var wrote atomic.Bool
 	logs := runUntil(t, daemon.Options{ConfigPath: cfg, CredentialSchedule: "@every 100ms", OnResult: func(r checks.Result) {
 		// After the first evaluation, rotate the file under the daemon.
-		if strings.HasSuffix(r.Check, "/rotation") && wrote.CompareAndSwap(false, true) {
+		if r.Concern == checks.ConcernRotation && wrote.CompareAndSwap(false, true) {
 			if err := os.WriteFile(secretFile, []byte(rotKeyNew+"\n"), 0o600); err != nil {
 				t.Error(err)
 			}

@@ -146,21 +146,23 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
-// ObserveResult records one finished check run.
+// ObserveResult records one finished check run. The check label is the
+// subject's path: the check, credential:NAME/CONCERN or clock.
 func (m *Metrics) ObserveResult(r checks.Result) {
+	check := r.Subject().Path()
 	up := 0.0
 	if r.Status == checks.StatusOK || r.Status == checks.StatusWarn {
 		up = 1
 	}
-	m.checkUp.WithLabelValues(r.Env, r.Check).Set(up)
-	m.setStatus(r.Env, r.Check, string(r.Status), string(r.Cause))
+	m.checkUp.WithLabelValues(r.Env, check).Set(up)
+	m.setStatus(r.Env, check, string(r.Status), string(r.Cause))
 
 	// Only causes seen get a series: pre-creating all twenty per check would
 	// cost 200,000 series at 10,000 checks. Alert on credmon_check_up or
 	// credmon_check_status, which exist from the first run.
-	m.checkResults.WithLabelValues(r.Env, r.Check, string(r.Cause)).Inc()
+	m.checkResults.WithLabelValues(r.Env, check, string(r.Cause)).Inc()
 	for _, f := range r.Findings {
-		m.checkFindings.WithLabelValues(r.Env, r.Check, string(f.Cause)).Inc()
+		m.checkFindings.WithLabelValues(r.Env, check, string(f.Cause)).Inc()
 	}
 
 	// A run that never sent a request (missing credential, hygiene) has no
@@ -173,14 +175,14 @@ func (m *Metrics) ObserveResult(r checks.Result) {
 		started = r.Tick
 	}
 	if !started.IsZero() {
-		m.checkLastRun.WithLabelValues(r.Env, r.Check).Set(unixSeconds(started))
+		m.checkLastRun.WithLabelValues(r.Env, check).Set(unixSeconds(started))
 	}
 	// No per-check HTTP status series: at 10,000 checks every series per
 	// check costs about 6 MiB, and the status API and page carry it.
 	// Without a response there is no Date header; keep the last known offset
 	// rather than report a perfect 0.
 	if r.HTTPStatus != 0 {
-		m.serverTimeOffset.WithLabelValues(r.Env, r.Check).Set(r.ServerTimeOffset.Seconds())
+		m.serverTimeOffset.WithLabelValues(r.Env, check).Set(r.ServerTimeOffset.Seconds())
 	}
 	if r.Token != nil && r.Token.ExpiresAt != nil && r.Credential != "" {
 		m.tokenExpiry.WithLabelValues(r.Env, r.Credential).Set(unixSeconds(*r.Token.ExpiresAt))

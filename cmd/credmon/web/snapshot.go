@@ -5,7 +5,6 @@ package web
 import (
 	"context"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/credmon/credmon/checks"
@@ -97,18 +96,14 @@ func IncidentsOf(open []notify.IncidentState) []Incident {
 	return out
 }
 
-// CredentialPrefix marks results about a credential rather than a
-// configured check: "credential:NAME/rotation", "credential:NAME/expiry".
-const CredentialPrefix = "credential:"
-
 // CredentialRows shows credential-level results (rotation, expiry), which
 // have no configured check, as rows of their own.
 func CredentialRows(latest []checks.Result, schedule string) []CheckStatus {
 	var out []CheckStatus
 	for _, r := range latest {
-		if strings.HasPrefix(r.Check, CredentialPrefix) {
+		if r.Kind == checks.SubjectCredential {
 			r := r
-			out = append(out, CheckStatus{Env: r.Env, Name: r.Check, Credential: r.Credential, Identity: r.Identity, Schedule: schedule, Last: &r, LastRunBy: r.RunBy})
+			out = append(out, CheckStatus{Env: r.Env, Name: r.Subject().Path(), Credential: r.Credential, Identity: r.Identity, Schedule: schedule, Last: &r, LastRunBy: r.RunBy})
 		}
 	}
 	return out
