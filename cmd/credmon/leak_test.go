@@ -413,9 +413,15 @@ func hostileRun(t *testing.T, store string) {
 	}
 	// Every check has run at least twice: incidents opened and announced.
 	seen := map[string]int{}
+	hang := time.After(60 * time.Second) // a hang guard, not a wait
 	for len(seen) < len(hostileChecks) || minCount(seen) < 2 {
-		if k := <-results; slices.Contains(hostileChecks, k) {
-			seen[k]++
+		select {
+		case k := <-results:
+			if slices.Contains(hostileChecks, k) {
+				seen[k]++
+			}
+		case <-hang:
+			t.Fatalf("checks did not all run twice: %v", seen)
 		}
 	}
 	outputs := map[string]string{}
