@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -32,6 +33,7 @@ type oauth2Cred struct {
 	client    *http.Client
 	flight    singleflight.Group
 	sensitive sensitiveSet
+	grant     atomic.Pointer[grantSecrets]
 }
 
 var _ Refresher = (*oauth2Cred)(nil)
@@ -72,8 +74,17 @@ func (o *oauth2Cred) sensitiveNow(t *Token) *redact.Set {
 	if t != nil {
 		access, refresh = t.AccessToken, t.RefreshToken
 	}
-	return o.sensitive.of(resolvedText(o.cfg.ClientSecret), resolvedText(o.cfg.RefreshToken), access, refresh)
+	g := o.grant.Load()
+	if g == nil {
+		g = &grantSecrets{resolvedText(o.cfg.ClientSecret), resolvedText(o.cfg.RefreshToken)}
+		o.grant.Store(g)
+	}
+	return o.sensitive.of(g.clientSecret, g.refreshToken, access, refresh)
 }
+
+// grantSecrets are the grant's own secrets as the last fetch resolved
+// them: a probe served from the token cache reads no secret file.
+type grantSecrets struct{ clientSecret, refreshToken string }
 
 func (o *oauth2Cred) refreshBefore() time.Duration {
 	if d := o.cfg.RefreshBefore.D(); d > 0 {
@@ -200,6 +211,7 @@ func (o *oauth2Cred) fetchShared(ctx context.Context) (*Token, error) {
 // fetch runs the grant and caches the token.
 func (o *oauth2Cred) fetch(ctx context.Context) (*Token, error) {
 	secret, err := o.cfg.ClientSecret.Resolve()
+	o.grant.Store(&grantSecrets{secret.Text, resolvedText(o.cfg.RefreshToken)})
 	if err != nil || (o.cfg.ClientSecret.IsSet() && secret.Text == "") {
 		return nil, &Failure{Cause: CauseMissingCredential,
 			Detail: fmt.Sprintf("the client secret (%s) is not available", o.cfg.ClientSecret.Describe()),
