@@ -71,11 +71,13 @@ func outage(t *testing.T, st outageStore) {
 	}
 	msgs := fakeslack.Incidents(incidents, time.Date(2025, 3, 14, 9, 26, 0, 0, time.UTC))
 	sent := make(chan struct{}, 4*len(msgs))
+	// The dispatcher's account of each attempt shows only when the test
+	// fails: it is what tells a store stall from a slow Slack.
 	d := notify.NewDispatcher(st, []notify.Notifier{n}, notify.DispatcherOptions{
 		Owner:  "outage-test",
 		Lease:  10 * time.Second,
 		Poll:   50 * time.Millisecond,
-		Logger: quiet,
+		Logger: slog.New(slog.NewTextHandler(t.Output(), nil)),
 		OnSent: func(string) { sent <- struct{}{} },
 	})
 

@@ -25,7 +25,10 @@ import (
 // Each call is one Lua script, so one round trip and atomic across
 // replicas: no entry is ever leased to two owners at once. Time is the
 // Redis server's (TIME), so replicas with skewed clocks agree on when a
-// lease expires. Lease reads the group keys it finds in the ready set,
+// lease expires and when an entry is due: a caller's NotBefore travels as
+// a delay from the caller's own now, and the script adds it to the
+// server's. Mixing the two clocks would hold a replica's retries back (or
+// let them out early) by however far its clock is from Redis's. Lease reads the group keys it finds in the ready set,
 // which Cluster allows because they share the slot of the declared keys.
 //
 // Redis Streams with a consumer group and XAUTOCLAIM were the alternative:
@@ -43,7 +46,7 @@ type outboxRecord struct {
 	Group     string `json:"g"`  // names the group's list
 	Attempts  int    `json:"a"`  // counted by Defer
 	NotBefore string `json:"n"`  // RFC 3339 with nanoseconds, or ""
-	DueMS     int64  `json:"nb"` // NotBefore in Unix ms, rounded up, for the ready set
+	DueMS     int64  `json:"nb"` // when it is due, in server Unix ms, for the ready set
 	Owner     string `json:"o"`  // lease holder; kept after expiry until someone else leases
 	UntilMS   int64  `json:"u"`  // lease expiry in server Unix ms
 }
@@ -55,13 +58,15 @@ const maxMS = 1e13 - 1
 
 const maxLeaseMS = 1e12
 
-// dueMS is t in Unix ms rounded up, so an entry is never handed out before
-// its NotBefore; zero is "due now".
-func dueMS(t time.Time) int64 {
-	if t.IsZero() {
+// delayMS is how long from now (the caller's clock) until t, in ms rounded
+// up so an entry is never handed out before its NotBefore; zero (a zero or
+// past t) is "due now". The scripts add it to the server's time.
+func delayMS(t, now time.Time) int64 {
+	if t.IsZero() || !t.After(now) {
 		return 0
 	}
-	return min(max(t.Add(time.Millisecond-1).UnixMilli(), 0), maxMS)
+	d := t.Sub(now)
+	return min((d+time.Millisecond-1).Milliseconds(), maxLeaseMS)
 }
 
 func formatNotBefore(t time.Time) string {
@@ -79,12 +84,17 @@ local function nowms()
 end
 `
 
-// KEYS: entries, ready, the group's list. ARGV: id, record, group, due ms.
+// KEYS: entries, ready, the group's list. ARGV: id, record, group, delay
+// ms. The record's nb is set here, in server time.
 var enqueueScript = redis.NewScript(nowMS + `
-if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 0 end
+local r = cjson.decode(ARGV[2])
+local due = 0
+if tonumber(ARGV[4]) > 0 then due = nowms() + tonumber(ARGV[4]) end
+r.nb = due
+redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(r))
 if redis.call('RPUSH', KEYS[3], ARGV[1]) == 1 then
-  local due = math.max(tonumber(ARGV[4]), nowms())
-  redis.call('ZADD', KEYS[2], due, ARGV[3])
+  redis.call('ZADD', KEYS[2], math.max(due, nowms()), ARGV[3])
 end
 return 1
 `)
@@ -150,7 +160,7 @@ redis.call('ZADD', KEYS[2], due, r.g)
 return 1
 `)
 
-// KEYS: entries, ready. ARGV: id, owner, due ms, NotBefore text.
+// KEYS: entries, ready. ARGV: id, owner, delay ms, NotBefore text.
 // Returns as ackScript.
 var deferScript = redis.NewScript(nowMS + `
 local raw = redis.call('HGET', KEYS[1], ARGV[1])
@@ -158,7 +168,8 @@ if not raw then return 0 end
 local r = cjson.decode(raw)
 if ARGV[2] == '' or r.o ~= ARGV[2] then return -1 end
 r.a = r.a + 1
-r.nb = tonumber(ARGV[3])
+r.nb = 0
+if tonumber(ARGV[3]) > 0 then r.nb = nowms() + tonumber(ARGV[3]) end
 r.n = ARGV[4]
 r.o = ''
 r.u = 0
@@ -192,13 +203,12 @@ func (s *Store) Enqueue(ctx context.Context, e store.OutboxEntry) error {
 		Group:     e.Group,
 		Attempts:  e.Attempts,
 		NotBefore: formatNotBefore(e.NotBefore),
-		DueMS:     dueMS(e.NotBefore),
 	})
 	if err != nil {
 		return fmt.Errorf("redisstore: encode outbox entry %s: %w", e.ID, err)
 	}
 	keys := []string{s.outboxKey("entries"), s.outboxKey("ready"), s.outboxKey("group:" + e.Group)}
-	if err := enqueueScript.Run(ctx, s.client, keys, e.ID, rec, e.Group, dueMS(e.NotBefore)).Err(); err != nil {
+	if err := enqueueScript.Run(ctx, s.client, keys, e.ID, rec, e.Group, delayMS(e.NotBefore, s.clock())).Err(); err != nil {
 		return fmt.Errorf("redisstore: enqueue outbox entry %s: %w", e.ID, err)
 	}
 	return nil
@@ -279,7 +289,7 @@ func (s *Store) Defer(ctx context.Context, id, owner string, notBefore time.Time
 		return err
 	}
 	keys := []string{s.outboxKey("entries"), s.outboxKey("ready")}
-	res, err := deferScript.Run(ctx, s.client, keys, id, owner, dueMS(notBefore), formatNotBefore(notBefore)).Int()
+	res, err := deferScript.Run(ctx, s.client, keys, id, owner, delayMS(notBefore, s.clock()), formatNotBefore(notBefore)).Int()
 	if err != nil {
 		return fmt.Errorf("redisstore: defer outbox entry %s: %w", id, err)
 	}

@@ -98,3 +98,66 @@ func BenchmarkOutbox(b *testing.B) {
 	client, prefix := storetest.Redis(b)
 	storetest.BenchOutbox(b, redisstore.New(client, prefix))
 }
+
+// TestOutboxDueOnTheServersClock: a replica whose clock is an hour off
+// from Redis's still gets its deferred entries back when it asked for
+// them, neither an hour early nor an hour late, because the outbox keeps
+// one clock, the server's, and a NotBefore travels as a delay.
+func TestOutboxDueOnTheServersClock(t *testing.T) {
+	for _, skew := range []time.Duration{time.Hour, -time.Hour} {
+		t.Run(skew.String(), func(t *testing.T) {
+			client, prefix := storetest.Redis(t)
+			s := redisstore.New(client, prefix)
+			redisstore.SetClock(s, func() time.Time { return time.Now().Add(skew) })
+			ctx := context.Background()
+			e := storetest.Entry("prod/api/unauthorized", 0)
+			e.NotBefore = time.Now().Add(skew).Add(10 * time.Minute)
+			if err := s.Enqueue(ctx, e); err != nil {
+				t.Fatal(err)
+			}
+			// Ten minutes from now on the replica's clock is not due yet,
+			// whichever way that clock is off.
+			if got, err := s.Lease(ctx, "replica-a", 1, time.Minute); err != nil || len(got) != 0 {
+				t.Fatalf("lease of an entry due in 10m on the caller's clock = %d entries, %v; want none", len(got), err)
+			}
+
+			f := storetest.Entry("prod/billing/unauthorized", 0)
+			if err := s.Enqueue(ctx, f); err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.Lease(ctx, "replica-a", 2, time.Minute)
+			if err != nil || len(got) != 1 || got[0].ID != f.ID {
+				t.Fatalf("lease = %v, %v; want only %s", got, err, f.ID)
+			}
+			// Deferred for 20 ms of the replica's clock: due again in
+			// 20 ms of the server's. Polled with a hang guard: an hour off
+			// would never come back within it.
+			if err := s.Defer(ctx, f.ID, "replica-a", time.Now().Add(skew).Add(20*time.Millisecond)); err != nil {
+				t.Fatal(err)
+			}
+			guard := time.After(10 * time.Second)
+			tick := time.NewTicker(5 * time.Millisecond)
+			defer tick.Stop()
+			for {
+				got, err := s.Lease(ctx, "replica-a", 2, time.Minute)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(got) == 1 && got[0].ID == f.ID {
+					if got[0].Attempts != 1 {
+						t.Errorf("attempts = %d, want 1", got[0].Attempts)
+					}
+					return
+				}
+				if len(got) != 0 {
+					t.Fatalf("lease = %v; want only %s", got, f.ID)
+				}
+				select {
+				case <-guard:
+					t.Fatal("an entry deferred for 20ms by a skewed replica was not due again within 10s")
+				case <-tick.C:
+				}
+			}
+		})
+	}
+}

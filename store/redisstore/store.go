@@ -3,6 +3,8 @@
 package redisstore
 
 import (
+	"time"
+
 	"github.com/redis/go-redis/v9"
 
 	"github.com/credmon/credmon/store"
@@ -23,6 +25,15 @@ type Store struct {
 	client redis.UniversalClient
 	prefix string
 	owned  bool // Close closes the client only if Open created it
+	now    func() time.Time // this process's clock; nil is time.Now
+}
+
+// clock is this process's now, against which callers' times are read.
+func (s *Store) clock() time.Time {
+	if s.now != nil {
+		return s.now()
+	}
+	return time.Now()
 }
 
 // New returns a store on a client the caller owns: Close leaves it open.

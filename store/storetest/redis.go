@@ -28,19 +28,25 @@ func Redis(t testing.TB) (redis.UniversalClient, string) {
 	if err != nil {
 		t.Fatalf("REDIS_URL is not a redis URL: %v", err)
 	}
-	// No retries: an absent Redis should skip at once, not after backoff.
-	opts.MaxRetries = -1
-	opts.DialerRetries = 1
-	client := redis.NewClient(opts)
+	// No retries for the first ping: an absent Redis should skip at once,
+	// not after backoff. The tests then get the client's usual retries, as
+	// credmon's own has: one connection lost under a loaded machine is
+	// not what they test.
+	probe := *opts
+	probe.MaxRetries = -1
+	probe.DialerRetries = 1
+	pinger := redis.NewClient(&probe)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	if err := client.Ping(ctx).Err(); err != nil {
-		client.Close()
+	err = pinger.Ping(ctx).Err()
+	pinger.Close()
+	if err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("redis at %s does not answer (CI=true requires it): %v", opts.Addr, err)
 		}
 		t.Skipf("redis at %s does not answer, skipping (start redis or set REDIS_URL; with CI=true this fails): %v", opts.Addr, err)
 	}
+	client := redis.NewClient(opts)
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	prefix := "credmon-test:" + hex.EncodeToString(b[:]) + ":"
