@@ -66,7 +66,7 @@ func delayMS(t, now time.Time) int64 {
 		return 0
 	}
 	d := t.Sub(now)
-	return min((d+time.Millisecond-1).Milliseconds(), maxLeaseMS)
+	return min((d + time.Millisecond - 1).Milliseconds(), maxLeaseMS)
 }
 
 func formatNotBefore(t time.Time) string {

@@ -24,7 +24,7 @@ var _ store.Store = (*Store)(nil)
 type Store struct {
 	client redis.UniversalClient
 	prefix string
-	owned  bool // Close closes the client only if Open created it
+	owned  bool             // Close closes the client only if Open created it
 	now    func() time.Time // this process's clock; nil is time.Now
 }
 
