@@ -145,6 +145,40 @@ func (in *Incidents) observe(ctx context.Context, key string, r checks.Result) (
 	return nil, fmt.Errorf("notify: incident %s: still contended after %d attempts", key, maxCASAttempts)
 }
 
+// Forget deletes the incident state of a subject that left the
+// configuration. An incident it had open is resolved, in one message, so
+// its thread closes instead of staying open on the status page and in
+// Slack for good. Like Observe, only the replica whose delete wins the
+// compare-and-swap returns the message.
+func (in *Incidents) Forget(ctx context.Context, subject checks.Subject) ([]Message, error) {
+	key := kvPrefix + subject.Key()
+	for range maxCASAttempts {
+		old, err := in.kv.Get(ctx, key)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return nil, nil
+		case err != nil:
+			return nil, fmt.Errorf("notify: read incident %s: %w", key, err)
+		}
+		var rec record
+		if err := json.Unmarshal(old, &rec); err != nil {
+			return nil, fmt.Errorf("notify: decode incident %s: %w", key, err)
+		}
+		swapped, err := in.kv.CompareAndSwap(ctx, key, old, nil, 0)
+		if err != nil {
+			return nil, fmt.Errorf("notify: delete incident %s: %w", key, err)
+		}
+		if !swapped {
+			continue
+		}
+		if rec.Open == nil || !*in.opts.SendResolved {
+			return nil, nil
+		}
+		return []Message{rec.removed(in.opts.Now(), in.opts.Owner)}, nil
+	}
+	return nil, fmt.Errorf("notify: incident %s: still contended after %d attempts", key, maxCASAttempts)
+}
+
 // Open lists the open incidents, ordered by key.
 func (in *Incidents) Open(ctx context.Context) ([]IncidentState, error) {
 	vals, err := in.kv.Scan(ctx, kvPrefix)

@@ -404,3 +404,46 @@ func TestFindingOnlyWarnIsASuccessForIncidents(t *testing.T) {
 		t.Errorf("open incidents after the warn-only run: %+v (%v)", open, err)
 	}
 }
+
+// TestForgetResolvesARemovedSubjectsIncident: a check removed from the
+// configuration closes its open incident once, with a message that says
+// why, and leaves nothing open or counted behind; a subject with nothing
+// open goes silently.
+func TestForgetResolvesARemovedSubjectsIncident(t *testing.T) {
+	h := newHarness(t, IncidentOptions{FailureThreshold: 2})
+	h.observe(result(checks.CauseUnauthorized))
+	opened := h.observe(result(checks.CauseUnauthorized))
+	if events(opened) != "opened" {
+		t.Fatalf("events = %q, want opened", events(opened))
+	}
+	ctx := context.Background()
+	subject := result(checks.CauseOK).Subject()
+	msgs, err := h.inc.Forget(ctx, subject)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != 1 {
+		t.Fatalf("Forget gave %d messages, want 1", len(msgs))
+	}
+	m := msgs[0]
+	if m.Event != EventResolved || m.IncidentKey != opened[0].IncidentKey || m.PrevCause != checks.CauseUnauthorized || m.ID == opened[0].ID {
+		t.Errorf("message = %+v; want resolved on %s after unauthorized, with an ID of its own", m, opened[0].IncidentKey)
+	}
+	if !strings.Contains(m.Detail, "removed from the configuration") {
+		t.Errorf("detail %q does not say the check was removed", m.Detail)
+	}
+	if open, err := h.inc.Open(ctx); err != nil || len(open) != 0 {
+		t.Errorf("open after Forget = %v, %v; want none", open, err)
+	}
+	if _, err := h.kv.Get(ctx, kvPrefix+subject.Key()); err != store.ErrNotFound {
+		t.Errorf("incident record still stored: %v", err)
+	}
+	if again, err := h.inc.Forget(ctx, subject); err != nil || len(again) != 0 {
+		t.Errorf("second Forget = %v, %v; want nothing", again, err)
+	}
+	// One failure, nothing open: forgotten without a message.
+	h.observe(result(checks.CauseUnauthorized))
+	if msgs, err := h.inc.Forget(ctx, subject); err != nil || len(msgs) != 0 {
+		t.Errorf("Forget of a subject with nothing open = %v, %v; want nothing", msgs, err)
+	}
+}

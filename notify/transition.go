@@ -134,6 +134,30 @@ func (rec *record) step(r checks.Result, now time.Time, o IncidentOptions, owner
 	return msgs, true
 }
 
+// removed is the message that resolves rec's open incident because its
+// subject left the configuration.
+func (rec *record) removed(now time.Time, owner string) Message {
+	in := rec.Open
+	rec.Seq++
+	m := Message{
+		ID:          fmt.Sprintf("%s/%d-%d-%s", in.Key, in.Since.UnixMilli(), rec.Seq, EventResolved),
+		IncidentKey: in.Key,
+		Event:       EventResolved,
+		At:          now,
+		Since:       in.Since,
+		Env:         in.Env,
+		Check:       in.Check,
+		Credential:  in.Credential,
+		Identity:    in.Identity,
+		Status:      checks.StatusOK,
+		Cause:       checks.CauseOK,
+		PrevCause:   in.Cause,
+		Detail:      fmt.Sprintf("%s was removed from the configuration; its %s incident is closed.", in.Subject, in.Cause),
+	}
+	in.LastNotified, in.NotifiedBy = now, owner
+	return m
+}
+
 // noteBand records band in the open incident and reports whether it had
 // not been alerted yet. A band for another credential value (Band.Value,
 // e.g. "1a2b3c4d") starts the set afresh: a new key or token deserves its

@@ -15,18 +15,14 @@ const clockJobID = "clock"
 func (d *Daemon) clockRunner(checker *clock.Checker) func(ctx context.Context, tick time.Time) {
 	return func(ctx context.Context, tick time.Time) {
 		r, off := checker.Check(ctx)
-		r.Tick, r.RunBy = tick, d.instance
+		r.Tick = tick
 		if off.Known {
 			d.metrics.ClockOffset(off.Median)
 		}
 		d.mu.Lock()
-		prev := d.clock
 		d.clock, d.clockOffset = &r, off
 		d.mu.Unlock()
-		if prev == nil || prev.Cause != r.Cause {
-			d.console.Result(ctx, r)
-		}
-		d.observe(ctx, r)
+		d.record(ctx, r)
 	}
 }
 

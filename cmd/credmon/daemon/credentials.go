@@ -36,10 +36,10 @@ func (d *Daemon) credentialRunner(env, name string) func(ctx context.Context, ti
 	return func(ctx context.Context, tick time.Time) {
 		d.mu.RLock()
 		var cred *config.Credential
-		if e := d.cfg.Environments[env]; e != nil {
+		if e := d.gen.cfg.Environments[env]; e != nil {
 			cred = e.Credential(name)
 		}
-		built := d.built
+		built := d.gen.built
 		d.mu.RUnlock()
 		if cred == nil || !d.claimTick(ctx, id, tick, time.Minute) {
 			return
@@ -60,7 +60,6 @@ func (d *Daemon) credentialRunner(env, name string) func(ctx context.Context, ti
 			if res.Tick.IsZero() {
 				res.Tick = tick
 			}
-			res.RunBy = d.instance
 			d.record(ctx, res)
 		}
 		d.setDeadlines(env, name, ev.Deadlines)
@@ -70,10 +69,14 @@ func (d *Daemon) credentialRunner(env, name string) func(ctx context.Context, ti
 	}
 }
 
-// setDeadlines publishes a credential's deadlines to metrics and the page.
+// setDeadlines publishes a credential's deadlines to metrics and the page,
+// unless a reload removed the credential while it was being evaluated.
 func (d *Daemon) setDeadlines(env, name string, dls []rotation.Deadline) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if _, ok := d.gen.creds[env+"/"+name]; !ok {
+		return
+	}
 	if d.deadlines == nil {
 		d.deadlines = map[string][]rotation.Deadline{}
 	}
@@ -94,7 +97,6 @@ func (d *Daemon) verifyRotation(ctx context.Context, rot *rotation.Rotated, buil
 	for _, c := range built {
 		if c.Env == rot.Env && c.Cfg.Credential == rot.Credential {
 			r := c.Run(ctx, time.Now())
-			r.RunBy = d.instance
 			d.record(ctx, r)
 			results = append(results, r)
 		}
@@ -151,7 +153,7 @@ func plural(n int, what string) string {
 func (d *Daemon) evaluateCredentialsNow(ctx context.Context) {
 	d.mu.RLock()
 	var runs []func(context.Context, time.Time)
-	for envName, env := range d.cfg.Environments {
+	for envName, env := range d.gen.cfg.Environments {
 		for name := range env.Credentials {
 			runs = append(runs, d.credentialRunner(envName, name))
 		}

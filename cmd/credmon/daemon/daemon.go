@@ -82,20 +82,24 @@ type Daemon struct {
 	rotation   *rotation.Tracker
 	incidents  *notify.Incidents
 	dispatcher *notify.Dispatcher
-	tokens     *tokencache.Cache            // nil when tokens are not shared
-	fallback   *fallback.Store              // the redis store's local fallback; nil for other drivers
-	writer     atomic.Pointer[resultWriter] // batches results while serving
+	tokens     *tokencache.Cache             // nil when tokens are not shared
+	fallback   *fallback.Store               // the redis store's local fallback; nil for other drivers
+	writer     atomic.Pointer[resultWriter]  // batches results while serving
+	incidentQ  atomic.Pointer[incidentQueue] // evaluates incidents while serving
 
+	// mu guards the generation and what is kept per subject beside it.
+	// record holds it for reading from the generation check to the queues,
+	// so nothing of a subject is queued after a reload forgot it.
 	mu          sync.RWMutex
-	cfg         *config.Config
-	built       []*checks.Check
-	checks      map[string]*checks.Check // by ENV/CHECK
-	history     map[string]*history
+	gen         *generation
 	deadlines   map[string][]rotation.Deadline // by ENV/CREDENTIAL
 	clock       *checks.Result
 	clockOffset clock.Offset
 	reloadErr   error
 	watched     fileState
+
+	histMu  sync.Mutex
+	history map[string]*history // by subject key
 }
 
 // Run runs the daemon until ctx is cancelled, then drains and returns nil.
@@ -217,53 +221,60 @@ func New(ctx context.Context, opts Options) (*Daemon, error) {
 	return d, nil
 }
 
-// apply builds the checks of cfg and hands them to the scheduler. On error
-// nothing changes.
+// apply builds the generation of cfg, hands its jobs to the scheduler and
+// swaps it in; what the previous generation had and this one lacks is
+// forgotten. On error nothing changes.
 func (d *Daemon) apply(cfg *config.Config) error {
-	built, err := checks.Build(cfg, d.deps)
+	g, err := d.build(cfg)
 	if err != nil {
 		return err
 	}
-	byKey := make(map[string]*checks.Check, len(built))
-	jobs := make([]schedule.Job, 0, len(built))
-	for _, c := range built {
-		byKey[c.Key()] = c
-		timeout := c.Cfg.Timeout.D() + time.Second // the probe enforces its own timeout first
-		jobs = append(jobs, schedule.Job{
-			ID:      c.Key(),
-			Spec:    c.Cfg.Schedule,
-			Timeout: timeout,
-			Run:     d.runner(c.Key(), timeout),
-		})
-	}
-	for envName, env := range cfg.Environments {
-		for name := range env.Credentials {
-			jobs = append(jobs, schedule.Job{ID: credentialJobID(envName, name), Spec: d.credentialSchedule(), Timeout: time.Minute, Run: d.credentialRunner(envName, name)})
-		}
-	}
-	if len(cfg.Clock.NTPServers) > 0 {
-		checker := clock.New(cfg.Clock.NTPServers, cfg.Clock.MaxOffset.D(), clock.Options{})
-		jobs = append(jobs, schedule.Job{ID: clockJobID, Spec: cfg.Clock.Schedule, Timeout: 30 * time.Second, Run: d.clockRunner(checker)})
-	}
-	if err := d.sched.Set(jobs); err != nil {
+	if err := d.sched.Set(g.jobs); err != nil {
 		return err
 	}
 	d.mu.Lock()
-	old := d.checks
-	d.cfg, d.checks, d.built = cfg, byKey, built
-	for k := range byKey {
-		if d.history[k] == nil {
-			d.history[k] = &history{}
-		}
-	}
-	for k, c := range old {
-		if byKey[k] == nil {
-			delete(d.history, k)
-			d.metrics.ForgetCheck(c.Env, c.Name)
-		}
+	old := d.gen
+	d.gen = g
+	subjects, creds := g.gone(old)
+	for _, c := range creds {
+		delete(d.deadlines, c.key())
 	}
 	d.mu.Unlock()
+	d.histMu.Lock()
+	for _, s := range subjects {
+		delete(d.history, s.Key())
+	}
+	d.histMu.Unlock()
+	if len(subjects) > 0 {
+		d.forget(subjects, creds)
+	}
 	return nil
+}
+
+// forget removes what removed checks and credentials left behind: their
+// metric series, their stored results and their incidents (an open one is
+// resolved, saying why). It runs after the swap, so no result of theirs is
+// recorded any more, and each deletion queues behind what was recorded
+// before it.
+func (d *Daemon) forget(subjects []checks.Subject, creds []credentialRef) {
+	keys := make([]string, 0, len(subjects))
+	for _, s := range subjects {
+		d.metrics.ForgetCheck(s.Env, s.Path())
+		keys = append(keys, s.Key())
+	}
+	for _, c := range creds {
+		d.metrics.ForgetCredential(c.env, c.name)
+	}
+	ctx := context.Background()
+	if w := d.writer.Load(); w != nil {
+		w.forget(ctx, keys)
+	} else {
+		newResultWriter(d.store, d.log).delete(ctx, keys)
+	}
+	for _, s := range subjects {
+		d.queueIncident(incidentOp{forget: &s})
+	}
+	d.log.Info("forgot removed checks and credentials", "subjects", len(subjects), "credentials", len(creds))
 }
 
 // runner returns the scheduled job of one check. It looks the check up at
@@ -271,28 +282,36 @@ func (d *Daemon) apply(cfg *config.Config) error {
 func (d *Daemon) runner(key string, timeout time.Duration) func(ctx context.Context, tick time.Time) {
 	return func(ctx context.Context, tick time.Time) {
 		d.mu.RLock()
-		c := d.checks[key]
+		c := d.gen.checks[key]
 		d.mu.RUnlock()
 		if c == nil || !d.claimTick(ctx, key, tick, timeout) {
 			return
 		}
-		r := c.Run(ctx, tick)
-		r.RunBy = d.instance
-		d.record(ctx, r)
+		d.record(ctx, c.Run(ctx, tick))
 	}
 }
 
-// record stores, counts and reports one result.
+// record is the one path of every result — a check's, a credential
+// concern's, the clock's: stamp, metrics, console, store, incidents and
+// the outbox. A result of a subject the running generation no longer has
+// (a probe that outlived the reload removing its check) is dropped.
 func (d *Daemon) record(ctx context.Context, r checks.Result) {
-	d.metrics.ObserveResult(r)
-	d.mu.Lock()
-	h := d.history[r.Key()]
-	changed := false
-	if h != nil {
-		changed = h.add(r)
+	r.RunBy = d.instance
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	if !d.gen.knows(r.Subject()) {
+		return
 	}
-	d.mu.Unlock()
-	if changed || h == nil && r.Status != checks.StatusOK {
+	d.metrics.ObserveResult(r)
+	d.histMu.Lock()
+	h := d.history[r.Key()]
+	if h == nil {
+		h = &history{}
+		d.history[r.Key()] = h
+	}
+	changed := h.add(r)
+	d.histMu.Unlock()
+	if changed {
 		d.console.Result(ctx, r)
 	}
 	if w := d.writer.Load(); w != nil {
@@ -304,10 +323,38 @@ func (d *Daemon) record(ctx context.Context, r checks.Result) {
 		}
 		cancel()
 	}
-	d.observe(ctx, r)
+	d.queueIncident(incidentOp{r: r})
 	if d.opts.OnResult != nil {
 		d.opts.OnResult(r)
 	}
+}
+
+// queueIncident hands op to the incident queue, or handles it at once
+// when the daemon is not serving.
+func (d *Daemon) queueIncident(op incidentOp) {
+	if q := d.incidentQ.Load(); q != nil {
+		q.put(op)
+		return
+	}
+	d.handleIncident(op)
+}
+
+// handleIncident applies one op to the incident engine and queues the
+// messages its transitions produce.
+func (d *Daemon) handleIncident(op incidentOp) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if op.forget != nil {
+		msgs, err := d.incidents.Forget(ctx, *op.forget)
+		if err != nil {
+			d.log.Warn("incident state of a removed check not deleted", "subject", op.forget.Key(), "err", err)
+		}
+		for _, m := range msgs {
+			d.notify(ctx, m)
+		}
+		return
+	}
+	d.observe(ctx, op.r)
 }
 
 // Serve starts the scheduler and the HTTP server and blocks until ctx ends.
@@ -315,7 +362,7 @@ func (d *Daemon) Serve(parent context.Context) error {
 	ctx, stop := context.WithCancel(parent)
 	defer stop()
 	d.mu.RLock()
-	listen, webConfig := d.cfg.Server.Listen, d.cfg.Server.WebConfigFile
+	listen, webConfig := d.gen.cfg.Server.Listen, d.gen.cfg.Server.WebConfigFile
 	d.mu.RUnlock()
 	if d.opts.Listen != "" {
 		listen = d.opts.Listen
@@ -336,8 +383,13 @@ func (d *Daemon) Serve(parent context.Context) error {
 	w := newResultWriter(d.store, d.log)
 	go w.run()
 	d.writer.Store(w)
+	q := newIncidentQueue(d.handleIncident)
+	d.incidentQ.Store(q)
 	d.sched.Start()
-	d.log.Info("credmon running", "instance", d.instance, "listen", ln.Addr().String(), "checks", len(d.checks))
+	d.mu.RLock()
+	nChecks := len(d.gen.checks)
+	d.mu.RUnlock()
+	d.log.Info("credmon running", "instance", d.instance, "listen", ln.Addr().String(), "checks", nChecks)
 	if d.opts.Ready != nil {
 		d.opts.Ready(ln.Addr().String())
 	}
@@ -346,7 +398,10 @@ func (d *Daemon) Serve(parent context.Context) error {
 	if d.fallback != nil {
 		d.fallback.Start(ctx)
 	}
-	wg.Go(func() { d.evaluateCredentialsNow(ctx) })
+	// Producers of results besides the scheduler: the queues close after
+	// them.
+	var producers sync.WaitGroup
+	producers.Go(func() { d.evaluateCredentialsNow(ctx) })
 	if d.dispatcher != nil {
 		wg.Go(func() { _ = d.dispatcher.Run(ctx) })
 	}
@@ -361,7 +416,10 @@ func (d *Daemon) Serve(parent context.Context) error {
 	drainCtx, cancel := context.WithTimeout(context.Background(), d.opts.DrainTimeout)
 	defer cancel()
 	errs := []error{runErr, d.sched.Stop(drainCtx)}
-	d.writer.Store(nil)
+	producers.Wait()
+	// Incidents first: what they decide is queued in the outbox, and
+	// results after, once nothing more can be recorded in the drain.
+	q.close()
 	w.close()
 	shutCtx, cancel2 := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel2()

@@ -82,7 +82,7 @@ func (d *Daemon) Reload(reason string) error {
 // warnRestartOnly logs settings that a reload cannot change.
 func (d *Daemon) warnRestartOnly(cfg *config.Config) {
 	d.mu.RLock()
-	old := d.cfg
+	old := d.gen.cfg
 	d.mu.RUnlock()
 	if old.Server != cfg.Server || old.Store.Driver != cfg.Store.Driver || old.Store.Path != cfg.Store.Path || old.Store.Redis.URL != cfg.Store.Redis.URL {
 		d.log.Warn("server and store settings change only on restart")

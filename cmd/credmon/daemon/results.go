@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/credmon/credmon/checks"
@@ -18,25 +19,61 @@ const (
 	writerInterval = 50 * time.Millisecond
 )
 
-// resultWriter batches results into the store.
+// resultWriter batches results into the store. Deletions of removed
+// subjects' results travel the same queue, so a result queued before a
+// reload removed its check is written before it is deleted, never after.
 type resultWriter struct {
 	st   store.Store
 	log  *slog.Logger
-	ch   chan checks.Result
+	ch   chan writeOp
 	done chan struct{}
+
+	mu     sync.RWMutex // held for reading while sending on ch
+	closed bool
+}
+
+// writeOp is a result to write or, with forget set, keys to delete.
+type writeOp struct {
+	r      checks.Result
+	forget []string
 }
 
 func newResultWriter(st store.Store, log *slog.Logger) *resultWriter {
-	return &resultWriter{st: st, log: log, ch: make(chan checks.Result, writerBuffer), done: make(chan struct{})}
+	return &resultWriter{st: st, log: log, ch: make(chan writeOp, writerBuffer), done: make(chan struct{})}
 }
 
 // put queues r; when the queue is full the caller writes it itself, which
-// slows probing down rather than dropping results.
+// slows probing down rather than dropping results. After close it writes
+// at once: a probe that outlived the drain still gets recorded.
 func (w *resultWriter) put(ctx context.Context, r checks.Result) {
-	select {
-	case w.ch <- r:
-	default:
-		w.write(ctx, []checks.Result{r})
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if !w.closed {
+		select {
+		case w.ch <- writeOp{r: r}:
+			return
+		default:
+		}
+	}
+	w.write(ctx, []checks.Result{r})
+}
+
+// forget deletes every result of keys, after whatever is queued before it.
+func (w *resultWriter) forget(ctx context.Context, keys []string) {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if !w.closed {
+		w.ch <- writeOp{forget: keys}
+		return
+	}
+	w.delete(ctx, keys)
+}
+
+func (w *resultWriter) delete(ctx context.Context, keys []string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := w.st.DeleteResults(ctx, keys...); err != nil {
+		w.log.Warn("store: results of removed checks and credentials not deleted; the status page no longer shows them", "keys", len(keys), "err", err)
 	}
 }
 
@@ -54,12 +91,17 @@ func (w *resultWriter) run() {
 	}
 	for {
 		select {
-		case r, ok := <-w.ch:
+		case op, ok := <-w.ch:
 			if !ok {
 				flush()
 				return
 			}
-			batch = append(batch, r)
+			if op.forget != nil {
+				flush()
+				w.delete(context.Background(), op.forget)
+				continue
+			}
+			batch = append(batch, op.r)
 			if len(batch) == writerBatch {
 				flush()
 			}
@@ -79,6 +121,11 @@ func (w *resultWriter) write(ctx context.Context, rs []checks.Result) {
 
 // close stops accepting results and waits until every queued one is written.
 func (w *resultWriter) close() {
-	close(w.ch)
+	w.mu.Lock()
+	if !w.closed {
+		w.closed = true
+		close(w.ch)
+	}
+	w.mu.Unlock()
 	<-w.done
 }

@@ -14,23 +14,31 @@ var _ web.Source = (*Daemon)(nil)
 // Snapshot implements web.Source: configured checks with their latest
 // stored result, recent statuses and next run.
 func (d *Daemon) Snapshot(ctx context.Context) (*web.Snapshot, error) {
-	latest, storeErr := d.store.LatestResults(ctx)
-	byKey := make(map[string]checks.Result, len(latest))
-	for _, r := range latest {
-		byKey[r.Key()] = r
-	}
+	stored, storeErr := d.store.LatestResults(ctx)
 	s := &web.Snapshot{Generated: time.Now(), Instance: d.instance}
 	d.mu.RLock()
-	for key, c := range d.checks {
+	// Only what the running generation has: a removed check's results
+	// are deleted after the reload, and until then they are not shown.
+	latest := stored[:0:0]
+	byKey := make(map[string]checks.Result, len(stored))
+	for _, r := range stored {
+		if d.gen.knows(r.Subject()) {
+			latest = append(latest, r)
+			byKey[r.Key()] = r
+		}
+	}
+	for key, c := range d.gen.checks {
 		cs := web.CheckStatus{Env: c.Env, Name: c.Name, Credential: c.Cfg.Credential, Schedule: c.Cfg.Schedule, NextRun: d.sched.Next(key)}
 		if r, ok := byKey[key]; ok {
 			cs.Last = &r
 			cs.Identity = r.Identity
 			cs.LastRunBy = r.RunBy
 		}
+		d.histMu.Lock()
 		if h := d.history[key]; h != nil {
 			cs.Recent = h.recent()
 		}
+		d.histMu.Unlock()
 		cs.OKRatio = okRatio(cs.Recent)
 		s.Checks = append(s.Checks, cs)
 	}

@@ -206,13 +206,16 @@ func (m *Metrics) ForgetCheck(env, check string) {
 	}
 }
 
-// ForgetCredential deletes the expiry and deadline series of a credential
-// removed from the configuration.
+// ForgetCredential deletes the expiry, deadline and token series of a
+// credential removed from the configuration. The series of its concerns'
+// results go with ForgetCheck of each concern's subject path.
 func (m *Metrics) ForgetCredential(env, credential string) {
 	l := prometheus.Labels{"env": env, "credential": credential}
 	m.tokenExpiry.DeletePartialMatch(l)
 	m.credentialExpiry.DeletePartialMatch(l)
 	m.rotationDeadline.DeletePartialMatch(l)
+	m.tokenFetches.DeletePartialMatch(l)
+	m.tokenCacheHits.DeletePartialMatch(l)
 }
 
 // SetDeadline records a credential's deadline of kind DeadlineRotation,
