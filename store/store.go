@@ -39,6 +39,10 @@ type Results interface {
 	RecentResults(ctx context.Context, key string, n int) ([]checks.Result, error)
 	// LatestResults returns the newest result of every check, ordered by key.
 	LatestResults(ctx context.Context) ([]checks.Result, error)
+	// RecentStatuses returns, for every check with results, the statuses
+	// of its kept results (at most Keep), newest first: the history the
+	// status page shows, the same on every replica sharing the store.
+	RecentStatuses(ctx context.Context) (map[string][]checks.Status, error)
 	// DeleteResults forgets every result of the given keys (a check or
 	// credential removed from the configuration); unknown keys are no error.
 	DeleteResults(ctx context.Context, keys ...string) error

@@ -14,11 +14,9 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/credmon/credmon/checks"
 	"github.com/credmon/credmon/checks/config"
 	"github.com/credmon/credmon/cmd/credmon/daemon"
 	"github.com/credmon/credmon/cmd/credmon/web"
-	"github.com/credmon/credmon/notify"
 )
 
 func init() {
@@ -66,31 +64,11 @@ func fetchSnapshot(ctx context.Context, cfg *config.Config) (*web.Snapshot, erro
 		return nil, fmt.Errorf("no daemon answers at %s (%v) and the store cannot be read: %w", cfg.Server.Listen, derr, err)
 	}
 	defer st.Close()
-	latest, err := st.LatestResults(ctx)
-	if err != nil {
-		return nil, err
-	}
-	byKey := map[string]checks.Result{}
-	for _, r := range latest {
-		byKey[r.Key()] = r
-	}
-	snap := &web.Snapshot{Generated: time.Now(), Instance: "(store)", Ready: true}
+	v := web.View{Instance: "(store)"}
 	for _, c := range cfg.CheckList() {
-		cs := web.CheckStatus{Env: c.Env, Name: c.Name, Credential: c.Credential, Schedule: c.Schedule}
-		if r, ok := byKey[c.Env+"/"+c.Name]; ok {
-			cs.Last, cs.Identity, cs.LastRunBy = &r, r.Identity, r.RunBy
-		}
-		snap.Checks = append(snap.Checks, cs)
+		v.Checks = append(v.Checks, web.Configured{Env: c.Env, Name: c.Name, Credential: c.Credential, Schedule: c.Schedule})
 	}
-	snap.Checks = append(snap.Checks, web.CredentialRows(latest, "")...)
-	snap.Deadlines = web.TokenDeadlines(latest)
-	if open, err := notify.NewIncidents(st, notify.IncidentOptions{}).Open(ctx); err == nil {
-		snap.Incidents = web.IncidentsOf(open)
-	}
-	if live, err := st.Instances(ctx); err == nil {
-		snap.Instances = live
-	}
-	return snap, nil
+	return web.BuildSnapshot(ctx, st, v), nil
 }
 
 func fromDaemon(ctx context.Context, srv config.Server) (*web.Snapshot, error) {

@@ -18,10 +18,13 @@ import (
 // Layout: results/<ENV/CHECK>/<resultKey> → result JSON, one sub-bucket
 // per check so a cursor walks one check's history in time order; and
 // latest/<ENV/CHECK> → the newest result JSON, so LatestResults reads one
-// value per check.
+// value per check; and statuses/<ENV/CHECK> → the statuses of the kept
+// results, newest first, as JSON, so the page's history reads one small
+// value per check instead of decoding ten results.
 var (
-	bucketResults = []byte("results")
-	bucketLatest  = []byte("latest")
+	bucketResults  = []byte("results")
+	bucketLatest   = []byte("latest")
+	bucketStatuses = []byte("statuses")
 )
 
 // resultKey orders by Started, then by write order: big-endian seconds
@@ -49,7 +52,7 @@ func (s *Store) PutResult(ctx context.Context, r checks.Result) error {
 		return err
 	}
 	key := []byte(r.Key())
-	err = s.db.Update(func(tx *bolt.Tx) error { return putTx(tx, key, r.Started, data) })
+	err = s.db.Update(func(tx *bolt.Tx) error { return putTx(tx, key, r.Started, r.Status, data) })
 	if err != nil {
 		return fmt.Errorf("boltstore: put result %s: %w", r.Key(), err)
 	}
@@ -64,6 +67,7 @@ func (s *Store) PutResults(ctx context.Context, rs []checks.Result) error {
 	type enc struct {
 		key     []byte
 		started time.Time
+		status  checks.Status
 		data    []byte
 	}
 	var errs []error
@@ -74,11 +78,11 @@ func (s *Store) PutResults(ctx context.Context, rs []checks.Result) error {
 			errs = append(errs, err)
 			continue
 		}
-		encoded = append(encoded, enc{[]byte(r.Key()), r.Started, data})
+		encoded = append(encoded, enc{[]byte(r.Key()), r.Started, r.Status, data})
 	}
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		for _, e := range encoded {
-			if err := putTx(tx, e.key, e.started, e.data); err != nil {
+			if err := putTx(tx, e.key, e.started, e.status, e.data); err != nil {
 				return err
 			}
 		}
@@ -102,8 +106,8 @@ func encodeResult(r checks.Result) ([]byte, error) {
 }
 
 // putTx adds one encoded result under key, trims the check and updates its
-// latest entry.
-func putTx(tx *bolt.Tx, key []byte, started time.Time, data []byte) error {
+// latest entry and its statuses.
+func putTx(tx *bolt.Tx, key []byte, started time.Time, status checks.Status, data []byte) error {
 	b, err := tx.Bucket(bucketResults).CreateBucketIfNotExists(key)
 	if err != nil {
 		return err
@@ -112,7 +116,8 @@ func putTx(tx *bolt.Tx, key []byte, started time.Time, data []byte) error {
 	if err != nil {
 		return err
 	}
-	if err := b.Put(resultKey(started, seq), data); err != nil {
+	rk := resultKey(started, seq)
+	if err := b.Put(rk, data); err != nil {
 		return err
 	}
 	if err := trim(b, store.Keep); err != nil {
@@ -121,8 +126,65 @@ func putTx(tx *bolt.Tx, key []byte, started time.Time, data []byte) error {
 	// The newest may not be r: an earlier run can finish last. Cloned
 	// because a value read in a write transaction may point into a mmap
 	// that the commit replaces.
-	_, newest := b.Cursor().Last()
-	return tx.Bucket(bucketLatest).Put(key, bytes.Clone(newest))
+	newestKey, newest := b.Cursor().Last()
+	if err := tx.Bucket(bucketLatest).Put(key, bytes.Clone(newest)); err != nil {
+		return err
+	}
+	return putStatuses(tx, b, key, status, bytes.Equal(newestKey, rk))
+}
+
+// putStatuses updates key's statuses for a result of status just added to
+// b. The newest result (the usual case) is prepended to what is kept; a
+// late result of an earlier run, rare, has the list rebuilt from b.
+func putStatuses(tx *bolt.Tx, b *bolt.Bucket, key []byte, status checks.Status, newest bool) error {
+	sb := tx.Bucket(bucketStatuses)
+	var list []checks.Status
+	if newest {
+		if v := sb.Get(key); v != nil {
+			_ = json.Unmarshal(v, &list) // damaged: start afresh
+		}
+		list = append([]checks.Status{status}, list...)
+		list = list[:min(len(list), store.Keep)]
+	} else {
+		c := b.Cursor()
+		for k, v := c.Last(); k != nil; k, v = c.Prev() {
+			var r struct {
+				Status checks.Status `json:"status"`
+			}
+			if err := json.Unmarshal(v, &r); err != nil {
+				return fmt.Errorf("decode %x: %w", k, err)
+			}
+			list = append(list, r.Status)
+		}
+	}
+	v, err := json.Marshal(list)
+	if err != nil {
+		return err
+	}
+	return sb.Put(key, v)
+}
+
+// RecentStatuses returns the statuses of every check's kept results,
+// newest first.
+func (s *Store) RecentStatuses(ctx context.Context) (map[string][]checks.Status, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	out := map[string][]checks.Status{}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketStatuses).ForEach(func(k, v []byte) error {
+			var list []checks.Status
+			if err := json.Unmarshal(v, &list); err != nil {
+				return fmt.Errorf("decode %s: %w", k, err)
+			}
+			out[string(k)] = list
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("boltstore: recent statuses: %w", err)
+	}
+	return out, nil
 }
 
 // trim deletes all but the newest keep entries of b.
@@ -208,6 +270,9 @@ func (s *Store) DeleteResults(ctx context.Context, keys ...string) error {
 				return err
 			}
 			if err := tx.Bucket(bucketLatest).Delete([]byte(k)); err != nil {
+				return err
+			}
+			if err := tx.Bucket(bucketStatuses).Delete([]byte(k)); err != nil {
 				return err
 			}
 		}

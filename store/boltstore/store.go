@@ -57,7 +57,7 @@ func OpenTimeout(path string, lockTimeout time.Duration) (*Store, error) {
 }
 
 // topBuckets are created on Open so transactions can rely on them.
-var topBuckets = [][]byte{bucketResults, bucketLatest}
+var topBuckets = [][]byte{bucketResults, bucketLatest, bucketStatuses}
 
 // Close closes the file and releases its lock.
 func (s *Store) Close() error { return s.db.Close() }

@@ -58,6 +58,12 @@ func (s *Store) LatestResults(ctx context.Context) ([]checks.Result, error) {
 	return v, err
 }
 
+// RecentStatuses reads the primary, or local while it is down.
+func (s *Store) RecentStatuses(ctx context.Context) (map[string][]checks.Status, error) {
+	v, _, err := run(ctx, s, func(st store.Store) (map[string][]checks.Status, error) { return st.RecentStatuses(ctx) })
+	return v, err
+}
+
 // DeleteResults deletes from the primary, or while it is down locally,
 // and drops such results waiting for catch-up, so none comes back.
 func (s *Store) DeleteResults(ctx context.Context, keys ...string) error {

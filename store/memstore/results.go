@@ -15,6 +15,7 @@ import (
 // entry is one stored result, ordered by started.
 type entry struct {
 	started time.Time
+	status  checks.Status
 	data    []byte
 }
 
@@ -37,7 +38,7 @@ func (s *Store) PutResult(ctx context.Context, r checks.Result) error {
 	// Insert after every entry that did not start later, so equal times
 	// keep write order and in-order writes append.
 	i := sort.Search(len(list), func(i int) bool { return list[i].started.After(r.Started) })
-	list = slices.Insert(list, i, entry{started: r.Started, data: data})
+	list = slices.Insert(list, i, entry{started: r.Started, status: r.Status, data: data})
 	if over := len(list) - store.Keep; over > 0 {
 		// Delete, not reslice: the backing array stays Keep+1 long and the
 		// dropped results can be collected.
@@ -83,6 +84,28 @@ func (s *Store) LatestResults(ctx context.Context) ([]checks.Result, error) {
 	}
 	s.mu.RUnlock()
 	return decode(picked)
+}
+
+// RecentStatuses returns the statuses of every check's kept results,
+// newest first.
+func (s *Store) RecentStatuses(ctx context.Context) (map[string][]checks.Status, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make(map[string][]checks.Status, len(s.results))
+	for k, list := range s.results {
+		if len(list) == 0 {
+			continue
+		}
+		st := make([]checks.Status, 0, len(list))
+		for i := len(list) - 1; i >= 0; i-- {
+			st = append(st, list[i].status)
+		}
+		out[k] = st
+	}
+	return out, nil
 }
 
 // decode runs outside the lock: the byte slices are never modified once

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -25,6 +27,11 @@ func score(t time.Time) float64 { return float64(t.UnixMicro()) }
 
 func (s *Store) resultsKey(key string) string { return s.checkKey("results", key) }
 func (s *Store) checksKey() string            { return s.prefix + "checks" }
+
+// statusesKey is a check's history beside its results: a sorted set of
+// "STARTED_µs:STATUS" scored like the results and trimmed with them, so
+// the page reads a few bytes per check instead of ten results.
+func (s *Store) statusesKey(key string) string { return s.checkKey("statuses", key) }
 
 // PutResult records r and trims its check to the newest store.Keep in one
 // pipelined round trip.
@@ -52,6 +59,9 @@ func (s *Store) PutResults(ctx context.Context, rs []checks.Result) error {
 			rk := s.resultsKey(r.Key())
 			p.ZAdd(ctx, rk, redis.Z{Score: score(r.Started), Member: data})
 			p.ZRemRangeByRank(ctx, rk, 0, -store.Keep-1)
+			sk := s.statusesKey(r.Key())
+			p.ZAdd(ctx, sk, redis.Z{Score: score(r.Started), Member: strconv.FormatInt(r.Started.UnixMicro(), 10) + ":" + string(r.Status)})
+			p.ZRemRangeByRank(ctx, sk, 0, -store.Keep-1)
 			p.SAdd(ctx, s.checksKey(), r.Key())
 		}
 		return nil
@@ -133,7 +143,7 @@ func (s *Store) DeleteResults(ctx context.Context, keys ...string) error {
 	}
 	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, k := range keys {
-			p.Del(ctx, s.resultsKey(k))
+			p.Del(ctx, s.resultsKey(k), s.statusesKey(k))
 			p.SRem(ctx, s.checksKey(), k)
 		}
 		return nil
@@ -142,4 +152,41 @@ func (s *Store) DeleteResults(ctx context.Context, keys ...string) error {
 		return fmt.Errorf("redisstore: delete results: %w", err)
 	}
 	return nil
+}
+
+// RecentStatuses reads every check's history in one pipeline.
+func (s *Store) RecentStatuses(ctx context.Context) (map[string][]checks.Status, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	keys, err := s.client.SMembers(ctx, s.checksKey()).Result()
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: recent statuses: %w", err)
+	}
+	cmds := make([]*redis.StringSliceCmd, len(keys))
+	if len(keys) > 0 {
+		_, err = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i, k := range keys {
+				cmds[i] = p.ZRevRange(ctx, s.statusesKey(k), 0, store.Keep-1)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("redisstore: recent statuses: %w", err)
+		}
+	}
+	out := make(map[string][]checks.Status, len(keys))
+	for i, cmd := range cmds {
+		members := cmd.Val()
+		if len(members) == 0 {
+			continue
+		}
+		st := make([]checks.Status, 0, len(members))
+		for _, m := range members {
+			_, status, _ := strings.Cut(m, ":")
+			st = append(st, checks.Status(status))
+		}
+		out[keys[i]] = st
+	}
+	return out, nil
 }

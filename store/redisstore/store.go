@@ -17,6 +17,7 @@ var _ store.Store = (*Store)(nil)
 // Keys (PREFIX is the configured key prefix, e.g. "credmon:"):
 //
 //	PREFIX results:{ENV/CHECK}   sorted set: result JSON scored by Started
+//	PREFIX statuses:{ENV/CHECK}  sorted set: "STARTED_µs:STATUS", the same runs, for the history
 //	PREFIX checks                set: every ENV/CHECK with results
 //
 // The braces are a Cluster hash tag, so every key of one check shares a

@@ -27,7 +27,7 @@ func TestKeysUnderPrefix(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]bool{prefix + "results:{prod/payments-account}": true, prefix + "checks": true}
+	want := map[string]bool{prefix + "results:{prod/payments-account}": true, prefix + "statuses:{prod/payments-account}": true, prefix + "checks": true}
 	if len(keys) != len(want) {
 		t.Errorf("keys %q, want %d keys", keys, len(want))
 	}

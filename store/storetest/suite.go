@@ -43,6 +43,60 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("CancelledContext", func(t *testing.T) { testCancelled(t, fresh(t)) })
 	t.Run("PutResultsBatch", func(t *testing.T) { testPutResults(t, fresh(t)) })
 	t.Run("DeleteResults", func(t *testing.T) { testDeleteResults(t, fresh(t)) })
+	t.Run("RecentStatuses", func(t *testing.T) { testRecentStatuses(t, fresh(t)) })
+}
+
+// testRecentStatuses: each check's history is the statuses of its kept
+// results, newest first by Started (a late write of an earlier run falls
+// into place), trimmed with them, batched or not, and gone with them.
+func testRecentStatuses(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	at := func(check string, i int, st checks.Status) checks.Result {
+		r := Result("prod", check, time.Duration(i)*time.Minute)
+		r.Status = st
+		return r
+	}
+	var rs []checks.Result
+	var want []checks.Status
+	for i := range store.Keep + 3 {
+		st := checks.StatusOK
+		if i%3 == 1 {
+			st = checks.StatusFail
+		} else if i%3 == 2 {
+			st = checks.StatusWarn
+		}
+		rs = append(rs, at("api", i, st))
+		if i >= 3 {
+			want = append([]checks.Status{st}, want...)
+		}
+	}
+	// The newest written last but one: out of order.
+	rs[len(rs)-1], rs[len(rs)-2] = rs[len(rs)-2], rs[len(rs)-1]
+	put(t, s, rs[:5]...)
+	if err := store.PutResults(ctx, s, rs[5:]); err != nil {
+		t.Fatal(err)
+	}
+	put(t, s, at("other", 0, checks.StatusError))
+	got, err := s.RecentStatuses(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got["prod/api"], want) {
+		t.Errorf("prod/api statuses:\n got %v\nwant %v", got["prod/api"], want)
+	}
+	if !reflect.DeepEqual(got["prod/other"], []checks.Status{checks.StatusError}) {
+		t.Errorf("prod/other statuses = %v, want [error]", got["prod/other"])
+	}
+	if err := s.DeleteResults(ctx, "prod/api"); err != nil {
+		t.Fatal(err)
+	}
+	got, err = s.RecentStatuses(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := got["prod/api"]; ok || len(got) != 1 {
+		t.Errorf("statuses after delete = %v, want only prod/other", got)
+	}
 }
 
 // base is an arbitrary fixed instant with nanoseconds, so a driver that

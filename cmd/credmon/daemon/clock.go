@@ -4,7 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/credmon/credmon/checks"
 	"github.com/credmon/credmon/checks/clock"
 )
 
@@ -20,19 +19,8 @@ func (d *Daemon) clockRunner(checker *clock.Checker) func(ctx context.Context, t
 			d.metrics.ClockOffset(off.Median)
 		}
 		d.mu.Lock()
-		d.clock, d.clockOffset = &r, off
+		d.clockOffset = off
 		d.mu.Unlock()
 		d.record(ctx, r)
 	}
-}
-
-// clockResult is the latest clock result and offset, for the snapshot.
-func (d *Daemon) clockResult() (*checks.Result, *time.Duration) {
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	if d.clock == nil || !d.clockOffset.Known {
-		return d.clock, nil
-	}
-	off := d.clockOffset.Median
-	return d.clock, &off
 }

@@ -93,13 +93,12 @@ type Daemon struct {
 	mu          sync.RWMutex
 	gen         *generation
 	deadlines   map[string][]rotation.Deadline // by ENV/CREDENTIAL
-	clock       *checks.Result
 	clockOffset clock.Offset
 	reloadErr   error
 	watched     fileState
 
-	histMu  sync.Mutex
-	history map[string]*history // by subject key
+	lastMu sync.Mutex
+	last   map[string]outcome // by subject key: the console's memory
 }
 
 // Run runs the daemon until ctx is cancelled, then drains and returns nil.
@@ -140,7 +139,7 @@ func New(ctx context.Context, opts Options) (*Daemon, error) {
 		instance: opts.Instance,
 		registry: prometheus.NewRegistry(),
 		console:  notify.NewConsole(opts.Logger),
-		history:  map[string]*history{},
+		last:     map[string]outcome{},
 		started:  time.Now(),
 	}
 	d.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -240,11 +239,11 @@ func (d *Daemon) apply(cfg *config.Config) error {
 		delete(d.deadlines, c.key())
 	}
 	d.mu.Unlock()
-	d.histMu.Lock()
+	d.lastMu.Lock()
 	for _, s := range subjects {
-		delete(d.history, s.Key())
+		delete(d.last, s.Key())
 	}
-	d.histMu.Unlock()
+	d.lastMu.Unlock()
 	if len(subjects) > 0 {
 		d.forget(subjects, creds)
 	}
@@ -303,15 +302,12 @@ func (d *Daemon) record(ctx context.Context, r checks.Result) {
 		return
 	}
 	d.metrics.ObserveResult(r)
-	d.histMu.Lock()
-	h := d.history[r.Key()]
-	if h == nil {
-		h = &history{}
-		d.history[r.Key()] = h
-	}
-	changed := h.add(r)
-	d.histMu.Unlock()
-	if changed {
+	d.lastMu.Lock()
+	o := outcome{r.Status, r.Cause}
+	prev, seen := d.last[r.Key()]
+	d.last[r.Key()] = o
+	d.lastMu.Unlock()
+	if !seen || prev != o {
 		d.console.Result(ctx, r)
 	}
 	if w := d.writer.Load(); w != nil {

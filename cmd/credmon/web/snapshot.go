@@ -4,6 +4,7 @@ package web
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"time"
 
@@ -51,7 +52,8 @@ type CheckStatus struct {
 	Schedule   string `json:"schedule"`
 	// Last is nil until the check has run once.
 	Last *checks.Result `json:"last,omitempty"`
-	// Recent holds the statuses of up to 20 latest runs, newest first.
+	// Recent holds the statuses of the latest kept runs (store.Keep),
+	// newest first, as the store has them: the same on every replica.
 	Recent    []checks.Status `json:"recent,omitempty"`
 	OKRatio   float64         `json:"ok_ratio"` // share of Recent that is ok or warn
 	NextRun   time.Time       `json:"next_run,omitzero"`
@@ -87,31 +89,129 @@ type Incident struct {
 	LastNotified time.Time     `json:"last_notified,omitzero"`
 }
 
-// IncidentsOf converts the incident engine's open incidents for display.
-func IncidentsOf(open []notify.IncidentState) []Incident {
-	out := make([]Incident, 0, len(open))
-	for _, in := range open {
-		out = append(out, Incident{Key: in.Key, Env: in.Env, Subject: in.Subject, Cause: in.Cause, Status: in.Status, Since: in.Since, LastNotified: in.LastNotified})
-	}
-	return out
+// Configured is one check of the configuration, as a snapshot lists it.
+type Configured struct {
+	Env, Name, Credential, Schedule string
 }
 
-// CredentialRows shows credential-level results (rotation, expiry), which
-// have no configured check, as rows of their own.
-func CredentialRows(latest []checks.Result, schedule string) []CheckStatus {
-	var out []CheckStatus
-	for _, r := range latest {
-		if r.Kind == checks.SubjectCredential {
-			r := r
-			out = append(out, CheckStatus{Env: r.Env, Name: r.Subject().Path(), Credential: r.Credential, Identity: r.Identity, Schedule: schedule, Last: &r, LastRunBy: r.RunBy})
+// View is what a snapshot is built from: the daemon fills all of it,
+// `credmon status` without a daemon what a store and a configuration
+// know. Everything else comes from the store, so every replica sharing
+// it shows the same results, history, incidents and replicas.
+type View struct {
+	Instance, Version string
+	Checks            []Configured
+	// Knows filters stored results to what the configuration has (a
+	// removed check's results wait for deletion); nil keeps them all.
+	Knows func(checks.Subject) bool
+	// NextRun is when a check (by key) runs next; nil without a scheduler.
+	NextRun func(key string) time.Time
+	// CredentialSchedule is shown on credential rows.
+	CredentialSchedule string
+	// Deadlines this replica evaluated (rotation, expiry); token expiry
+	// comes from the stored results.
+	Deadlines   []Deadline
+	NotReady    []string
+	ClockOffset *time.Duration
+	// Self is this replica, listed first among the instances; nil when no
+	// daemon is asked.
+	Self *Instance
+}
+
+// SnapshotStore is what a snapshot reads.
+type SnapshotStore interface {
+	store.Results
+	store.KV
+	store.Instances
+}
+
+// BuildSnapshot is the one builder of the status snapshot: the page,
+// /api/v1/status and `credmon status` all show what it returns. A store
+// that does not answer makes a snapshot that says so, not an error.
+func BuildSnapshot(ctx context.Context, st SnapshotStore, v View) *Snapshot {
+	s := &Snapshot{Generated: time.Now(), Instance: v.Instance, Version: v.Version, NotReady: slices.Clone(v.NotReady), ClockOffset: v.ClockOffset}
+	stored, err := st.LatestResults(ctx)
+	if err != nil {
+		s.NotReady = append(s.NotReady, "store unavailable: "+err.Error())
+	}
+	latest := stored[:0:0]
+	byKey := make(map[string]checks.Result, len(stored))
+	for _, r := range stored {
+		if v.Knows == nil || v.Knows(r.Subject()) {
+			latest = append(latest, r)
+			byKey[r.Key()] = r
 		}
 	}
-	return out
+	recent, _ := st.RecentStatuses(ctx) // no history is no reason to fail the page
+
+	for _, c := range v.Checks {
+		key := checks.CheckSubject(c.Env, c.Name).Key()
+		cs := CheckStatus{Env: c.Env, Name: c.Name, Credential: c.Credential, Schedule: c.Schedule}
+		if v.NextRun != nil {
+			cs.NextRun = v.NextRun(key)
+		}
+		if r, ok := byKey[key]; ok {
+			cs.Last, cs.Identity, cs.LastRunBy = &r, r.Identity, r.RunBy
+		}
+		cs.Recent = recent[key]
+		cs.OKRatio = okRatio(cs.Recent)
+		s.Checks = append(s.Checks, cs)
+	}
+	// Credential concerns have no configured check: rows of their own.
+	for _, r := range latest {
+		if r.Kind == checks.SubjectCredential {
+			cs := CheckStatus{Env: r.Env, Name: r.Subject().Path(), Credential: r.Credential, Identity: r.Identity, Schedule: v.CredentialSchedule, Last: &r, LastRunBy: r.RunBy, Recent: recent[r.Key()]}
+			cs.OKRatio = okRatio(cs.Recent)
+			s.Checks = append(s.Checks, cs)
+		}
+	}
+	sort.Slice(s.Checks, func(i, j int) bool {
+		a, b := s.Checks[i], s.Checks[j]
+		if a.Env != b.Env {
+			return a.Env < b.Env
+		}
+		return a.Name < b.Name
+	})
+
+	s.Deadlines = append(slices.Clone(v.Deadlines), tokenDeadlines(latest)...)
+	sort.SliceStable(s.Deadlines, func(i, j int) bool { return s.Deadlines[i].At.Before(s.Deadlines[j].At) })
+	if open, err := notify.NewIncidents(st, notify.IncidentOptions{}).Open(ctx); err == nil {
+		for _, in := range open {
+			s.Incidents = append(s.Incidents, Incident{Key: in.Key, Env: in.Env, Subject: in.Subject, Cause: in.Cause, Status: in.Status, Since: in.Since, LastNotified: in.LastNotified})
+		}
+	}
+	live, _ := st.Instances(ctx)
+	if v.Self != nil {
+		self := *v.Self
+		self.LastSeen = s.Generated
+		s.Instances = append(s.Instances, self)
+	}
+	for _, in := range live {
+		if v.Self == nil || in.ID != v.Self.ID {
+			s.Instances = append(s.Instances, in)
+		}
+	}
+	s.Ready = len(s.NotReady) == 0
+	return s
 }
 
-// TokenDeadlines lists each credential's token expiry as last seen, soonest
-// first, one per credential.
-func TokenDeadlines(latest []checks.Result) []Deadline {
+// okRatio is the share of recent runs that were ok or warn.
+func okRatio(recent []checks.Status) float64 {
+	if len(recent) == 0 {
+		return 0
+	}
+	n := 0
+	for _, st := range recent {
+		if st == checks.StatusOK || st == checks.StatusWarn {
+			n++
+		}
+	}
+	return float64(n) / float64(len(recent))
+}
+
+// tokenDeadlines lists each credential's token expiry as last seen, one
+// per credential.
+func tokenDeadlines(latest []checks.Result) []Deadline {
 	seen := map[string]bool{}
 	var out []Deadline
 	for _, r := range latest {
@@ -121,6 +221,5 @@ func TokenDeadlines(latest []checks.Result) []Deadline {
 		seen[r.Env+"/"+r.Credential] = true
 		out = append(out, Deadline{Env: r.Env, Credential: r.Credential, Kind: DeadlineToken, At: *r.Token.ExpiresAt})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
 	return out
 }
