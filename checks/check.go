@@ -24,11 +24,8 @@ type Deps struct {
 	MaxBody int64
 	// Tokens caches OAuth2 tokens; nil means a process-local cache.
 	Tokens TokenCache
-	// OnTokenFetch is told about each token endpoint call (outcome "ok" or
-	// "error"), for metrics.
-	OnTokenFetch func(env, credential, outcome string)
-	// OnTokenCacheHit is told when a cached token served a probe.
-	OnTokenCacheHit func(env, credential string)
+	// Metrics receives the token series; nil records none.
+	Metrics *Metrics
 }
 
 func (d *Deps) defaults() {

@@ -97,9 +97,7 @@ func (o *oauth2Cred) refreshBefore() time.Duration {
 // once per process however many checks ask at the same moment.
 func (o *oauth2Cred) Authorize(ctx context.Context) (*Authorization, error) {
 	if t, _ := o.deps.Tokens.LoadToken(ctx, o.key); o.fresh(t) {
-		if o.deps.OnTokenCacheHit != nil {
-			o.deps.OnTokenCacheHit(o.cfg.Env, o.cfg.Name)
-		}
+		o.deps.Metrics.tokenCacheHit(o.cfg.Env, o.cfg.Name)
 		return o.authorization(t, false), nil
 	}
 	ch := o.flight.DoChan(o.key, func() (any, error) {
@@ -302,9 +300,7 @@ func (o *oauth2Cred) refresh(ctx context.Context, clientSecret string, params ur
 }
 
 func (o *oauth2Cred) countFetch(outcome string) {
-	if o.deps.OnTokenFetch != nil {
-		o.deps.OnTokenFetch(o.cfg.Env, o.cfg.Name, outcome)
-	}
+	o.deps.Metrics.tokenFetched(o.cfg.Env, o.cfg.Name, outcome)
 }
 
 // tokenError explains a failed grant: refused by the endpoint, redirected,

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/credmon/credmon/checks"
 	"github.com/credmon/credmon/checks/config"
 )
@@ -138,8 +140,9 @@ func TestOAuth2RefreshBeforeExpiry(t *testing.T) {
 	clock.Store(&now)
 	f := newFixture(api.URL, ccCred(te))
 	f.deps.Now = func() time.Time { return *clock.Load() }
-	var hits atomic.Int64
-	f.deps.OnTokenCacheHit = func(env, cred string) { hits.Add(1) }
+	reg := prometheus.NewRegistry()
+	f.deps.Metrics = checks.NewMetrics(reg)
+	hits := func() float64 { return counterValue(t, reg, "credmon_token_cache_hits_total") }
 	c := f.build(t)
 	wantCause(t, c.Run(context.Background(), now), checks.CauseOK)
 	later := now.Add(59 * time.Second) // 61s before expiry: still fresh
@@ -148,8 +151,8 @@ func TestOAuth2RefreshBeforeExpiry(t *testing.T) {
 	if n := te.grants.Load(); n != 1 {
 		t.Fatalf("grants = %d before refresh_before, want 1", n)
 	}
-	if n := hits.Load(); n != 1 {
-		t.Fatalf("cache hits = %d, want 1 (the second probe)", n)
+	if n := hits(); n != 1 {
+		t.Fatalf("cache hits = %v, want 1 (the second probe)", n)
 	}
 	later2 := now.Add(61 * time.Second) // within refresh_before of expiry
 	clock.Store(&later2)
@@ -246,4 +249,22 @@ func TestOAuth2RefreshTokenRotation(t *testing.T) {
 			t.Fatalf("round %d: cached refresh token is not the rotated one (%v)", i, tok != nil)
 		}
 	}
+}
+
+// counterValue sums every series of the counter name in reg.
+func counterValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			for _, m := range mf.GetMetric() {
+				sum += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return sum
 }

@@ -67,7 +67,7 @@ func (c *Console) Result(ctx context.Context, r checks.Result) {
 	}
 	attrs := []slog.Attr{
 		slog.String("env", r.Env),
-		slog.String("check", r.Check),
+		slog.String("check", r.Subject().Path()), // a credential's concern or the clock too
 		slog.String("status", string(r.Status)),
 		slog.String("cause", string(r.Cause)),
 		slog.Duration("latency", r.Latency.Round(time.Millisecond)),

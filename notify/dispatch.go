@@ -44,7 +44,11 @@ type DispatcherOptions struct {
 	NotifyTimeout  time.Duration // bound of one Notify call; default 10s, at most Lease/2
 	Now            func() time.Time
 	Logger         *slog.Logger
+	// Metrics receives the delivery series; nil records none.
+	Metrics *Metrics
 
+	// Hooks, for tests and programs that embed the dispatcher; metrics
+	// do not need them.
 	OnSent   func(notifier string)             // a message was accepted (called after its Ack)
 	OnFailed func(notifier string, retry bool) // a delivery attempt failed
 	OnDepth  func(n int)                       // outbox depth after each pass
@@ -201,9 +205,12 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 				break
 			}
 		}
-		if d.opts.OnDepth != nil && ctx.Err() == nil {
+		if (d.opts.OnDepth != nil || d.opts.Metrics != nil) && ctx.Err() == nil {
 			if n, err := d.outbox.Depth(ctx); err == nil {
-				d.opts.OnDepth(n)
+				d.opts.Metrics.depth(n)
+				if d.opts.OnDepth != nil {
+					d.opts.OnDepth(n)
+				}
 			}
 		}
 		if !timer.Stop() {
@@ -287,6 +294,7 @@ func (d *Dispatcher) deliver(ctx context.Context, e store.OutboxEntry) bool {
 	nctx, ncancel := context.WithTimeout(context.WithoutCancel(ctx), d.opts.NotifyTimeout)
 	retry, err := n.Notify(nctx, env.Message)
 	ncancel()
+	d.opts.Metrics.delivered(env.Notifier, err, retry)
 	if err == nil {
 		d.delivered(env.Notifier, e.ID)
 		if err := d.outbox.Ack(settle, e.ID, d.opts.Owner); err != nil {

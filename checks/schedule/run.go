@@ -38,6 +38,7 @@ func (st *jobState) claim(tick time.Time) bool {
 type entry struct {
 	s       *Scheduler
 	id      string
+	labels  Labels
 	spec    string
 	jitter  time.Duration // effective
 	timeout time.Duration // effective
@@ -66,7 +67,8 @@ func (e *entry) runTick(tick time.Time) {
 	}
 	if !e.state.running.CompareAndSwap(false, true) {
 		s.obs.Skipped(e.id, tick)
-		s.log.Debug("run skipped, previous run still going", "job", e.id, "tick", tick)
+		s.metrics.skip(e.labels)
+		s.log.Warn("run skipped: the previous run is still going", "job", e.id, "tick", tick.UTC().Format(time.RFC3339))
 		return
 	}
 	defer e.state.running.Store(false)
@@ -92,15 +94,19 @@ func (e *entry) runTick(tick time.Time) {
 	defer cancel()
 
 	start := time.Now()
-	s.obs.Started(e.id, tick, start.In(s.loc), start.Sub(tick.Add(e.cohort.key.offset)))
+	lag := start.Sub(tick.Add(e.cohort.key.offset))
+	s.obs.Started(e.id, tick, start.In(s.loc), lag)
+	s.metrics.started(lag)
 	defer func() {
 		if v := recover(); v != nil {
 			stack := debug.Stack()
 			s.obs.Panicked(e.id, tick, v, stack)
+			s.metrics.panicked(e.labels)
 			s.log.Error("job panicked", "job", e.id, "tick", tick,
 				"panic", describePanic(v), "stack", string(stack))
 		}
 		s.obs.Finished(e.id, tick, time.Since(start))
+		s.metrics.finished()
 	}()
 	(*e.run.Load())(ctx, tick)
 }

@@ -23,6 +23,8 @@ var ErrStopped = errors.New("schedule: scheduler stopped")
 type Job struct {
 	ID   string
 	Spec string // see Parse
+	// Labels name the job in Metrics' per-job series.
+	Labels Labels
 	// Timeout bounds each run through its context; 0 means Options.Timeout.
 	Timeout time.Duration
 	// Jitter is the window the start offset is drawn from; 0 means
@@ -40,7 +42,8 @@ type Options struct {
 	MaxConcurrency int
 	Jitter         time.Duration  // default for Job.Jitter
 	Timeout        time.Duration  // default for Job.Timeout; 0 means none
-	Observer       Observer       // nil means NopObserver
+	Metrics        *Metrics       // the scheduler's series; nil records none
+	Observer       Observer       // told about every run, for tests and embedders; nil means NopObserver
 	Logger         *slog.Logger   // nil discards
 	Location       *time.Location // cron expressions are read here; nil means UTC
 }
@@ -53,6 +56,7 @@ type Scheduler struct {
 	jitter   time.Duration
 	timeout  time.Duration
 	obs      Observer
+	metrics  *Metrics
 	log      *slog.Logger
 	slots    chan struct{} // nil without a cap
 	stopping chan struct{} // closed when Stop begins: no new runs start
@@ -75,6 +79,7 @@ func New(opts Options) *Scheduler {
 		jitter:   opts.Jitter,
 		timeout:  opts.Timeout,
 		obs:      opts.Observer,
+		metrics:  opts.Metrics,
 		log:      opts.Logger,
 		stopping: make(chan struct{}),
 		entries:  map[string]*entry{},
@@ -227,7 +232,7 @@ func (s *Scheduler) plan(j Job) (*entry, error) {
 	if _, err := Parse(j.Spec); err != nil {
 		return nil, fmt.Errorf("schedule %q: %w", j.Spec, err)
 	}
-	e := &entry{s: s, id: j.ID, spec: j.Spec, jitter: j.Jitter, timeout: j.Timeout}
+	e := &entry{s: s, id: j.ID, labels: j.Labels, spec: j.Spec, jitter: j.Jitter, timeout: j.Timeout}
 	if e.jitter == 0 {
 		e.jitter = s.jitter
 	}

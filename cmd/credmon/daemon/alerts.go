@@ -43,15 +43,7 @@ func (d *Daemon) setupAlerts(cfg *config.Config) error {
 		// One round of retries a minute at most: after a long Slack outage
 		// the backlog goes out within a minute of recovery, not five.
 		MaxBackoff: time.Minute,
-		OnSent:     func(n string) { d.metrics.Notification(n, "sent") },
-		OnFailed: func(n string, retry bool) {
-			outcome := "failed_permanent"
-			if retry {
-				outcome = "failed_retrying"
-			}
-			d.metrics.Notification(n, outcome)
-		},
-		OnDepth: d.metrics.OutboxDepth,
+		Metrics:    d.notifyMetrics,
 	})
 	return nil
 }

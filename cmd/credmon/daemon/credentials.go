@@ -10,6 +10,7 @@ import (
 	"github.com/credmon/credmon/checks"
 	"github.com/credmon/credmon/checks/config"
 	"github.com/credmon/credmon/checks/rotation"
+	"github.com/credmon/credmon/checks/schedule"
 	"github.com/credmon/credmon/notify"
 )
 
@@ -28,6 +29,12 @@ func (d *Daemon) credentialSchedule() string {
 // credentialJobID names a credential's evaluation job and its tick claims.
 func credentialJobID(env, name string) string {
 	return checks.CredentialSubject(env, name, "").Key()
+}
+
+// credentialJobLabels name a credential's evaluation job in the
+// scheduler's series.
+func credentialJobLabels(env, name string) schedule.Labels {
+	return schedule.Labels{Env: env, Check: checks.CredentialSubject(env, name, "").Path()}
 }
 
 // credentialRunner evaluates one credential's rotation and expiry.

@@ -74,10 +74,15 @@ type Daemon struct {
 	sched    *schedule.Scheduler
 	metrics  *web.Metrics
 	registry *prometheus.Registry
-	console  *notify.Console
-	deps     checks.Deps
-	started  time.Time
-	shared   bool // the store is shared by replicas: claim ticks
+	// Series of the parts the daemon wires together, each emitted by its
+	// part (d.metrics are the daemon's own: results, deadlines, reloads).
+	notifyMetrics *notify.Metrics
+	checkMetrics  *checks.Metrics
+	schedMetrics  *schedule.Metrics
+	console       *notify.Console
+	deps          checks.Deps
+	started       time.Time
+	shared        bool // the store is shared by replicas: claim ticks
 
 	rotation   *rotation.Tracker
 	incidents  *notify.Incidents
@@ -144,6 +149,9 @@ func New(ctx context.Context, opts Options) (*Daemon, error) {
 	}
 	d.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	d.metrics = web.NewMetrics(d.registry)
+	d.notifyMetrics = notify.NewMetrics(d.registry)
+	d.checkMetrics = checks.NewMetrics(d.registry)
+	d.schedMetrics = schedule.NewMetrics(d.registry)
 	if opts.ConfigPath != "" {
 		d.watched = statFiles(opts.ConfigPath)
 	}
@@ -167,7 +175,7 @@ func New(ctx context.Context, opts Options) (*Daemon, error) {
 	}
 	d.store = st
 	d.shared = cfg.Store.Driver == "redis"
-	d.deps = checks.Deps{Transports: checks.NewTransports(), MaxOffset: cfg.Clock.MaxOffset.D(), OnTokenFetch: d.metrics.TokenFetched, OnTokenCacheHit: d.metrics.TokenCacheHit}
+	d.deps = checks.Deps{Transports: checks.NewTransports(), MaxOffset: cfg.Clock.MaxOffset.D(), Metrics: d.checkMetrics}
 	key, err := storeKey(cfg.Store)
 	if err != nil {
 		st.Close()
@@ -207,7 +215,7 @@ func New(ctx context.Context, opts Options) (*Daemon, error) {
 		MaxConcurrency: cfg.Scheduler.MaxConcurrency,
 		Jitter:         cfg.Scheduler.Jitter.D(),
 		Timeout:        cfg.Scheduler.Timeout.D(),
-		Observer:       &observer{d: d},
+		Metrics:        d.schedMetrics,
 		Logger:         d.log,
 	})
 	if err := d.apply(cfg); err != nil {
@@ -259,10 +267,13 @@ func (d *Daemon) forget(subjects []checks.Subject, creds []credentialRef) {
 	keys := make([]string, 0, len(subjects))
 	for _, s := range subjects {
 		d.metrics.ForgetCheck(s.Env, s.Path())
+		d.schedMetrics.Forget(schedule.Labels{Env: s.Env, Check: s.Path()})
 		keys = append(keys, s.Key())
 	}
 	for _, c := range creds {
 		d.metrics.ForgetCredential(c.env, c.name)
+		d.checkMetrics.ForgetCredential(c.env, c.name)
+		d.schedMetrics.Forget(credentialJobLabels(c.env, c.name))
 	}
 	ctx := context.Background()
 	if w := d.writer.Load(); w != nil {

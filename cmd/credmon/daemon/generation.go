@@ -49,18 +49,18 @@ func (d *Daemon) build(cfg *config.Config) (*generation, error) {
 	for _, c := range built {
 		g.checks[c.Key()] = c
 		timeout := c.Cfg.Timeout.D() + time.Second // the probe enforces its own timeout first
-		g.jobs = append(g.jobs, schedule.Job{ID: c.Key(), Spec: c.Cfg.Schedule, Timeout: timeout, Run: d.runner(c.Key(), timeout)})
+		g.jobs = append(g.jobs, schedule.Job{ID: c.Key(), Labels: schedule.Labels{Env: c.Env, Check: c.Name}, Spec: c.Cfg.Schedule, Timeout: timeout, Run: d.runner(c.Key(), timeout)})
 	}
 	for envName, env := range cfg.Environments {
 		for name := range env.Credentials {
 			ref := credentialRef{envName, name}
 			g.creds[ref.key()] = ref
-			g.jobs = append(g.jobs, schedule.Job{ID: credentialJobID(envName, name), Spec: d.credentialSchedule(), Timeout: time.Minute, Run: d.credentialRunner(envName, name)})
+			g.jobs = append(g.jobs, schedule.Job{ID: credentialJobID(envName, name), Labels: credentialJobLabels(envName, name), Spec: d.credentialSchedule(), Timeout: time.Minute, Run: d.credentialRunner(envName, name)})
 		}
 	}
 	if len(cfg.Clock.NTPServers) > 0 {
 		checker := clock.New(cfg.Clock.NTPServers, cfg.Clock.MaxOffset.D(), clock.Options{})
-		g.jobs = append(g.jobs, schedule.Job{ID: clockJobID, Spec: cfg.Clock.Schedule, Timeout: 30 * time.Second, Run: d.clockRunner(checker)})
+		g.jobs = append(g.jobs, schedule.Job{ID: clockJobID, Labels: schedule.Labels{Check: checks.ClockName}, Spec: cfg.Clock.Schedule, Timeout: 30 * time.Second, Run: d.clockRunner(checker)})
 	}
 	return g, nil
 }

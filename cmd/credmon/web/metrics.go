@@ -26,11 +26,6 @@ type Metrics struct {
 	credentialExpiry *prometheus.GaugeVec
 	rotationDeadline *prometheus.GaugeVec
 
-	schedulerLag      prometheus.Histogram
-	schedulerSkipped  *prometheus.CounterVec
-	schedulerPanics   *prometheus.CounterVec
-	schedulerInFlight prometheus.Gauge
-
 	configReloadOK   prometheus.Gauge
 	configReloadTime prometheus.Gauge
 
@@ -109,23 +104,6 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "credmon_rotation_deadline_timestamp_seconds",
 			Help: "Unix time by which the credential must be rotated (rotated_at + max_age).",
 		}, cred),
-		schedulerLag: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "credmon_scheduler_lag_seconds",
-			Help:    "Delay between a run's scheduled tick and its start.",
-			Buckets: latencyBuckets,
-		}),
-		schedulerSkipped: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "credmon_scheduler_skipped_runs_total",
-			Help: "Ticks not run because the check's previous run was still going.",
-		}, check),
-		schedulerPanics: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "credmon_scheduler_panics_total",
-			Help: "Check runs that panicked.",
-		}, check),
-		schedulerInFlight: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "credmon_scheduler_in_flight",
-			Help: "Check runs in progress.",
-		}),
 		configReloadOK: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "credmon_config_last_reload_successful",
 			Help: "1 if the last configuration load succeeded.",
@@ -139,7 +117,6 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		m.checkUp, m.checkStatus, m.checkResults, m.checkFindings, m.checkDuration,
 		m.checkLastRun, m.serverTimeOffset,
 		m.tokenExpiry, m.credentialExpiry, m.rotationDeadline,
-		m.schedulerLag, m.schedulerSkipped, m.schedulerPanics, m.schedulerInFlight,
 		m.configReloadOK, m.configReloadTime,
 	)
 	m.ops = newOps(reg)
@@ -200,22 +177,21 @@ func (m *Metrics) ForgetCheck(env, check string) {
 		DeletePartialMatch(prometheus.Labels) int
 	}{
 		m.checkUp, m.checkStatus, m.checkResults, m.checkFindings, m.checkLastRun,
-		m.serverTimeOffset, m.schedulerSkipped, m.schedulerPanics,
+		m.serverTimeOffset,
 	} {
 		v.DeletePartialMatch(l)
 	}
 }
 
-// ForgetCredential deletes the expiry, deadline and token series of a
-// credential removed from the configuration. The series of its concerns'
-// results go with ForgetCheck of each concern's subject path.
+// ForgetCredential deletes the expiry and deadline series of a credential
+// removed from the configuration. The series of its concerns' results go
+// with ForgetCheck of each concern's subject path, its token series with
+// checks.Metrics.ForgetCredential.
 func (m *Metrics) ForgetCredential(env, credential string) {
 	l := prometheus.Labels{"env": env, "credential": credential}
 	m.tokenExpiry.DeletePartialMatch(l)
 	m.credentialExpiry.DeletePartialMatch(l)
 	m.rotationDeadline.DeletePartialMatch(l)
-	m.tokenFetches.DeletePartialMatch(l)
-	m.tokenCacheHits.DeletePartialMatch(l)
 }
 
 // SetDeadline records a credential's deadline of kind DeadlineRotation,
@@ -239,27 +215,6 @@ func (m *Metrics) SetDeadline(kind, env, credential string, at time.Time) {
 		return
 	}
 	g.WithLabelValues(env, credential).Set(unixSeconds(at))
-}
-
-// SchedulerStarted records that a run got its slot lag after its tick.
-func (m *Metrics) SchedulerStarted(env, check string, lag time.Duration) {
-	// A run may start a hair before its nominal tick (clock granularity,
-	// negative jitter); clamp so the histogram's lowest bucket holds it.
-	m.schedulerLag.Observe(max(lag, 0).Seconds())
-	m.schedulerInFlight.Inc()
-}
-
-// SchedulerFinished pairs with every SchedulerStarted, panics included.
-func (m *Metrics) SchedulerFinished() { m.schedulerInFlight.Dec() }
-
-// Skipped records a tick dropped because the previous run was still going.
-func (m *Metrics) Skipped(env, check string) {
-	m.schedulerSkipped.WithLabelValues(env, check).Inc()
-}
-
-// Panicked records a run that panicked.
-func (m *Metrics) Panicked(env, check string) {
-	m.schedulerPanics.WithLabelValues(env, check).Inc()
 }
 
 // ConfigReloaded records the outcome of a configuration load at time at.

@@ -6,29 +6,18 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// ops are the daemon's operational series: tokens, coordination, clock and
-// delivery.
+// ops are the daemon's operational series: the token cache, coordination
+// and the clock. Delivery's are notify.Metrics, the token endpoint's
+// checks.Metrics, each emitted by its part.
 type ops struct {
-	tokenFetches      *prometheus.CounterVec
-	tokenCacheHits    *prometheus.CounterVec
 	tokenOpenFailures prometheus.Gauge
 	ticksElsewhere    prometheus.Counter
 	storeUp           prometheus.Gauge
 	clockOffset       prometheus.Gauge
-	outboxDepth       prometheus.Gauge
-	notifications     *prometheus.CounterVec
 }
 
 func newOps(reg prometheus.Registerer) ops {
 	o := ops{
-		tokenFetches: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "credmon_token_fetches_total",
-			Help: "Token endpoint calls by credential and outcome (ok, error).",
-		}, []string{"env", "credential", "outcome"}),
-		tokenCacheHits: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "credmon_token_cache_hits_total",
-			Help: "Probes served by a cached OAuth2 token, by credential.",
-		}, []string{"env", "credential"}),
 		tokenOpenFailures: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "credmon_token_cache_open_failures",
 			Help: "Shared tokens that did not decrypt (a wrong or changed store.encryption_key).",
@@ -45,28 +34,10 @@ func newOps(reg prometheus.Registerer) ops {
 			Name: "credmon_clock_offset_seconds",
 			Help: "Local clock offset from NTP (median of valid servers); add to local time to get NTP time.",
 		}),
-		outboxDepth: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "credmon_outbox_depth",
-			Help: "Notifications waiting for delivery.",
-		}),
-		notifications: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "credmon_notifications_total",
-			Help: "Notification deliveries by notifier and outcome (sent, failed_retrying, failed_permanent).",
-		}, []string{"notifier", "outcome"}),
 	}
 	o.storeUp.Set(1)
-	reg.MustRegister(o.tokenFetches, o.tokenCacheHits, o.tokenOpenFailures, o.ticksElsewhere, o.storeUp, o.clockOffset, o.outboxDepth, o.notifications)
+	reg.MustRegister(o.tokenOpenFailures, o.ticksElsewhere, o.storeUp, o.clockOffset)
 	return o
-}
-
-// TokenFetched counts one token endpoint call.
-func (o *ops) TokenFetched(env, credential, outcome string) {
-	o.tokenFetches.WithLabelValues(env, credential, outcome).Inc()
-}
-
-// TokenCacheHit counts a probe served by a cached token.
-func (o *ops) TokenCacheHit(env, credential string) {
-	o.tokenCacheHits.WithLabelValues(env, credential).Inc()
 }
 
 // TokenOpenFailures sets the count of undecryptable shared tokens.
@@ -86,11 +57,3 @@ func (o *ops) StoreUp(up bool) {
 
 // ClockOffset records the NTP offset.
 func (o *ops) ClockOffset(d time.Duration) { o.clockOffset.Set(d.Seconds()) }
-
-// OutboxDepth records how many notifications wait.
-func (o *ops) OutboxDepth(n int) { o.outboxDepth.Set(float64(n)) }
-
-// Notification counts one delivery attempt's outcome.
-func (o *ops) Notification(notifier, outcome string) {
-	o.notifications.WithLabelValues(notifier, outcome).Inc()
-}

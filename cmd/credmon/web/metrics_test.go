@@ -146,8 +146,6 @@ func TestForgetCheck(t *testing.T) {
 	snap := fixtureSnapshot()
 	m.ObserveResult(*snap.Checks[3].Last) // prod/payments-account
 	m.ObserveResult(*snap.Checks[6].Last) // staging/payments-account
-	m.Skipped("prod", "payments-account")
-	m.Panicked("prod", "payments-account")
 
 	m.ForgetCheck("prod", "payments-account")
 
@@ -203,27 +201,12 @@ func TestDeadlinesAndForgetCredential(t *testing.T) {
 	}
 }
 
-func TestSchedulerAndConfigMetrics(t *testing.T) {
+func TestConfigMetrics(t *testing.T) {
 	m, reg := newTestMetrics(t)
-	m.SchedulerStarted("prod", "a", 3*time.Millisecond)
-	m.SchedulerStarted("prod", "b", -time.Millisecond)
-	m.SchedulerFinished()
-	m.Skipped("prod", "a")
-	m.Skipped("prod", "a")
-	m.Panicked("prod", "b")
 	m.ConfigReloaded(true, fixtureNow)
 	m.ConfigReloaded(false, fixtureNow.Add(time.Hour))
 
 	want := `
-# HELP credmon_scheduler_in_flight Check runs in progress.
-# TYPE credmon_scheduler_in_flight gauge
-credmon_scheduler_in_flight 1
-# HELP credmon_scheduler_skipped_runs_total Ticks not run because the check's previous run was still going.
-# TYPE credmon_scheduler_skipped_runs_total counter
-credmon_scheduler_skipped_runs_total{check="a",env="prod"} 2
-# HELP credmon_scheduler_panics_total Check runs that panicked.
-# TYPE credmon_scheduler_panics_total counter
-credmon_scheduler_panics_total{check="b",env="prod"} 1
 # HELP credmon_config_last_reload_successful 1 if the last configuration load succeeded.
 # TYPE credmon_config_last_reload_successful gauge
 credmon_config_last_reload_successful 0
@@ -232,22 +215,8 @@ credmon_config_last_reload_successful 0
 credmon_config_last_reload_success_timestamp_seconds 1.75155120e+09
 `
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want),
-		"credmon_scheduler_in_flight", "credmon_scheduler_skipped_runs_total", "credmon_scheduler_panics_total",
 		"credmon_config_last_reload_successful", "credmon_config_last_reload_success_timestamp_seconds"); err != nil {
 		t.Error(err)
-	}
-	// The early start is clamped into the lowest bucket, not dropped.
-	if n := testutil.CollectAndCount(reg, "credmon_scheduler_lag_seconds"); n != 1 {
-		t.Fatalf("lag series = %d", n)
-	}
-	mfs, _ := reg.Gather()
-	for _, mf := range mfs {
-		if mf.GetName() == "credmon_scheduler_lag_seconds" {
-			h := mf.GetMetric()[0].GetHistogram()
-			if h.GetSampleCount() != 2 || h.GetBucket()[0].GetCumulativeCount() != 1 {
-				t.Errorf("lag histogram: count %d, first bucket %d", h.GetSampleCount(), h.GetBucket()[0].GetCumulativeCount())
-			}
-		}
 	}
 }
 
@@ -261,9 +230,6 @@ func TestMetricLabelsAreBounded(t *testing.T) {
 		}
 	}
 	m.SetDeadline(DeadlineRotation, "prod", "payments-key", fixtureNow)
-	m.Skipped("prod", "x")
-	m.Panicked("prod", "x")
-	m.SchedulerStarted("prod", "x", time.Millisecond)
 	m.ConfigReloaded(true, fixtureNow)
 
 	allowed := map[string]bool{"env": true, "check": true, "credential": true, "cause": true, "status": true}
@@ -271,7 +237,7 @@ func TestMetricLabelsAreBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(mfs) < 15 {
+	if len(mfs) < 12 {
 		t.Errorf("only %d metric families gathered", len(mfs))
 	}
 	for _, mf := range mfs {
