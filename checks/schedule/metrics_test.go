@@ -1,11 +1,9 @@
 package schedule
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,31 +11,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
-// lockedBuffer is a log sink the runs' goroutines may write to.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // A job that panics with a secret in the panic value: the scheduler logs
 // that it panicked, and its stack, never the value; its metrics count the
 // panic under the job's labels, the in-flight gauge returns to zero and
 // Forget drops the job's series.
 func TestMetricsCountAPanicAndNeverLogItsValue(t *testing.T) {
 	const secret = "sk_live_FAKEpanic000000000zz09"
-	var logs lockedBuffer
+	var logs syncBuffer
 	reg := prometheus.NewRegistry()
 	m := NewMetrics(reg)
 	rec := newRecorder()
