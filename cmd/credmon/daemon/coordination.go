@@ -17,12 +17,20 @@ const (
 )
 
 // claimTick reports whether this replica runs the tick. Only a shared store
-// coordinates; the claim is never released, so a replica that starts late
-// cannot run the same tick again. If the store cannot answer, the replica
-// runs the check itself: a duplicate probe is better than a gap.
+// coordinates. Each check has an owner among the live replicas (see
+// membership): the others leave its ticks alone, so in steady state one
+// replica makes one claim per tick. The claim stays as the safety net for
+// the moments replicas disagree on who is alive; it is never released, so
+// a replica that starts late cannot run the same tick again. If the store
+// cannot answer, the replica runs the check itself: a duplicate probe is
+// better than a gap.
 func (d *Daemon) claimTick(ctx context.Context, key string, tick time.Time, timeout time.Duration) bool {
 	if !d.shared {
 		return true
+	}
+	if !d.members.owns(key, time.Now()) {
+		d.metrics.TickOwnedElsewhere()
+		return false
 	}
 	ok, err := d.store.Claim(ctx, tickKey(key, tick), d.instance, 2*timeout+time.Minute)
 	if err != nil {
@@ -46,6 +54,11 @@ func (d *Daemon) heartbeat(ctx context.Context) {
 		hctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		if err := d.store.Heartbeat(hctx, in, heartbeatTTL); err != nil && ctx.Err() == nil {
 			d.log.Debug("heartbeat failed", "err", err)
+		}
+		if d.shared {
+			if live, err := d.store.Instances(hctx); err == nil {
+				d.members.heard(live)
+			}
 		}
 		cancel()
 		if d.tokens != nil {

@@ -83,6 +83,7 @@ type Daemon struct {
 	deps          checks.Deps
 	started       time.Time
 	shared        bool // the store is shared by replicas: claim ticks
+	members       *membership
 
 	rotation   *rotation.Tracker
 	incidents  *notify.Incidents
@@ -145,6 +146,7 @@ func New(ctx context.Context, opts Options) (*Daemon, error) {
 		registry: prometheus.NewRegistry(),
 		console:  notify.NewConsole(opts.Logger),
 		last:     map[string]outcome{},
+		members:  newMembership(opts.Instance),
 		started:  time.Now(),
 	}
 	d.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -160,6 +162,7 @@ func New(ctx context.Context, opts Options) (*Daemon, error) {
 	if cfg.Store.Driver == "redis" {
 		d.fallback, err = openShared(ctx, cfg.Store, d.log, func(up bool) {
 			d.metrics.StoreUp(up)
+			d.members.storeUp(up, time.Now())
 			if up {
 				d.log.Info("redis answers again: coordination resumed, buffered state written back")
 			} else {

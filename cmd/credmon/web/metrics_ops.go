@@ -12,6 +12,7 @@ import (
 type ops struct {
 	tokenOpenFailures prometheus.Gauge
 	ticksElsewhere    prometheus.Counter
+	ticksOwned        prometheus.Counter
 	storeUp           prometheus.Gauge
 	clockOffset       prometheus.Gauge
 }
@@ -26,6 +27,10 @@ func newOps(reg prometheus.Registerer) ops {
 			Name: "credmon_scheduler_ticks_claimed_elsewhere_total",
 			Help: "Scheduled runs another replica claimed first.",
 		}),
+		ticksOwned: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "credmon_scheduler_ticks_owned_elsewhere_total",
+			Help: "Scheduled runs left to the replica that owns the check.",
+		}),
 		storeUp: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "credmon_store_up",
 			Help: "1 while the shared store answers; 0 while this replica runs on its local fallback.",
@@ -36,7 +41,7 @@ func newOps(reg prometheus.Registerer) ops {
 		}),
 	}
 	o.storeUp.Set(1)
-	reg.MustRegister(o.tokenOpenFailures, o.ticksElsewhere, o.storeUp, o.clockOffset)
+	reg.MustRegister(o.tokenOpenFailures, o.ticksElsewhere, o.ticksOwned, o.storeUp, o.clockOffset)
 	return o
 }
 
@@ -45,6 +50,9 @@ func (o *ops) TokenOpenFailures(n int64) { o.tokenOpenFailures.Set(float64(n)) }
 
 // TickClaimedElsewhere counts a run left to another replica.
 func (o *ops) TickClaimedElsewhere() { o.ticksElsewhere.Inc() }
+
+// TickOwnedElsewhere counts a run left to the check's owner.
+func (o *ops) TickOwnedElsewhere() { o.ticksOwned.Inc() }
 
 // StoreUp records whether the shared store answers.
 func (o *ops) StoreUp(up bool) {
