@@ -150,6 +150,7 @@ func run(ctx context.Context, o options) error {
 	start := time.Now()
 	for i := range o.replicas {
 		name := fmt.Sprintf("replica-%d", i+1)
+		os.Setenv("CREDMON_BENCH_FALLBACK", filepath.Join(filepath.Dir(path), name+".db"))
 		d, err := daemon.New(runCtx, daemon.Options{
 			ConfigPath: path, WatchInterval: -1, Listen: "127.0.0.1:0", Instance: name,
 			Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
@@ -203,7 +204,8 @@ func run(ctx context.Context, o options) error {
 
 func config(o options, base, redisURL, prefix string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "store: {driver: redis, redis: {url: %q, key_prefix: %q}, encryption_key: {env: CREDMON_BENCH_KEY}}\n", redisURL, prefix)
+	// One outage buffer per replica (${CREDMON_BENCH_FALLBACK}, set before each starts).
+	fmt.Fprintf(&b, "store: {driver: redis, redis: {url: %q, key_prefix: %q}, fallback_path: \"${CREDMON_BENCH_FALLBACK}\", encryption_key: {env: CREDMON_BENCH_KEY}}\n", redisURL, prefix)
 	fmt.Fprintf(&b, "scheduler: {schedule: \"@every %s\", jitter: %s, timeout: 5s, max_concurrency: 128}\n", o.every, o.every)
 	b.WriteString("notify: {console: false}\nenvironments:\n  prod:\n    credentials:\n")
 	fmt.Fprintf(&b, "      client: {type: oauth2_client_credentials, token_url: %q, client_id: %s, client_secret: %q, auth_style: header, refresh_before: 5s}\n", base+"/oauth/token", clientID, clientSecret)

@@ -45,8 +45,11 @@ type Server struct {
 
 // Store selects and configures the state store.
 type Store struct {
-	Driver        string `yaml:"driver"` // bolt (default) | redis | memory
-	Path          string `yaml:"path"`   // bolt file, default credmon.db
+	Driver string `yaml:"driver"` // bolt (default) | redis | memory
+	Path   string `yaml:"path"`   // bolt file, default credmon.db
+	// FallbackPath is the redis driver's local buffer through an outage,
+	// a bolt file; default credmon-fallback.db.
+	FallbackPath  string `yaml:"fallback_path"`
 	Redis         Redis  `yaml:"redis"`
 	EncryptionKey Secret `yaml:"encryption_key"` // 32 bytes, base64; required to share tokens through redis
 	// FingerprintKey keys the fingerprints of secrets (32 bytes, base64);

@@ -15,6 +15,7 @@ const (
 	DefaultListen         = "127.0.0.1:9464"
 	DefaultStoreDriver    = "bolt"
 	DefaultStorePath      = "credmon.db"
+	DefaultFallbackPath   = "credmon-fallback.db"
 	DefaultKeyPrefix      = "credmon:"
 	DefaultSchedule       = "@every 1m"
 	DefaultTimeout        = 10 * time.Second
@@ -51,6 +52,7 @@ func (c *Config) setDefaults() {
 	c.Server.Listen = DefaultListen
 	c.Store.Driver = DefaultStoreDriver
 	c.Store.Path = DefaultStorePath
+	c.Store.FallbackPath = DefaultFallbackPath
 	c.Store.Redis.KeyPrefix = DefaultKeyPrefix
 	c.Scheduler = Scheduler{
 		Schedule:       DefaultSchedule,

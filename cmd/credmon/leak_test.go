@@ -242,7 +242,7 @@ func hostileConfig(t *testing.T, dir, store, prefix string) string {
 	}
 	storeCfg := fmt.Sprintf("{driver: bolt, path: %q, encryption_key: {env: LEAK_ENC_KEY}}", filepath.Join(dir, "credmon.db"))
 	if store == "redis" {
-		storeCfg = fmt.Sprintf("{driver: redis, redis: {url: %q, key_prefix: %q}, encryption_key: {env: LEAK_ENC_KEY}}", redisURL(), prefix)
+		storeCfg = fmt.Sprintf("{driver: redis, redis: {url: %q, key_prefix: %q}, fallback_path: %q, encryption_key: {env: LEAK_ENC_KEY}}", redisURL(), prefix, filepath.Join(dir, "credmon.db"))
 	}
 	u := api.URL
 	path := filepath.Join(dir, "config.yaml")
@@ -455,6 +455,12 @@ func hostileRun(t *testing.T, store string) {
 		outputs["bolt file"] = string(db)
 	} else {
 		outputs["redis"] = dumpRedis(t, prefix)
+		// The replica's local outage buffer, a bolt file of its own.
+		if db, err := os.ReadFile(filepath.Join(dir, "credmon.db")); err == nil {
+			outputs["fallback bolt file"] = string(db)
+		} else {
+			t.Errorf("the redis replica's fallback file: %v", err)
+		}
 	}
 	names := make([]string, 0, len(outputs))
 	for k := range outputs {

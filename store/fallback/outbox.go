@@ -63,7 +63,39 @@ func (s *Store) Ack(ctx context.Context, id, owner string) error {
 	s.mu.Lock()
 	s.pendingAcks = append(s.pendingAcks, outboxAck{id: id, owner: owner})
 	s.mu.Unlock()
+	s.keepAck(ctx, outboxAck{id: id, owner: owner})
 	return nil
+}
+
+// pendingAckPrefix keys the acks the primary missed in local's KV: with
+// a local store on disk (a bolt file) they survive a restart, so a
+// message delivered during an outage is not delivered again after it.
+const pendingAckPrefix = "fallback:pending-ack:"
+
+func (s *Store) keepAck(ctx context.Context, a outboxAck) {
+	if err := s.local.Set(context.WithoutCancel(ctx), pendingAckPrefix+a.id, []byte(a.owner), 0); err != nil {
+		s.log.Warn("store: a pending ack was not kept on disk; after a restart its message may go out again", "id", a.id, "err", err)
+	}
+}
+
+func (s *Store) dropAck(ctx context.Context, a outboxAck) {
+	if _, err := s.local.CompareAndSwap(ctx, pendingAckPrefix+a.id, []byte(a.owner), nil, 0); err != nil {
+		s.log.Debug("store: a sent ack was not removed from the local store", "id", a.id, "err", err)
+	}
+}
+
+// loadAcks reads the pending acks an earlier run kept.
+func (s *Store) loadAcks(ctx context.Context) {
+	kept, err := s.local.Scan(ctx, pendingAckPrefix)
+	if err != nil {
+		s.log.Warn("store: pending acks of an earlier run could not be read", "err", err)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for key, owner := range kept {
+		s.pendingAcks = append(s.pendingAcks, outboxAck{id: key[len(pendingAckPrefix):], owner: string(owner)})
+	}
 }
 
 // Defer returns a failed entry to the store it was leased from. A Defer

@@ -127,6 +127,7 @@ func (s *Store) sendAcks(ctx context.Context) error {
 			// entry went out again; nothing left to do.
 			s.log.Warn("store: a delivered message's late ack was refused", "id", a.id, "err", err)
 		}
+		s.dropAck(ctx, a)
 	}
 	return nil
 }

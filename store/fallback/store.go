@@ -42,8 +42,8 @@ type Options struct {
 	MaxPendingResults int
 }
 
-// Store is a store.Store over a primary (Redis) and a local store (a
-// memstore, or a bolt file to survive a restart during an outage).
+// Store is a store.Store over a primary (Redis) and a local store (a bolt
+// file, so what an outage left queued survives a restart; or a memstore).
 //
 // While the primary is up every call goes to it. A call that fails with a
 // connectivity error (see Unreachable; never store.ErrNotFound or the
@@ -102,6 +102,9 @@ func New(primary, local store.Store, opts Options) *Store {
 	}
 	s := &Store{primary: primary, local: local, opts: opts, log: log, leasedFrom: make(map[string]bool)}
 	s.up.Store(true)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s.loadAcks(ctx)
 	return s
 }
 

@@ -69,6 +69,7 @@ func redisConfig(t *testing.T, dir, prefix, url, storeExtra, rotation string) st
 store:
   driver: redis
   redis: {url: %q, key_prefix: %q}
+  fallback_path: %q
 %s
 scheduler: {schedule: "@every 1h"}
 notify: {console: true}
@@ -78,7 +79,7 @@ environments:
       key: {type: api_key, secret: {env: ROT_KEY}, previous: {env: ROT_KEY_PREVIOUS}, rotation: %s}
     checks:
       - {name: account, credential: key, url: %q}
-`, redisURL, prefix, storeExtra, rotation, url)
+`, redisURL, prefix, filepath.Join(dir, "credmon-fallback.db"), storeExtra, rotation, url)
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}

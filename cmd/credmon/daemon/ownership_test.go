@@ -77,7 +77,7 @@ func TestChecksAreSharedOutAmongReplicas(t *testing.T) {
 	srv := api(t, nil, nil)
 	var names []string
 	var b strings.Builder
-	fmt.Fprintf(&b, "store: {driver: redis, redis: {url: %q, key_prefix: %q}}\nscheduler: {schedule: \"@every 1s\"}\nnotify: {console: false}\nenvironments:\n  prod:\n    credentials:\n      key: {type: api_key, secret: {env: CREDMON_DAEMON_TEST_KEY}}\n    checks:\n", redisURL, prefix)
+	fmt.Fprintf(&b, "store: {driver: redis, redis: {url: %q, key_prefix: %q}, fallback_path: \"${CREDMON_TEST_FALLBACK}\"}\nscheduler: {schedule: \"@every 1s\"}\nnotify: {console: false}\nenvironments:\n  prod:\n    credentials:\n      key: {type: api_key, secret: {env: CREDMON_DAEMON_TEST_KEY}}\n    checks:\n", redisURL, prefix)
 	for i := range 24 {
 		name := fmt.Sprintf("c%02d", i)
 		names = append(names, name)
@@ -90,7 +90,10 @@ func TestChecksAreSharedOutAmongReplicas(t *testing.T) {
 
 	log := &runLog{runs: map[string]map[int64][]string{}, got: make(chan struct{}, 1)}
 	replicas := map[string]*running{}
+	dir := t.TempDir()
 	for _, id := range []string{"replica-a", "replica-b", "replica-c"} {
+		// One buffer file per replica: each is locked by its own.
+		t.Setenv("CREDMON_TEST_FALLBACK", filepath.Join(dir, id+".db"))
 		replicas[id] = start(t, daemon.Options{ConfigPath: path, WatchInterval: -1, Instance: id, OnResult: log.add})
 	}
 	alive := map[string]bool{"replica-a": true, "replica-b": true, "replica-c": true}

@@ -84,7 +84,7 @@ func (d *Daemon) warnRestartOnly(cfg *config.Config) {
 	d.mu.RLock()
 	old := d.gen.cfg
 	d.mu.RUnlock()
-	if old.Server != cfg.Server || old.Store.Driver != cfg.Store.Driver || old.Store.Path != cfg.Store.Path || old.Store.Redis.URL != cfg.Store.Redis.URL {
+	if old.Server != cfg.Server || old.Store.Driver != cfg.Store.Driver || old.Store.Path != cfg.Store.Path || old.Store.FallbackPath != cfg.Store.FallbackPath || old.Store.Redis.URL != cfg.Store.Redis.URL {
 		d.log.Warn("server and store settings change only on restart")
 	}
 	if old.Scheduler.MaxConcurrency != cfg.Scheduler.MaxConcurrency || old.Scheduler.Jitter != cfg.Scheduler.Jitter {

@@ -34,7 +34,7 @@ func TestReloadForgetsRemovedCheckAndCredential(t *testing.T) {
 	write := func(withBeta bool) {
 		t.Helper()
 		var b strings.Builder
-		fmt.Fprintf(&b, `store: {driver: redis, redis: {url: %q, key_prefix: %q}}
+		fmt.Fprintf(&b, `store: {driver: redis, redis: {url: %q, key_prefix: %q}, fallback_path: %q}
 scheduler: {schedule: "@every 1s"}
 alerting: {failure_threshold: 1}
 notify: {console: false}
@@ -42,7 +42,7 @@ environments:
   prod:
     credentials:
       key: {type: api_key, secret: {env: CREDMON_DAEMON_TEST_KEY}, rotation: {rotated_at: 2026-11-01, max_age: 90d}}
-`, redisURL, prefix)
+`, redisURL, prefix, filepath.Join(filepath.Dir(path), "credmon-fallback.db"))
 		if withBeta {
 			b.WriteString("      other: {type: api_key, secret: {env: CREDMON_PRUNE_OTHER_KEY}, rotation: {rotated_at: 2026-11-02, max_age: 90d}}\n")
 		}

@@ -83,11 +83,33 @@ func openShared(ctx context.Context, cfg config.Store, log *slog.Logger, onChang
 		}
 		log.Error("redis unreachable at start; probing on local state until it answers", "err", err)
 	}
-	fb := fallback.New(primary, memstore.New(), fallback.Options{Logger: log, OnChange: onChange, Unreachable: redisstore.Unreachable})
+	local, lerr := openFallbackFile(cfg.FallbackPath, log)
+	if lerr != nil {
+		primary.Close()
+		return nil, lerr
+	}
+	fb := fallback.New(primary, local, fallback.Options{Logger: log, OnChange: onChange, Unreachable: redisstore.Unreachable})
 	if err != nil {
 		fb.Probe(ctx) // mark it down at once
 	}
 	return fb, nil
+}
+
+// openFallbackFile opens the redis driver's local buffer. A path the
+// configuration sets must open; the default may not (a read-only working
+// directory, a second replica in the same one), and then the buffer is in
+// memory for this run — monitoring matters more than the buffer's
+// durability — and the log says why.
+func openFallbackFile(path string, log *slog.Logger) (store.Store, error) {
+	st, err := boltstore.Open(path)
+	if err == nil {
+		return st, nil
+	}
+	if path != config.DefaultFallbackPath {
+		return nil, fmt.Errorf("store.fallback_path: %w", err)
+	}
+	log.Error("store.fallback_path: the default local buffer cannot be opened; buffering in memory, so what an outage queues is lost if this replica restarts during one; set store.fallback_path to a writable file of this replica's own", "err", err)
+	return memstore.New(), nil
 }
 
 // quietRedis discards go-redis's internal log lines.
