@@ -19,6 +19,10 @@ import (
 // "incident:" + checks.Subject.Key holds one subject's record as JSON.
 const kvPrefix = "incident:"
 
+// StatePrefixes are the KV prefixes of the state incidents are decided
+// from, for a store that must restore it (store/fallback's Reseed).
+var StatePrefixes = []string{kvPrefix}
+
 // maxCASAttempts bounds the read-compute-swap loop. Contention is a handful
 // of replicas on one subject, so running out means something is wrong
 // (a KV whose CompareAndSwap never matches what Get returned).

@@ -23,6 +23,10 @@ type ThreadStore interface {
 // threadKeyPrefix namespaces thread records in a shared KV.
 const threadKeyPrefix = "slack:thread:"
 
+// StatePrefixes are the KV prefixes of the threads' state, for a store
+// that must restore it (store/fallback's Reseed).
+var StatePrefixes = []string{threadKeyPrefix}
+
 // thread is the stored value: JSON, so other tools (status) can read it.
 type thread struct {
 	Channel string `json:"channel"`

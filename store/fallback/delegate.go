@@ -89,8 +89,11 @@ func (s *Store) Set(ctx context.Context, key string, val []byte, ttl time.Durati
 	_, onLocal, err := run(ctx, s, func(st store.Store) (struct{}, error) {
 		return struct{}{}, st.Set(ctx, key, val, ttl)
 	})
-	if !onLocal && err == nil {
+	switch {
+	case !onLocal && err == nil:
 		s.mirror(ctx, key, val, ttl)
+	case onLocal && err == nil:
+		s.dirtied(key, val == nil, ttl)
 	}
 	return err
 }
@@ -101,8 +104,11 @@ func (s *Store) CompareAndSwap(ctx context.Context, key string, old, new []byte,
 	ok, onLocal, err := run(ctx, s, func(st store.Store) (bool, error) {
 		return st.CompareAndSwap(ctx, key, old, new, ttl)
 	})
-	if !onLocal && ok {
+	switch {
+	case !onLocal && ok:
 		s.mirror(ctx, key, new, ttl)
+	case onLocal && ok:
+		s.dirtied(key, new == nil, ttl)
 	}
 	return ok, err
 }

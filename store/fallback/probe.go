@@ -94,13 +94,19 @@ func (s *Store) ping(ctx context.Context) error {
 	return err
 }
 
-// catchUp sends the primary the acks it missed, the results written
-// locally and the outbox entries still held locally, in that order: an
-// acked entry must be gone before anything could lease it again. Work the
+// catchUp sends the primary the acks it missed, the KV written locally
+// (and, into a primary that came back empty, the incident and thread
+// state this replica knew), the results written locally and the outbox
+// entries still held locally, in that order: an acked entry must be gone
+// before anything could lease it again, and the incident state must be
+// back before a replica decides a transition from it. Work the
 // primary refuses for another reason than being unreachable is dropped
 // (and logged): retrying it would fail the same way.
 func (s *Store) catchUp(ctx context.Context) error {
 	if err := s.sendAcks(ctx); err != nil {
+		return err
+	}
+	if err := s.sendKV(ctx); err != nil {
 		return err
 	}
 	if err := s.sendResults(ctx); err != nil {

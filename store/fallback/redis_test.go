@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -65,6 +66,24 @@ func (r *redisServer) start(t *testing.T) {
 			t.Fatalf("redis-server on port %d did not answer within 5s", r.port)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// freeze stops the server without ending it (SIGSTOP): connections hang,
+// as across a network partition, and its data stays.
+func (r *redisServer) freeze(t *testing.T) {
+	t.Helper()
+	if err := r.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.cmd.Process.Signal(syscall.SIGCONT) })
+}
+
+// thaw resumes a frozen server.
+func (r *redisServer) thaw(t *testing.T) {
+	t.Helper()
+	if err := r.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -40,6 +40,11 @@ type Options struct {
 	// MaxPendingResults caps the results kept for catch-up while the
 	// primary is down; the oldest go first. Default 10000.
 	MaxPendingResults int
+	// Reseed names KV prefixes (incident records, notifier threads) whose
+	// local mirror is written back when the primary returns without its
+	// data — a Redis restarted empty — so the replicas carry on from what
+	// they knew instead of opening every incident again.
+	Reseed []string
 }
 
 // Store is a store.Store over a primary (Redis) and a local store (a bolt
@@ -69,10 +74,11 @@ type Store struct {
 	stateMu sync.Mutex // orders state changes and their OnChange calls
 
 	mu             sync.Mutex
-	pendingResults []checks.Result // written locally, for the primary
-	droppedResults int             // pendingResults overflow since the last catch-up
-	pendingAcks    []outboxAck     // acks the primary missed
-	leasedFrom     map[string]bool // outbox entries this process leased: true if from local
+	pendingResults []checks.Result    // written locally, for the primary
+	droppedResults int                // pendingResults overflow since the last catch-up
+	pendingAcks    []outboxAck        // acks the primary missed
+	dirty          map[string]dirtyKV // KV keys written locally while down, for the primary
+	leasedFrom     map[string]bool    // outbox entries this process leased: true if from local
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -100,7 +106,7 @@ func New(primary, local store.Store, opts Options) *Store {
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Store{primary: primary, local: local, opts: opts, log: log, leasedFrom: make(map[string]bool)}
+	s := &Store{primary: primary, local: local, opts: opts, log: log, leasedFrom: make(map[string]bool), dirty: map[string]dirtyKV{}}
 	s.up.Store(true)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

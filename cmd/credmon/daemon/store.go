@@ -4,11 +4,14 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/credmon/credmon/checks"
 	"github.com/credmon/credmon/checks/config"
+	"github.com/credmon/credmon/notify"
+	"github.com/credmon/credmon/notify/slack"
 	"github.com/credmon/credmon/store"
 	"github.com/credmon/credmon/store/boltstore"
 	"github.com/credmon/credmon/store/fallback"
@@ -88,7 +91,12 @@ func openShared(ctx context.Context, cfg config.Store, log *slog.Logger, onChang
 		primary.Close()
 		return nil, lerr
 	}
-	fb := fallback.New(primary, local, fallback.Options{Logger: log, OnChange: onChange, Unreachable: redisstore.Unreachable})
+	fb := fallback.New(primary, local, fallback.Options{
+		Logger: log, OnChange: onChange, Unreachable: redisstore.Unreachable,
+		// What a Redis restarted empty must get back, so no incident opens
+		// twice and every thread continues.
+		Reseed: slices.Concat(notify.StatePrefixes, slack.StatePrefixes),
+	})
 	if err != nil {
 		fb.Probe(ctx) // mark it down at once
 	}
