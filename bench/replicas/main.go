@@ -43,6 +43,7 @@ type options struct {
 	checks               int
 	every, tokenTTL, dur time.Duration
 	killRedis            time.Duration
+	private              bool
 	redisURL             string
 }
 
@@ -54,6 +55,7 @@ func main() {
 	flag.DurationVar(&o.tokenTTL, "token-ttl", 30*time.Second, "access token lifetime (expires_in)")
 	flag.DurationVar(&o.dur, "duration", 2*time.Minute, "how long to run")
 	flag.DurationVar(&o.killRedis, "kill-redis", 0, "kill a private redis-server at a third of the run for this long")
+	flag.BoolVar(&o.private, "private-redis", false, "run on a private redis-server and report its commands per executed probe")
 	flag.StringVar(&o.redisURL, "redis", "redis://127.0.0.1:6379/0", "Redis to use when not killing one")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -120,7 +122,7 @@ func run(ctx context.Context, o options) error {
 
 	redisURL := o.redisURL
 	var rs *redisServer
-	if o.killRedis > 0 {
+	if o.killRedis > 0 || o.private {
 		if rs, err = startRedis(); err != nil {
 			return err
 		}
@@ -169,7 +171,7 @@ func run(ctx context.Context, o options) error {
 		wg.Go(func() { _ = d.Serve(runCtx) })
 	}
 	var killedAt, restartedAt time.Time
-	if rs != nil {
+	if rs != nil && o.killRedis > 0 {
 		go func() {
 			select {
 			case <-time.After(o.dur / 3):
@@ -194,11 +196,21 @@ func run(ctx context.Context, o options) error {
 	case <-ctx.Done():
 	}
 	end := time.Now()
+	var commands int64
+	var perCommand string
+	if rs != nil {
+		commands, perCommand = rs.commands()
+	}
 	cancel()
 	wg.Wait()
 	mu.Lock()
 	defer mu.Unlock()
 	report(os.Stdout, o, runs, tgt.grants.Load(), start, end, killedAt, restartedAt)
+	if commands > 0 {
+		fmt.Fprintf(os.Stdout, "redis commands           %d (%.2f per executed probe%s)\n", commands, float64(commands)/float64(len(runs)),
+			map[bool]string{true: "; counted since the restart", false: ""}[o.killRedis > 0])
+		fmt.Fprintf(os.Stdout, "  by command             %s\n", perCommand)
+	}
 	return nil
 }
 
@@ -318,6 +330,28 @@ func (rs *redisServer) restart() error {
 		time.Sleep(50 * time.Millisecond)
 	}
 	return fmt.Errorf("redis-server did not start on port %d", rs.port)
+}
+
+// commands is how many commands the server has executed (INFO
+// commandstats, summed) since it last started, and the count of each.
+func (rs *redisServer) commands() (int64, string) {
+	out, err := exec.Command("redis-cli", "-p", fmt.Sprint(rs.port), "info", "commandstats").Output()
+	if err != nil {
+		return 0, ""
+	}
+	var total int64
+	var each []string
+	for _, line := range strings.Split(string(out), "\n") {
+		name, rest, ok := strings.Cut(line, ":calls=")
+		if !ok {
+			continue
+		}
+		var n int64
+		fmt.Sscanf(rest, "%d", &n)
+		total += n
+		each = append(each, fmt.Sprintf("%s=%d", strings.TrimPrefix(name, "cmdstat_"), n))
+	}
+	return total, strings.Join(each, " ")
 }
 
 func (rs *redisServer) kill() {
