@@ -4,6 +4,7 @@
 package post
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -77,7 +78,7 @@ type Request struct {
 // whether a later attempt can help: network errors, timeouts, 408, 429 and
 // 5xx can; another 4xx or a redirect needs a person.
 func Send(ctx context.Context, c *http.Client, r Request) (retry bool, err error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.URL, strings.NewReader(string(r.Body)))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.URL, bytes.NewReader(r.Body))
 	if err != nil {
 		return false, &Error{Target: r.Target, msg: r.Target + ": cannot build request"}
 	}
