@@ -169,8 +169,8 @@ func (l *logBuffer) String() string {
 // PagerDuty and webhook notifiers against loopback servers, with the
 // routes
 //
-//	- {match: {env: prod, status: fail}, to: [pagerduty]}
-//	- {to: [webhook, slack]}
+//   - {match: {env: prod, status: fail}, to: [pagerduty]}
+//   - {to: [webhook, slack]}
 //
 // Each message is enqueued by both replicas. Every transition reaches each
 // chosen notifier exactly once: prod failures PagerDuty only, the rest the

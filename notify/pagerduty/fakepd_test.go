@@ -28,7 +28,7 @@ type fakePD struct {
 	mu      sync.Mutex
 	events  []pdEvent
 	raw     [][]byte
-	alerts  map[string]string // dedup_key -> triggered | resolved
+	alerts  map[string]string             // dedup_key -> triggered | resolved
 	replies []func(w http.ResponseWriter) // queued answers, before checking
 }
 

@@ -134,7 +134,10 @@ func TestFailures(t *testing.T) {
 		{"400 echoing the key", func(w http.ResponseWriter) {
 			http.Error(w, `{"status":"invalid event","message":"Event object is invalid","errors":["bad key `+fakeKey+`"]}`, 400)
 		}, false, 0},
-		{"redirect", func(w http.ResponseWriter) { w.Header().Set("Location", "https://evil.invalid/?k="+fakeKey); w.WriteHeader(302) }, false, 0},
+		{"redirect", func(w http.ResponseWriter) {
+			w.Header().Set("Location", "https://evil.invalid/?k="+fakeKey)
+			w.WriteHeader(302)
+		}, false, 0},
 	}
 	for _, c := range cases {
 		f.queue(c.reply)
