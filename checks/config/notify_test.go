@@ -8,20 +8,6 @@ import (
 	"time"
 )
 
-const notifyYAML = `
-server: {external_url: "https://credmon.example/"}
-notify:
-  slack: {webhook_url: {env: SLACK_WEBHOOK_URL}}
-  alertmanager: {urls: ["http://127.0.0.1:9093", "http://127.0.0.1:9094"], runbook_url: "https://runbooks.example/{{env}}/{{cause}}"}
-  pagerduty: {routing_key: {env: PD_ROUTING_KEY}}
-  webhook: {url: "https://hooks.internal/credmon", secret: {env: WEBHOOK_SECRET}}
-  routes:
-    - {match: {env: prod, status: fail}, to: [pagerduty, slack]}
-    - {match: {severity: info}, to: [webhook], continue: true}
-    - {to: [slack, alertmanager]}
-environments:
-  prod: {}
-`
 
 func TestNotifiersLoad(t *testing.T) {
 	env := fakeEnv(map[string]string{
@@ -29,7 +15,7 @@ func TestNotifiersLoad(t *testing.T) {
 		"PD_ROUTING_KEY":    "FAKEpdROUTINGkey2222222222222222",
 		"WEBHOOK_SECRET":    "FAKEwebhookSECRET-2222",
 	})
-	cfg, err := env.Parse("notify.yaml", []byte(notifyYAML))
+	cfg, err := env.Load("testdata/notify-routes.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,11 +32,11 @@ func TestNotifiersLoad(t *testing.T) {
 	if len(n.Routes) != 3 || !n.Routes[1].Continue || n.Routes[0].Match.Status != "fail" || len(n.Routes[2].To) != 2 {
 		t.Errorf("routes %+v", n.Routes)
 	}
-	if p := cfg.Pos("notify.routes[1].match.severity"); p.Line != 10 {
+	if p := cfg.Pos("notify.routes[1].match.severity"); p.Line != 9 {
 		t.Errorf("position of routes[1].match.severity: %v", p)
 	}
 	// The secrets of the new notifiers are resolved like every other.
-	cfg, err = fakeEnv(nil).Parse("notify.yaml", []byte(notifyYAML))
+	cfg, err = fakeEnv(nil).Load("testdata/notify-routes.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -146,7 +146,13 @@ func (n *Notifier) event(m notify.Message) (Event, bool) {
 	if subject == "" {
 		subject = m.Credential
 	}
-	summary := fmt.Sprintf("[%s] %s: %s", m.Env, subject, m.Cause)
+	if subject == "" {
+		subject = "credmon"
+	}
+	source, summary := subject, fmt.Sprintf("%s: %s", subject, m.Cause)
+	if m.Env != "" {
+		source, summary = m.Env+"/"+subject, "["+m.Env+"] "+summary
+	}
 	if m.Detail != "" {
 		summary += " — " + m.Detail
 	}
@@ -182,7 +188,7 @@ func (n *Notifier) event(m notify.Message) (Event, bool) {
 	}
 	ev.Payload = &Payload{
 		Summary:       truncate(summary, maxSummary),
-		Source:        m.Env + "/" + subject,
+		Source:        source,
 		Severity:      Severity(m.Cause),
 		Component:     subject,
 		Group:         m.Env,
