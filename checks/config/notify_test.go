@@ -8,7 +8,6 @@ import (
 	"time"
 )
 
-
 func TestNotifiersLoad(t *testing.T) {
 	env := fakeEnv(map[string]string{
 		"SLACK_WEBHOOK_URL": "https://hooks.slack.invalid/services/TFAKE/BFAKE/FAKEsecretFAKEsecret",
