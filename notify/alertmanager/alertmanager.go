@@ -116,9 +116,9 @@ func New(opts Options) (*Notifier, error) {
 		n.owner = "alertmanager"
 	}
 	for _, raw := range opts.URLs {
-		u, err := url.Parse(raw)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
-			return nil, fmt.Errorf("alertmanager: %q is not an http(s) URL without credentials", redact.URL(raw))
+		u, err := post.Endpoint(raw)
+		if err != nil {
+			return nil, fmt.Errorf("alertmanager: %s: %w", redact.URL(raw), err)
 		}
 		u.Path = strings.TrimSuffix(u.Path, "/") + "/api/v2/alerts"
 		n.urls = append(n.urls, u.String())

@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -62,9 +61,9 @@ func New(opts Options) (*Notifier, error) {
 	if opts.URL == "" {
 		opts.URL = config.DefaultPagerDutyURL
 	}
-	u, err := url.Parse(opts.URL)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
-		return nil, errors.New("pagerduty: url must be an http(s) URL without credentials")
+	u, err := post.Endpoint(opts.URL)
+	if err != nil {
+		return nil, fmt.Errorf("pagerduty: url: %w", err)
 	}
 	if u.Scheme == "http" && !config.IsLoopback(u.Hostname()) {
 		return nil, fmt.Errorf("pagerduty: url: the routing key would be sent over plain http to %s; use https", u.Hostname())

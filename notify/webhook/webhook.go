@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/credmon/credmon/checks"
@@ -55,9 +54,9 @@ func New(opts Options) (*Notifier, error) {
 	if opts.Secret == "" {
 		return nil, errors.New("webhook: secret is empty")
 	}
-	u, err := url.Parse(opts.URL)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
-		return nil, errors.New("webhook: url must be an http(s) URL without credentials")
+	u, err := post.Endpoint(opts.URL)
+	if err != nil {
+		return nil, fmt.Errorf("webhook: url: %w", err)
 	}
 	return &Notifier{
 		url:       opts.URL,

@@ -43,6 +43,17 @@ func Client(base *http.Client) *http.Client {
 	return c
 }
 
+// Endpoint parses a notifier's URL: absolute http(s), with a host and
+// without credentials (they would be logged with it). The error does not
+// echo the URL.
+func Endpoint(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
+		return nil, errors.New("not an http(s) URL without credentials")
+	}
+	return u, nil
+}
+
 // Error is a failed request. Its text names the endpoint as target (which
 // the caller chooses: never a secret) and holds the server's answer only
 // after redaction.
