@@ -14,7 +14,21 @@ import (
 	"github.com/credmon/credmon/notify"
 	"github.com/credmon/credmon/store"
 	"github.com/credmon/credmon/store/memstore"
+	"github.com/credmon/credmon/store/redisstore"
+	"github.com/credmon/credmon/store/storetest"
 )
+
+// stores are the stores open alerts can live in: one process's memory, or
+// the real Redis replicas share.
+func stores(t *testing.T) map[string]func(t *testing.T) store.Store {
+	return map[string]func(t *testing.T) store.Store{
+		"memstore": func(t *testing.T) store.Store { return memstore.New() },
+		"redis": func(t *testing.T) store.Store {
+			client, prefix := storetest.Redis(t)
+			return redisstore.New(client, prefix)
+		},
+	}
+}
 
 func message(ev notify.Event, check string, cause, prev checks.Cause, since time.Time) notify.Message {
 	return notify.Message{
@@ -203,7 +217,13 @@ func (k *hookKV) Scan(ctx context.Context, prefix string) (map[string][]byte, er
 func TestRoundLosesNoRace(t *testing.T) {
 	rec := newRecorder(t)
 	a := startAM(t, rec.srv.URL)
-	kv := &hookKV{KV: memstore.New()}
+	for name, open := range stores(t) {
+		t.Run(name, func(t *testing.T) { roundLosesNoRace(t, a, open(t)) })
+	}
+}
+
+func roundLosesNoRace(t *testing.T, a *am, st store.Store) {
+	kv := &hookKV{KV: st}
 	n := newNotifier(t, kv, time.Minute, a.url)
 	since := time.Now().Add(-time.Minute)
 	kv.once.Do(func() {}) // not during the opening
@@ -226,9 +246,15 @@ func TestRoundLosesNoRace(t *testing.T) {
 func TestRoundEndsClosedIncidents(t *testing.T) {
 	rec := newRecorder(t)
 	a := startAM(t, rec.srv.URL)
+	for name, open := range stores(t) {
+		t.Run(name, func(t *testing.T) { roundEndsClosedIncidents(t, a, open(t)) })
+	}
+}
+
+func roundEndsClosedIncidents(t *testing.T, a *am, st store.Store) {
 	open := map[string]time.Time{}
 	var mu sync.Mutex
-	n, err := New(Options{URLs: []string{a.url}, KV: memstore.New(), RepostEvery: time.Minute,
+	n, err := New(Options{URLs: []string{a.url}, KV: st, RepostEvery: time.Minute,
 		Open: func(context.Context) (map[string]time.Time, error) {
 			mu.Lock()
 			defer mu.Unlock()
