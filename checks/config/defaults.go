@@ -20,17 +20,18 @@ const (
 	DefaultTimeout        = 10 * time.Second
 	DefaultMaxConcurrency = 64
 	DefaultSlackAPIURL    = "https://slack.com/api/"
-	DefaultPagerDutyURL   = "https://events.pagerduty.com/v2/enqueue"
+	DefaultClockSchedule  = "@every 5m"
+	DefaultMaxOffset      = 2 * time.Second
+	DefaultMethod         = "GET"
+	DefaultHeader         = "Authorization"
+	DefaultRefreshBefore  = 60 * time.Second
+	DefaultTokenMaxAge    = 5 * time.Minute
+	DefaultAuthStyle      = "auto"
+
+	DefaultPagerDutyURL = "https://events.pagerduty.com/v2/enqueue"
 	// DefaultAlertmanagerRepost is how often open alerts are restated to
 	// Alertmanager, as Prometheus resends firing alerts every minute.
 	DefaultAlertmanagerRepost = time.Minute
-	DefaultClockSchedule      = "@every 5m"
-	DefaultMaxOffset          = 2 * time.Second
-	DefaultMethod             = "GET"
-	DefaultHeader             = "Authorization"
-	DefaultRefreshBefore      = 60 * time.Second
-	DefaultTokenMaxAge        = 5 * time.Minute
-	DefaultAuthStyle          = "auto"
 
 	DefaultFailureThreshold = 2
 	DefaultSuccessThreshold = 1
