@@ -47,6 +47,12 @@ type DispatcherOptions struct {
 	// Metrics receives the delivery series; nil records none.
 	Metrics *Metrics
 
+	// Router picks each message's notifiers at Enqueue; nil sends every
+	// message to every notifier. Unrouted notifiers (the console, which
+	// logs every transition) get every message whatever the routes say.
+	Router   *Router
+	Unrouted []string
+
 	// Hooks, for tests and programs that embed the dispatcher; metrics
 	// do not need them.
 	OnSent   func(notifier string)             // a message was accepted (called after its Ack)
@@ -146,14 +152,16 @@ func NewDispatcher(outbox store.Outbox, notifiers []Notifier, opts DispatcherOpt
 	return d
 }
 
-// Enqueue stores m for every notifier and wakes Run. Entry
+// Enqueue stores m for every notifier the router picks and wakes Run. Entry
 // IDs derive from m.ID, so enqueueing the same message again adds nothing.
+// Routing is decided here, once: the outbox holds one entry per chosen
+// notifier, so whichever replica delivers, it delivers the same set.
 func (d *Dispatcher) Enqueue(ctx context.Context, m Message) error {
 	if m.ID == "" {
 		return errors.New("notify: message has no id")
 	}
 	var errs []error
-	for _, name := range d.order {
+	for _, name := range d.targets(m) {
 		payload, err := json.Marshal(envelope{Notifier: name, Message: m})
 		if err != nil {
 			return fmt.Errorf("notify: encode message %s: %w", m.ID, err)
@@ -175,12 +183,46 @@ func (d *Dispatcher) Enqueue(ctx context.Context, m Message) error {
 	return errors.Join(errs...)
 }
 
-// Run delivers due entries until ctx is done, then returns nil. It wakes on
+// targets are the configured notifiers m goes to, in configuration order.
+func (d *Dispatcher) targets(m Message) []string {
+	names, matched := d.opts.Router.Targets(m)
+	if !matched {
+		return d.order
+	}
+	var out []string
+	for _, n := range d.order {
+		if slices.Contains(names, n) || slices.Contains(d.opts.Unrouted, n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// Runner is a notifier with work of its own besides Notify, such as
+// Alertmanager's restating of open alerts. Dispatcher.Run runs it, with
+// the same ctx, and waits for it to return.
+type Runner interface {
+	Run(ctx context.Context) error
+}
+
+// Run delivers due entries until ctx is done, then returns nil. It also
+// runs every notifier that is a Runner. It wakes on
 // Enqueue and otherwise polls, for entries other replicas enqueued and for
 // deferred ones coming due. A delivery in flight when ctx ends finishes
 // (within NotifyTimeout) and is acknowledged, so a graceful shutdown sends
 // nothing twice.
 func (d *Dispatcher) Run(ctx context.Context) error {
+	var loops sync.WaitGroup
+	defer loops.Wait()
+	for _, name := range d.order {
+		if r, ok := d.notifiers[name].(Runner); ok {
+			loops.Go(func() {
+				if err := r.Run(ctx); err != nil && ctx.Err() == nil {
+					d.opts.Logger.Error("notify: notifier loop stopped", "notifier", name, "err", err)
+				}
+			})
+		}
+	}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {

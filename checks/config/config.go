@@ -41,6 +41,9 @@ type Server struct {
 	// (TLS, basic auth, HTTP headers) applied to every endpoint; default
 	// none: plain HTTP, no authentication.
 	WebConfigFile string `yaml:"web_config_file"`
+	// ExternalURL is where people reach the status page (behind a proxy
+	// or an ingress); alerts link to it. Default none: no link.
+	ExternalURL string `yaml:"external_url"`
 }
 
 // Store selects and configures the state store.
@@ -98,8 +101,82 @@ type Alerting struct {
 
 // Notify configures notifiers.
 type Notify struct {
-	Console *bool  `yaml:"console"` // default true
-	Slack   *Slack `yaml:"slack"`
+	Console      *bool         `yaml:"console"` // default true
+	Slack        *Slack        `yaml:"slack"`
+	Alertmanager *Alertmanager `yaml:"alertmanager"`
+	PagerDuty    *PagerDuty    `yaml:"pagerduty"`
+	Webhook      *Webhook      `yaml:"webhook"`
+	// Routes pick the notifiers of each message: first match wins unless
+	// it says continue; a message no route matches goes to every notifier.
+	Routes []*Route `yaml:"routes"`
+}
+
+// Notifier names, as routes' `to` lists name them.
+const (
+	NotifierSlack        = "slack"
+	NotifierAlertmanager = "alertmanager"
+	NotifierPagerDuty    = "pagerduty"
+	NotifierWebhook      = "webhook"
+)
+
+// Configured lists the names of the configured notifiers a route may
+// name, in a fixed order. The console is not among them: it logs every
+// transition and is not routed.
+func (n Notify) Configured() []string {
+	var out []string
+	if n.Slack != nil {
+		out = append(out, NotifierSlack)
+	}
+	if n.Alertmanager != nil {
+		out = append(out, NotifierAlertmanager)
+	}
+	if n.PagerDuty != nil {
+		out = append(out, NotifierPagerDuty)
+	}
+	if n.Webhook != nil {
+		out = append(out, NotifierWebhook)
+	}
+	return out
+}
+
+// Alertmanager configures delivery to Alertmanager's API v2: every URL
+// (an HA pair or cluster) receives every alert.
+type Alertmanager struct {
+	URLs []string `yaml:"urls"`
+	// RunbookURL becomes each alert's runbook_url annotation; {{cause}}
+	// and {{env}} are replaced.
+	RunbookURL string `yaml:"runbook_url"`
+	// RepostEvery is how often open alerts are restated; each post asks
+	// Alertmanager to keep the alert for 4 times this. Default 1m.
+	RepostEvery Duration `yaml:"repost_every"`
+}
+
+// PagerDuty configures delivery to the PagerDuty Events API v2.
+type PagerDuty struct {
+	RoutingKey Secret `yaml:"routing_key"` // the integration key
+	URL        string `yaml:"url"`         // default https://events.pagerduty.com/v2/enqueue
+}
+
+// Webhook configures the generic webhook: a JSON body signed with an
+// HMAC-SHA256 of a shared secret (docs/webhook.md).
+type Webhook struct {
+	URL    string `yaml:"url"`
+	Secret Secret `yaml:"secret"`
+}
+
+// Route sends the messages its matchers select to notifiers by name.
+type Route struct {
+	Match    RouteMatch `yaml:"match"`
+	To       []string   `yaml:"to"`
+	Continue bool       `yaml:"continue"`
+}
+
+// RouteMatch selects messages; an empty field matches anything.
+type RouteMatch struct {
+	Env      string `yaml:"env"`
+	Cause    string `yaml:"cause"`
+	Status   string `yaml:"status"`   // ok | warn | fail | error
+	Severity string `yaml:"severity"` // critical | warning | info
 }
 
 // Slack configures Slack delivery: a webhook or a bot token.

@@ -29,6 +29,11 @@ const (
 	DefaultTokenMaxAge    = 5 * time.Minute
 	DefaultAuthStyle      = "auto"
 
+	DefaultPagerDutyURL = "https://events.pagerduty.com/v2/enqueue"
+	// DefaultAlertmanagerRepost is how often open alerts are restated to
+	// Alertmanager, as Prometheus resends firing alerts every minute.
+	DefaultAlertmanagerRepost = time.Minute
+
 	DefaultFailureThreshold = 2
 	DefaultSuccessThreshold = 1
 	DefaultRemindEvery      = 4 * time.Hour
@@ -74,6 +79,10 @@ func (c *Config) setDefaults() {
 }
 
 func (s *Slack) setDefaults() { s.APIURL = DefaultSlackAPIURL }
+
+func (p *PagerDuty) setDefaults() { p.URL = DefaultPagerDutyURL }
+
+func (a *Alertmanager) setDefaults() { a.RepostEvery = Duration(DefaultAlertmanagerRepost) }
 
 func (c *Credential) setDefaults() {
 	c.Header = DefaultHeader

@@ -60,6 +60,11 @@ var goldenSentinels = map[string]error{
 	"invalid-multi-doc.yaml":             ErrSyntax,
 	"invalid-bad-interp.yaml":            ErrInvalid,
 	"invalid-web-config.yaml":            ErrInvalid,
+	"invalid-route-notifier.yaml":        ErrReference,
+	"invalid-route-matcher.yaml":         ErrReference,
+	"invalid-alertmanager.yaml":          ErrInvalid,
+	"invalid-pagerduty-http.yaml":        ErrRequired,
+	"invalid-webhook.yaml":               ErrInvalid,
 	"dup-credential":                     ErrDuplicate,
 	"dup-section":                        ErrDuplicate,
 }

@@ -37,6 +37,12 @@ func (c *Config) secrets() []secretRef {
 		addWebhook("notify.slack.webhook_url", s.WebhookURL)
 		add("notify.slack.bot_token", s.BotToken)
 	}
+	if p := c.Notify.PagerDuty; p != nil {
+		add("notify.pagerduty.routing_key", p.RoutingKey)
+	}
+	if w := c.Notify.Webhook; w != nil {
+		add("notify.webhook.secret", w.Secret)
+	}
 	envs := make([]string, 0, len(c.Environments))
 	for name := range c.Environments {
 		envs = append(envs, name)

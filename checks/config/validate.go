@@ -61,6 +61,11 @@ func (c *Config) validate(failed map[string]bool) []*Error {
 }
 
 func (v *validator) server() {
+	if u := v.c.Server.ExternalURL; u != "" {
+		if msg := endpointProblem(u); msg != "" {
+			v.errorf("server.external_url", ErrInvalid, "%s", msg)
+		}
+	}
 	if _, port, err := net.SplitHostPort(v.c.Server.Listen); err != nil || port == "" {
 		v.errorf("server.listen", ErrInvalid, "invalid listen address %q (use host:port, e.g. 127.0.0.1:9464)", v.c.Server.Listen)
 	}
@@ -146,6 +151,14 @@ func (v *validator) alerting() {
 }
 
 func (v *validator) notify() {
+	v.slack()
+	v.alertmanager()
+	v.pagerduty()
+	v.webhook()
+	v.routes()
+}
+
+func (v *validator) slack() {
 	s := v.c.Notify.Slack
 	if s == nil {
 		return

@@ -48,6 +48,8 @@ var hostileSecrets = map[string]string{
 	"access token":   "at_FAKEhostileACCESS000000000mn34",
 	"bot token":      "xoxb-FAKEhostileSLACKBOT000000op56",
 	"webhook secret": "FAKEhostileWEBHOOK000000000qr78",
+	"pagerduty key":  "FAKEhostilePDkey000000000000st90",
+	"hmac secret":    "FAKEhostileHMAC-SECRET-uv12",
 	"encryption key": "", // set in the test: base64 of 32 bytes
 }
 
@@ -55,8 +57,10 @@ var hostileSecrets = map[string]string{
 type recorder struct {
 	*httptest.Server
 	trusted bool // the credential's own destination: its Authorization header is expected
-	mu      sync.Mutex
-	got     []string
+	// strip removes from a body what belongs there (PagerDuty's routing_key).
+	strip func(body string) string
+	mu    sync.Mutex
+	got   []string
 }
 
 func (r *recorder) record(req *http.Request) {
@@ -74,6 +78,9 @@ func (r *recorder) record(req *http.Request) {
 	}
 	fmt.Fprintf(&b, "%s %s\n", req.Method, target)
 	_ = h.Write(&b)
+	if r.strip != nil {
+		body = []byte(r.strip(string(body)))
+	}
 	b.Write(body)
 	r.mu.Lock()
 	r.got = append(r.got, b.String())
@@ -175,8 +182,19 @@ func leakIn(text string, secrets map[string]string) string {
 			for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
 				forms = append(forms, enc.EncodeToString([]byte(v)))
 			}
+			// skip says where a form's windows start to hold the secret:
+			// the first windows of base64("leak-user:pw") encode only the
+			// username, which is no secret and is shown (in the identity),
+			// so base64 of any text that starts with it would match them.
+			skip := map[string]int{}
 			if what == "basic password" || what == "url password" {
-				forms = append(forms, leakUser+":"+v, base64.StdEncoding.EncodeToString([]byte(leakUser+":"+v)))
+				b64 := base64.StdEncoding.EncodeToString([]byte(leakUser + ":" + v))
+				forms = append(forms, leakUser+":"+v, b64)
+				// A window of 12 characters covers 72 bits from bit 6i; the
+				// password starts at bit 8 × len("leak-user:").
+				for 6*(skip[b64]+12) <= 8*len(leakUser+":") {
+					skip[b64]++
+				}
 			}
 			for _, f := range forms {
 				if len(f) < 12 {
@@ -185,7 +203,7 @@ func leakIn(text string, secrets map[string]string) string {
 					}
 					continue
 				}
-				for i := 0; i+12 <= len(f); i++ {
+				for i := skip[f]; i+12 <= len(f); i++ {
 					if strings.Contains(seg, f[i:i+12]) {
 						return fmt.Sprintf("%s (%q)", what, f[i:i+12])
 					}
@@ -224,6 +242,7 @@ func hostileConfig(t *testing.T, dir, store, prefix string) string {
 			t.Errorf("Slack never heard of the failing checks: the test proves nothing\n%s", slack.all())
 		}
 	})
+	pd, hook := hostileNotifiers(t)
 	bodyFile := filepath.Join(dir, "body.json")
 	if err := os.WriteFile(bodyFile, []byte(`{"secret":"`+hostileSecrets["body secret"]+`"}`), 0o600); err != nil {
 		t.Fatal(err)
@@ -236,6 +255,7 @@ func hostileConfig(t *testing.T, dir, store, prefix string) string {
 		"LEAK_QUERY_KEY": hostileSecrets["query key"], "LEAK_HEADER_KEY": hostileSecrets["header key"],
 		"LEAK_CLIENT_SECRET": hostileSecrets["client secret"], "LEAK_REFRESH_TOKEN": hostileSecrets["refresh token"],
 		"LEAK_BOT_TOKEN": hostileSecrets["bot token"], "LEAK_ENC_KEY": key,
+		"LEAK_PD_KEY": hostileSecrets["pagerduty key"], "LEAK_HMAC": hostileSecrets["hmac secret"],
 		"LEAK_WEBHOOK": slack.URL + "/services/TFAKE/BFAKE/" + hostileSecrets["webhook secret"],
 	} {
 		t.Setenv(name, v)
@@ -253,6 +273,8 @@ alerting: {failure_threshold: 1}
 notify:
   console: true
   slack: {bot_token: {env: LEAK_BOT_TOKEN}, channel: "#credentials", api_url: %[2]q}
+  pagerduty: {routing_key: {env: LEAK_PD_KEY}, url: %[10]q}
+  webhook: {url: %[11]q, secret: {env: LEAK_HMAC}}
 environments:
   prod:
     credentials:
@@ -282,11 +304,63 @@ environments:
       key: {type: api_key, secret: {env: LEAK_API_KEY}}
     checks:
       - {name: key-echo-challenge, credential: key, url: "%[7]s/echo-challenge"}
-`, storeCfg, slack.URL+"/api/", u+"/oauth/token", u+"/oauth/token-redirect", u+"/oauth/token-echo", leakUser, u, strings.TrimPrefix(u, "http://"), bodyFile)
+`, storeCfg, slack.URL+"/api/", u+"/oauth/token", u+"/oauth/token-redirect", u+"/oauth/token-echo", leakUser, u, strings.TrimPrefix(u, "http://"), bodyFile, pd.URL+"/v2/enqueue", hook.URL+"/credmon")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// hostileNotifiers are a PagerDuty and a webhook receiver that answer
+// every other request with an error quoting the routing key or the HMAC
+// secret, and accept the rest. What they receive, but for PagerDuty's
+// routing_key field (its one place), must hold no secret.
+func hostileNotifiers(t *testing.T) (pd, hook *recorder) {
+	var mu sync.Mutex
+	n := map[string]int{}
+	odd := func(who string) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		n[who]++
+		return n[who]%2 == 1
+	}
+	pd = newRecorder(t, false, func(w http.ResponseWriter, r *http.Request) {
+		if odd("pd") {
+			http.Error(w, `{"status":"error","message":"upstream said routing_key=`+hostileSecrets["pagerduty key"]+`"}`, 500)
+			return
+		}
+		w.WriteHeader(202)
+	})
+	pd.strip = func(body string) string {
+		var ev map[string]any
+		if json.Unmarshal([]byte(body), &ev) != nil || ev["routing_key"] != hostileSecrets["pagerduty key"] {
+			t.Errorf("PagerDuty got no routing_key, or another: %s", body)
+		}
+		delete(ev, "routing_key")
+		b, _ := json.Marshal(ev)
+		return string(b)
+	}
+	hook = newRecorder(t, false, func(w http.ResponseWriter, r *http.Request) {
+		if odd("hook") {
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, "hmac key rejected: "+hostileSecrets["hmac secret"], 429)
+			return
+		}
+		w.WriteHeader(204)
+	})
+	t.Cleanup(func() {
+		for name, r := range map[string]*recorder{"PagerDuty": pd, "webhook": hook} {
+			if l := leakIn(r.all(), hostileSecrets); l != "" {
+				t.Errorf("the %s receiver got the %s:\n%s", name, l, r.all())
+			}
+			// Every other answer is an error with a backoff, so on a busy
+			// machine only the first few incidents get through: any will do.
+			if !strings.Contains(r.all(), `"env":"prod"`) && !strings.Contains(r.all(), `"group":"prod"`) {
+				t.Errorf("the %s receiver never heard of the failing checks: the test proves nothing\n%s", name, r.all())
+			}
+		}
+	})
+	return pd, hook
 }
 
 func redisURL() string {
@@ -482,7 +556,7 @@ func hostileRun(t *testing.T, store string) {
 	for _, text := range outputs {
 		all.WriteString(text)
 	}
-	for _, want := range []string{"invalid_grant", "redirecting to localhost", "<redacted>"} {
+	for _, want := range []string{"invalid_grant", "redirecting to localhost", "<redacted>", "upstream said routing_key", "hmac key rejected"} {
 		if !strings.Contains(all.String(), want) {
 			t.Errorf("outputs never mention %q: the hostile servers were not exercised", want)
 		}

@@ -33,13 +33,20 @@ func (d *Daemon) setupAlerts(cfg *config.Config) error {
 		}
 		notifiers = append(notifiers, n)
 	}
+	more, err := d.newNotifiers(cfg)
+	if err != nil {
+		return err
+	}
+	notifiers = append(notifiers, more...)
 	notifiers = append(notifiers, d.opts.Notifiers...)
 	if len(notifiers) == 0 {
 		return nil
 	}
 	d.dispatcher = notify.NewDispatcher(d.store, notifiers, notify.DispatcherOptions{
-		Owner:  d.instance,
-		Logger: d.log,
+		Owner:    d.instance,
+		Logger:   d.log,
+		Router:   newRouter(cfg),
+		Unrouted: d.unrouted(),
 		// One round of retries a minute at most: after a long Slack outage
 		// the backlog goes out within a minute of recovery, not five.
 		MaxBackoff: time.Minute,

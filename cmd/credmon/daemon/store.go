@@ -11,6 +11,7 @@ import (
 	"github.com/credmon/credmon/checks"
 	"github.com/credmon/credmon/checks/config"
 	"github.com/credmon/credmon/notify"
+	"github.com/credmon/credmon/notify/alertmanager"
 	"github.com/credmon/credmon/notify/slack"
 	"github.com/credmon/credmon/store"
 	"github.com/credmon/credmon/store/boltstore"
@@ -95,7 +96,7 @@ func openShared(ctx context.Context, cfg config.Store, log *slog.Logger, onChang
 		Logger: log, OnChange: onChange, Unreachable: redisstore.Unreachable,
 		// What a Redis restarted empty must get back, so no incident opens
 		// twice and every thread continues.
-		Reseed: slices.Concat(notify.StatePrefixes, slack.StatePrefixes),
+		Reseed: slices.Concat(notify.StatePrefixes, slack.StatePrefixes, alertmanager.StatePrefixes),
 	})
 	if err != nil {
 		fb.Probe(ctx) // mark it down at once
