@@ -41,6 +41,9 @@ type Server struct {
 	// (TLS, basic auth, HTTP headers) applied to every endpoint; default
 	// none: plain HTTP, no authentication.
 	WebConfigFile string `yaml:"web_config_file"`
+	// EnableReloadEndpoint serves POST /-/reload, which reloads the
+	// configuration as SIGHUP does; default false, as in Prometheus.
+	EnableReloadEndpoint bool `yaml:"enable_reload_endpoint"`
 }
 
 // Store selects and configures the state store.
