@@ -227,6 +227,9 @@ func New(ctx context.Context, opts Options) (*Daemon, error) {
 		st.Close()
 		return nil, err
 	}
+	// The first load counts as a successful reload, as in Prometheus: a
+	// fresh daemon must not read as one whose reload failed.
+	d.metrics.ConfigReloaded(true, time.Now())
 	for _, w := range cfg.Warnings {
 		d.log.Warn(w.Error())
 	}
