@@ -14,9 +14,7 @@ import (
 // formatConfig is leakConfig plus an unreachable check (an error, not a
 // failure) and a second environment, so every shape of the reports shows.
 func formatConfig(t *testing.T, url string) string {
-	t.Setenv("CREDMON_TEST_GOOD_KEY", fakeLive)
-	t.Setenv("CREDMON_TEST_STALE_KEY", fakeStale)
-	t.Setenv("CREDMON_TEST_NEWLINE_KEY", fakeNewlin+"\n")
+	path := leakConfig(t, url)
 	// A port that was just free: nothing listens, the connection is refused.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -24,25 +22,23 @@ func formatConfig(t *testing.T, url string) string {
 	}
 	closed := "http://" + ln.Addr().String() + "/v1/me"
 	ln.Close()
-	return writeConfig(t, fmt.Sprintf(`
-store: {driver: memory}
-environments:
-  prod:
-    credentials:
-      good: {type: api_key, secret: {env: CREDMON_TEST_GOOD_KEY}, expect_prefix: [sk_live_]}
-      stale: {type: api_key, secret: {env: CREDMON_TEST_STALE_KEY}}
-      newline: {type: api_key, secret: {env: CREDMON_TEST_NEWLINE_KEY}}
-    checks:
-      - {name: good, credential: good, url: %[1]q, expect: {status: [200], json: {ok: true}}}
-      - {name: stale, credential: stale, url: %[1]q}
-      - {name: newline, credential: newline, url: %[1]q}
-      - {name: down, credential: good, url: %[2]q, timeout: 2s}
+	// leakConfig ends in prod's checks list: extend it, then add staging.
+	extra := fmt.Sprintf(`      - {name: down, credential: good, url: %[2]q, timeout: 2s}
   staging:
     credentials:
       good: {type: api_key, secret: {env: CREDMON_TEST_GOOD_KEY}}
     checks:
       - {name: good, credential: good, url: %[1]q}
-`, url, closed))
+`, url, closed)
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(extra); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 func TestCheckJUnit(t *testing.T) {
