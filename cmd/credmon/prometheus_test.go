@@ -22,8 +22,11 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/credmon/credmon/checks"
+	"github.com/credmon/credmon/checks/schedule"
 	"github.com/credmon/credmon/cmd/credmon/daemon"
 	"github.com/credmon/credmon/cmd/credmon/web"
+	"github.com/credmon/credmon/notify"
 )
 
 const (
@@ -441,8 +444,12 @@ func promRules(base string) (map[string]promRule, error) {
 // suffixes of its histograms.
 func credmonMetricNames() map[string]bool {
 	rec := &recordingRegisterer{}
+	// The daemon's registry is these parts' metrics (daemon.New).
 	web.NewMetrics(rec)
 	web.RegisterBuildInfo(rec, "v0")
+	checks.NewMetrics(rec)
+	schedule.NewMetrics(rec)
+	notify.NewMetrics(rec)
 	names := map[string]bool{}
 	fq := regexp.MustCompile(`fqName: "([^"]+)"`)
 	for _, c := range rec.collectors {
