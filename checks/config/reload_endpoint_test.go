@@ -70,3 +70,22 @@ func TestEnableReloadEndpoint(t *testing.T) {
 		t.Errorf("err = %v, want a positioned invalid boolean", err)
 	}
 }
+
+func TestCheckPos(t *testing.T) {
+	cfg, err := fakeEnv(nil).Parse("c.yaml", []byte("environments:\n  prod:\n    checks:\n      - {name: a, url: \"https://a.example\"}\n      - name: b\n        url: https://b.example\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := cfg.CheckPos("prod", "b"); p.File != "c.yaml" || p.Line != 5 {
+		t.Errorf("CheckPos(prod, b) = %+v, want c.yaml line 5", p)
+	}
+	if p := cfg.CheckPos("prod", "a"); p.Line != 4 {
+		t.Errorf("CheckPos(prod, a) = %+v, want line 4", p)
+	}
+	if p := cfg.CheckPos("prod", "nope"); p != (Pos{}) {
+		t.Errorf("CheckPos of an unknown check = %+v", p)
+	}
+	if p := cfg.CheckPos("staging", "a"); p != (Pos{}) {
+		t.Errorf("CheckPos in an unknown environment = %+v", p)
+	}
+}

@@ -61,7 +61,10 @@ func cmdCheck(ctx context.Context, env *cliEnv, args []string) int {
 			return exitFailure
 		}
 	case "github":
-		_ = writeGitHub(env.stdout, results)
+		_ = writeGitHub(env.stdout, results, func(r checks.Result) (string, int) {
+			p := cfg.CheckPos(r.Env, r.Check)
+			return p.File, p.Line
+		})
 	default:
 		printResults(env.stdout, results)
 	}

@@ -30,7 +30,7 @@ func FuzzReports(f *testing.F) {
 			{Env: "staging", Check: "b", Status: checks.StatusWarn, Cause: checks.CauseTokenExpiring, Detail: hint, Hint: detail},
 		}
 		var gh bytes.Buffer
-		if err := writeGitHub(&gh, rs); err != nil {
+		if err := writeGitHub(&gh, rs, nil); err != nil {
 			t.Fatal(err)
 		}
 		lines := strings.Split(strings.TrimSuffix(gh.String(), "\n"), "\n")

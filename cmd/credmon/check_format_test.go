@@ -172,10 +172,12 @@ func TestCheckGitHub(t *testing.T) {
 	if len(lines) != 4 {
 		t.Fatalf("%d lines, want 3 annotations and a summary:\n%s", len(lines), r.stdout)
 	}
+	// Each annotation points at the check's line in the config: leakConfig
+	// defines good, stale, newline on lines 10-12, formatConfig down on 13.
 	for _, prefix := range []string{
-		"::error title=credmon prod/stale%3A invalid_token::",
-		"::error title=credmon prod/newline%3A malformed_credential::",
-		"::error title=credmon prod/down%3A unreachable::",
+		"::error file=" + cfg + ",line=11,title=credmon prod/stale%3A invalid_token::",
+		"::error file=" + cfg + ",line=12,title=credmon prod/newline%3A malformed_credential::",
+		"::error file=" + cfg + ",line=13,title=credmon prod/down%3A unreachable::",
 	} {
 		found := false
 		for _, l := range lines[:3] {

@@ -12,8 +12,9 @@ import (
 // ::error annotation per failing check, a ::warning per warn, then one
 // plain summary line. Every value is escaped as the runner parses
 // commands, so server text can neither end the command early nor start a
-// new one on a line of its own.
-func writeGitHub(w io.Writer, results []checks.Result) error {
+// new one on a line of its own. locate, if not nil, says where a result's
+// check is configured: the annotation then points at that line.
+func writeGitHub(w io.Writer, results []checks.Result, locate func(checks.Result) (file string, line int)) error {
 	var failed, warned int
 	for _, r := range results {
 		level := ""
@@ -31,9 +32,15 @@ func writeGitHub(w io.Writer, results []checks.Result) error {
 		if r.Cause == checks.CauseOK && len(r.Findings) > 0 {
 			cause = string(r.Findings[0].Cause)
 		}
+		props := ""
+		if locate != nil {
+			if file, line := locate(r); file != "" && line > 0 {
+				props = fmt.Sprintf("file=%s,line=%d,", ghProperty(inert(file)), line)
+			}
+		}
 		title := fmt.Sprintf("credmon %s: %s", r.Key(), cause)
 		msg := githubMessage(r)
-		if _, err := fmt.Fprintf(w, "::%s title=%s::%s\n", level, ghProperty(inert(title)), ghData(msg)); err != nil {
+		if _, err := fmt.Fprintf(w, "::%s %stitle=%s::%s\n", level, props, ghProperty(inert(title)), ghData(msg)); err != nil {
 			return err
 		}
 	}
