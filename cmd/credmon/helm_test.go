@@ -316,6 +316,11 @@ func checkRenderedConfig(t *testing.T, ms []manifest, values map[string]any) {
 	if want := str(values, "store", "driver"); want != "" && cfg.Store.Driver != want {
 		t.Errorf("store.driver %q, want %q", cfg.Store.Driver, want)
 	}
+	// The root filesystem is read-only: every file credmon writes is on
+	// the state volume.
+	if cfg.Store.Driver == "redis" && cfg.Store.FallbackPath != "/var/lib/credmon/fallback.db" {
+		t.Errorf("store.fallback_path %q is not on the state volume", cfg.Store.FallbackPath)
+	}
 	if want := get(values, "server", "enableReloadEndpoint") == true; cfg.Server.EnableReloadEndpoint != want {
 		t.Errorf("enable_reload_endpoint %v, want %v", cfg.Server.EnableReloadEndpoint, want)
 	}

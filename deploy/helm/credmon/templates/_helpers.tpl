@@ -52,6 +52,9 @@ store:
   driver: {{ .Values.store.driver }}
   path: /var/lib/credmon/credmon.db
   {{- if eq .Values.store.driver "redis" }}
+  # The buffer that carries a replica through a Redis outage; on an
+  # emptyDir it survives a container restart, not the pod.
+  fallback_path: /var/lib/credmon/fallback.db
   redis:
     url: {{ .Values.store.redis.url | quote }}
     key_prefix: {{ .Values.store.redis.keyPrefix | quote }}
