@@ -86,3 +86,20 @@ func (e *Environment) Credential(name string) *Credential {
 	}
 	return e.Credentials[name]
 }
+
+// CheckPos is where check name of environment env is defined, for reports
+// that point at the configuration (GitHub annotations); zero if unknown.
+func (c *Config) CheckPos(env, name string) Pos {
+	e := c.Environments[env]
+	if e == nil {
+		return Pos{}
+	}
+	for i, ch := range e.Checks {
+		if ch != nil && ch.Name == name {
+			if p, ok := c.positions[checkPath(env, i)]; ok {
+				return p
+			}
+		}
+	}
+	return Pos{}
+}

@@ -44,6 +44,9 @@ type Server struct {
 	// ExternalURL is where people reach the status page (behind a proxy
 	// or an ingress); alerts link to it. Default none: no link.
 	ExternalURL string `yaml:"external_url"`
+	// EnableReloadEndpoint serves POST /-/reload, which reloads the
+	// configuration as SIGHUP does; default false, as in Prometheus.
+	EnableReloadEndpoint bool `yaml:"enable_reload_endpoint"`
 }
 
 // Store selects and configures the state store.

@@ -78,6 +78,7 @@ func (v *validator) server() {
 			v.errorf("server.web_config_file", ErrInvalid, "invalid web config %s: %s", f, strings.Join(strings.Fields(errText(err)), " "))
 		}
 	}
+	v.reloadEndpoint()
 }
 
 func (v *validator) store() {

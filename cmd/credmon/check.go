@@ -23,12 +23,14 @@ func cmdCheck(ctx context.Context, env *cliEnv, args []string) int {
 	cfgPath := configFlag(fs, env)
 	envName := fs.String("env", "", "only this environment")
 	checkName := fs.String("check", "", "only this check")
-	format := fs.String("format", "table", "table or json")
+	format := fs.String("format", "table", "table, json, junit (JUnit XML) or github (GitHub Actions annotations)")
 	if err := fs.Parse(args); err != nil {
 		return exitBadConfig
 	}
-	if *format != "table" && *format != "json" {
-		fmt.Fprintf(env.stderr, "credmon check: -format must be table or json, not %q\n", *format)
+	switch *format {
+	case "table", "json", "junit", "github":
+	default:
+		fmt.Fprintf(env.stderr, "credmon check: -format must be table, json, junit or github, not %q\n", *format)
 		return exitBadConfig
 	}
 	cfg, ok := loadConfig(*cfgPath, env.stderr)
@@ -46,13 +48,24 @@ func cmdCheck(ctx context.Context, env *cliEnv, args []string) int {
 		return exitBadConfig
 	}
 	results := runChecks(ctx, selected, cfg.Scheduler.MaxConcurrency)
-	if *format == "json" {
+	switch *format {
+	case "json":
 		var buf bytes.Buffer
 		enc := json.NewEncoder(&buf)
 		enc.SetIndent("", "  ")
 		_ = enc.Encode(results)
 		_, _ = env.stdout.Write(inertJSON(buf.Bytes()))
-	} else {
+	case "junit":
+		if err := writeJUnit(env.stdout, results); err != nil {
+			fmt.Fprintf(env.stderr, "credmon check: %v\n", err)
+			return exitFailure
+		}
+	case "github":
+		_ = writeGitHub(env.stdout, results, func(r checks.Result) (string, int) {
+			p := cfg.CheckPos(r.Env, r.Check)
+			return p.File, p.Line
+		})
+	default:
 		printResults(env.stdout, results)
 	}
 	for _, r := range results {

@@ -172,6 +172,8 @@ func TestNoSecretLeaks(t *testing.T) {
 	for _, args := range [][]string{
 		{"check", "-config", cfg},
 		{"check", "-config", cfg, "-format", "json"},
+		{"check", "-config", cfg, "-format", "junit"},
+		{"check", "-config", cfg, "-format", "github"},
 		{"explain", "-config", cfg, "prod/good"},
 		{"explain", "-config", cfg, "prod/stale"},
 		{"explain", "-config", cfg, "prod/newline"},

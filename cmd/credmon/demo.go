@@ -18,11 +18,11 @@ func init() {
 func cmdDemo(ctx context.Context, env *cliEnv, args []string) int {
 	fs := newFlagSet("demo", env)
 	listen := fs.String("listen", config.DefaultListen, "status page address (127.0.0.1:0 picks a free port)")
-	level := fs.String("log-level", "info", "debug, info, warn or error")
+	logOpts := logFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return exitBadConfig
 	}
-	log, err := newLogger(env, *level)
+	log, err := logOpts.logger(env.stderr)
 	if err != nil {
 		fmt.Fprintf(env.stderr, "credmon demo: %v\n", err)
 		return exitBadConfig

@@ -506,6 +506,8 @@ func hostileRun(t *testing.T, store string) {
 	for _, args := range [][]string{
 		{"check", "-config", cfgPath},
 		{"check", "-config", cfgPath, "-format", "json"},
+		{"check", "-config", cfgPath, "-format", "junit"},
+		{"check", "-config", cfgPath, "-format", "github"},
 		{"status", "-config", cfgPath},
 		{"status", "-config", cfgPath, "-format", "json"},
 	} {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 
 	"github.com/credmon/credmon/checks/config"
 	"github.com/credmon/credmon/cmd/credmon/daemon"
@@ -18,11 +17,11 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) int {
 	fs := newFlagSet("run", env)
 	cfgPath := configFlag(fs, env)
 	listen := fs.String("listen", "", "override server.listen")
-	level := fs.String("log-level", "info", "debug, info, warn or error")
+	logOpts := logFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return exitBadConfig
 	}
-	log, err := newLogger(env, *level)
+	log, err := logOpts.logger(env.stderr)
 	if err != nil {
 		fmt.Fprintf(env.stderr, "credmon run: %v\n", err)
 		return exitBadConfig
@@ -48,12 +47,4 @@ func daemonExit(env *cliEnv, err error) int {
 	}
 	fmt.Fprintf(env.stderr, "credmon: %v\n", err)
 	return exitFailure
-}
-
-func newLogger(env *cliEnv, level string) (*slog.Logger, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("-log-level: %v", err)
-	}
-	return slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: l})), nil
 }

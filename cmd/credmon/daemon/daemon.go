@@ -101,6 +101,7 @@ type Daemon struct {
 	deadlines   map[string][]rotation.Deadline // by ENV/CREDENTIAL
 	clockOffset clock.Offset
 	reloadErr   error
+	reloading   sync.Mutex // one reload at a time: SIGHUP, a file change, POST /-/reload
 	watched     fileState
 
 	lastMu sync.Mutex
@@ -154,6 +155,7 @@ func New(ctx context.Context, opts Options) (*Daemon, error) {
 	d.notifyMetrics = notify.NewMetrics(d.registry)
 	d.checkMetrics = checks.NewMetrics(d.registry)
 	d.schedMetrics = schedule.NewMetrics(d.registry)
+	web.RegisterBuildInfo(d.registry, opts.Version)
 	if opts.ConfigPath != "" {
 		d.watched = statFiles(opts.ConfigPath)
 	}
@@ -225,6 +227,9 @@ func New(ctx context.Context, opts Options) (*Daemon, error) {
 		st.Close()
 		return nil, err
 	}
+	// The first load counts as a successful reload, as in Prometheus: a
+	// fresh daemon must not read as one whose reload failed.
+	d.metrics.ConfigReloaded(true, time.Now())
 	for _, w := range cfg.Warnings {
 		d.log.Warn(w.Error())
 	}
@@ -373,6 +378,10 @@ func (d *Daemon) Serve(parent context.Context) error {
 	defer stop()
 	d.mu.RLock()
 	listen, webConfig := d.gen.cfg.Server.Listen, d.gen.cfg.Server.WebConfigFile
+	var hopts []web.HandlerOption
+	if d.gen.cfg.Server.EnableReloadEndpoint {
+		hopts = append(hopts, web.WithReload(func() error { return d.Reload("POST /-/reload") }))
+	}
 	d.mu.RUnlock()
 	if d.opts.Listen != "" {
 		listen = d.opts.Listen
@@ -382,7 +391,7 @@ func (d *Daemon) Serve(parent context.Context) error {
 		d.store.Close()
 		return fmt.Errorf("server.listen: %w", err)
 	}
-	srv := web.NewServer(web.NewHandler(d, d.registry, d.log), ln.Addr(), web.ServerOptions{BaseContext: ctx, Logger: d.log})
+	srv := web.NewServer(web.NewHandler(d, d.registry, d.log, hopts...), ln.Addr(), web.ServerOptions{BaseContext: ctx, Logger: d.log})
 	var wg sync.WaitGroup
 	serveErr := make(chan error, 1)
 	wg.Go(func() {

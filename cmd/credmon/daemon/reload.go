@@ -62,6 +62,8 @@ func (d *Daemon) Reload(reason string) error {
 	if d.opts.ConfigPath == "" {
 		return nil
 	}
+	d.reloading.Lock()
+	defer d.reloading.Unlock()
 	cfg, err := config.Load(d.opts.ConfigPath)
 	if err == nil {
 		d.warnRestartOnly(cfg)

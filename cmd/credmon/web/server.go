@@ -14,8 +14,10 @@ import (
 
 // NewHandler serves the daemon's HTTP surface: the status page at /, the
 // JSON status at /api/v1/status, /metrics from gatherer, /healthz and
-// /readyz. Only GET and HEAD are allowed; other paths are 404.
-func NewHandler(src Source, gatherer prometheus.Gatherer, log *slog.Logger) http.Handler {
+// /readyz with their Prometheus-style aliases /-/healthy and /-/ready, and
+// with WithReload, POST /-/reload. Only GET and HEAD are allowed elsewhere;
+// other paths are 404.
+func NewHandler(src Source, gatherer prometheus.Gatherer, log *slog.Logger, opts ...HandlerOption) http.Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -23,6 +25,9 @@ func NewHandler(src Source, gatherer prometheus.Gatherer, log *slog.Logger) http
 		gatherer = prometheus.NewRegistry()
 	}
 	s := &server{src: src, log: log, page: newPage()}
+	for _, o := range opts {
+		o(s)
+	}
 	mux := http.NewServeMux()
 	// A GET pattern also matches HEAD; the mux answers 405 with an Allow
 	// header for other methods on these paths and 404 for unknown paths.
@@ -34,13 +39,22 @@ func NewHandler(src Source, gatherer prometheus.Gatherer, log *slog.Logger) http
 	}))
 	mux.HandleFunc("GET /healthz", healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.HandleFunc("GET /-/healthy", healthz)
+	mux.HandleFunc("GET /-/ready", s.readyz)
+	if s.reload != nil {
+		// Prometheus accepts both; GET is 405, so a crawler or a link
+		// preview never reloads anything.
+		mux.HandleFunc("POST /-/reload", s.reloadConfig)
+		mux.HandleFunc("PUT /-/reload", s.reloadConfig)
+	}
 	return securityHeaders(mux)
 }
 
 type server struct {
-	src  Source
-	log  *slog.Logger
-	page *page
+	src    Source
+	log    *slog.Logger
+	page   *page
+	reload func() error
 }
 
 // securityHeaders applies to every response: the page is the one that needs
