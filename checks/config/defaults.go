@@ -27,6 +27,9 @@ const (
 	DefaultRefreshBefore  = 60 * time.Second
 	DefaultTokenMaxAge    = 5 * time.Minute
 	DefaultAuthStyle      = "auto"
+	// DefaultRefreshEvery is how long a secret store's values are kept in
+	// memory before they are read again (a store secret's refresh_every).
+	DefaultRefreshEvery = 5 * time.Minute
 
 	DefaultFailureThreshold = 2
 	DefaultSuccessThreshold = 1
