@@ -22,8 +22,9 @@ type SecretProbe interface {
 	RunWithSecret(ctx context.Context, tick time.Time, secret config.Secret) (res checks.Result, configured bool)
 }
 
-// Pending is a pending version's verdict, told once: across replicas and
-// evaluations, one Evaluation carries it.
+// Pending is a pending version found working, told once: across replicas
+// and evaluations, one Evaluation carries it. A pending version that does
+// not work is the rotation concern's fail instead.
 type Pending struct {
 	Env        string
 	Credential string
@@ -95,10 +96,13 @@ func rotationDisabled(cred *config.Credential) *checks.Finding {
 		Hint:   "Turn rotation on for the secret (aws secretsmanager rotate-secret --rotation-rules AutomaticallyAfterDays=N with a rotation function), or rotate it by hand before the deadline."}
 }
 
-// pendingResult verifies a store's pending version once: the first
-// evaluation that sees it probes the API with it and records the verdict;
-// later ones repeat the verdict without probing. first is true for the
-// one caller that recorded it.
+// pendingResult verifies a store's pending version before it is promoted.
+// A version that works is recorded and told once (first is the one caller,
+// across replicas, that recorded it); later evaluations repeat the verdict
+// without probing. A version the API rejects is probed again at every
+// evaluation — a rotation function puts the pending value before its
+// setSecret step configures it at the API — and is a fail each time, so
+// the incident thresholds decide when it alerts.
 func (t *Tracker) pendingResult(ctx context.Context, cred *config.Credential, v *view, probe PreviousProbe) (*checks.Result, *Pending, error) {
 	if !fromStore(cred) || probe == nil {
 		return nil, nil, nil
@@ -118,44 +122,40 @@ func (t *Tracker) pendingResult(ctx context.Context, cred *config.Credential, v 
 		return nil, nil, fmt.Errorf("rotation: read %s: %w", k, err)
 	}
 	var rec pendingRecord
-	if raw == nil || json.Unmarshal(raw, &rec) != nil || rec.Version != pv.Version {
-		pr, configured := sp.RunWithSecret(ctx, v.now, ps)
-		if !configured {
-			return nil, nil, nil
-		}
-		verdict := judge(pr)
-		if verdict == inconclusive {
-			return nil, nil, nil // try again at the next evaluation
-		}
-		who := fmt.Sprintf("The pending version (AWSPENDING, version %s, %s) of %s", short(pv.Version), checks.Fingerprint(pv.Text), ps.Ref)
-		if pr.Check != "" {
-			who += ", probed with " + pr.Check + ","
-		}
-		fresh := pendingRecord{Version: pv.Version, Works: verdict == accepted, Status: pr.HTTPStatus, At: v.now}
-		if fresh.Works {
-			fresh.Detail = who + " was verified before it is promoted: it works (" + statusWords(pr) + ")"
-		} else {
-			fresh.Detail = who + " was verified before it is promoted: it does NOT work (" + statusWords(pr) + ")"
-		}
-		b, err := json.Marshal(fresh)
-		if err != nil {
-			return nil, nil, err
-		}
-		won, err := t.kv.CompareAndSwap(ctx, k, raw, b, 0)
-		if err != nil {
-			return nil, nil, fmt.Errorf("rotation: record %s: %w", k, err)
-		}
-		if !won {
-			// Another replica verified it first: its verdict stands.
-			if raw, err = t.kv.Get(ctx, k); err != nil || json.Unmarshal(raw, &rec) != nil || rec.Version != pv.Version {
-				return nil, nil, nil
-			}
-		} else {
-			r := pendingOutcome(cred, v, fresh)
-			return r, &Pending{Env: cred.Env, Credential: cred.Name, Version: short(pv.Version), Works: fresh.Works, Result: *r}, nil
-		}
+	if raw != nil && json.Unmarshal(raw, &rec) == nil && rec.Version == pv.Version && rec.Works {
+		return pendingOutcome(cred, v, rec), nil, nil
 	}
-	return pendingOutcome(cred, v, rec), nil, nil
+	pr, configured := sp.RunWithSecret(ctx, v.now, ps)
+	if !configured {
+		return nil, nil, nil
+	}
+	verdict := judge(pr)
+	if verdict == inconclusive {
+		return nil, nil, nil // try again at the next evaluation
+	}
+	who := fmt.Sprintf("The pending version (AWSPENDING, version %s, %s) of %s", short(pv.Version), checks.Fingerprint(pv.Text), ps.Ref)
+	if pr.Check != "" {
+		who += ", probed with " + pr.Check + ","
+	}
+	fresh := pendingRecord{Version: pv.Version, Works: verdict == accepted, Status: pr.HTTPStatus, At: v.now}
+	if !fresh.Works {
+		fresh.Detail = who + " was verified before it is promoted: it does NOT work (" + statusWords(pr) + ")"
+		return pendingOutcome(cred, v, fresh), nil, nil
+	}
+	fresh.Detail = who + " was verified before it is promoted: it works (" + statusWords(pr) + ")"
+	b, err := json.Marshal(fresh)
+	if err != nil {
+		return nil, nil, err
+	}
+	won, err := t.kv.CompareAndSwap(ctx, k, raw, b, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("rotation: record %s: %w", k, err)
+	}
+	r := pendingOutcome(cred, v, fresh)
+	if !won {
+		return r, nil, nil // another replica recorded it and tells it
+	}
+	return r, &Pending{Env: cred.Env, Credential: cred.Name, Version: short(pv.Version), Works: true, Result: *r}, nil
 }
 
 func pendingOutcome(cred *config.Credential, v *view, rec pendingRecord) *checks.Result {

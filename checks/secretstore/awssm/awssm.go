@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"net/url"
 	"slices"
 	"sort"
@@ -108,13 +107,9 @@ func (s *Spec) RefreshEvery() time.Duration { return s.Refresh.D() }
 // role). The AWS credentials are resolved once here only to be redacted
 // from anything the service says.
 func (s *Spec) Open(ctx context.Context) (config.SecretStore, error) {
-	opts := []func(*awsconfig.LoadOptions) error{
-		awsconfig.WithHTTPClient(&http.Client{
-			Transport: http.DefaultTransport.(*http.Transport).Clone(),
-			// A redirect would carry the signed request elsewhere.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		}),
-	}
+	// The SDK's own HTTP client follows no redirect (a redirect would carry
+	// the signed request elsewhere) and honours AWS_CA_BUNDLE.
+	var opts []func(*awsconfig.LoadOptions) error
 	if s.Region != "" {
 		opts = append(opts, awsconfig.WithRegion(s.Region))
 	}
@@ -168,7 +163,9 @@ func (s *store) Read(ctx context.Context) (config.StoreRead, error) {
 		}
 	}
 	var r config.StoreRead
-	r.Info.RotationEnabled = d.RotationEnabled
+	// Secrets Manager returns no RotationEnabled for a secret never set up
+	// for rotation: that is rotation off.
+	r.Info.RotationEnabled = aws.Bool(aws.ToBool(d.RotationEnabled))
 	if d.LastRotatedDate != nil {
 		r.Info.LastRotated = *d.LastRotatedDate
 	}
