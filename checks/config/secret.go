@@ -61,6 +61,10 @@ type Secret struct {
 // Literal returns a literal secret; for tests and the demo.
 func Literal(v string) Secret { return Secret{Source: SourceLiteral, literal: v} }
 
+// Provided returns a secret handed to credmon at run time rather than
+// configured (`credmon verify`'s candidate); where describes it.
+func Provided(v, where string) Secret { return Secret{Source: SourceLiteral, Ref: where, literal: v} }
+
 // FromEnv returns a secret read from an environment variable.
 func FromEnv(name string) Secret { return Secret{Source: SourceEnv, Ref: name} }
 
@@ -94,6 +98,9 @@ func (s Secret) Describe() string {
 		return s.Source.String() + " " + s.Ref
 	}
 	if s.Source == SourceLiteral {
+		if s.Ref != "" {
+			return s.Ref
+		}
 		return "literal in config"
 	}
 	if s.Source == SourceStore {
