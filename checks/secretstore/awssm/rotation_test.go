@@ -38,7 +38,9 @@ environments:
 `, endpoint, extra, apiURL+"/v1/me")
 }
 
-func jsonSecret(key string) string { return `{"api_key":"` + key + `","note":"FAKE-other-field-not-sent"}` }
+func jsonSecret(key string) string {
+	return `{"api_key":"` + key + `","note":"FAKE-other-field-not-sent"}`
+}
 
 // The full rotation stage cycle, as a Secrets Manager rotation function runs
 // it: createSecret puts AWSPENDING, setSecret configures it at the API,
