@@ -20,6 +20,9 @@ const (
 	EventCauseChanged Event = "cause_changed"
 	EventResolved     Event = "resolved"
 	EventRotated      Event = "rotated"
+	// EventPendingVerified tells, once, that a secret store's pending
+	// version (a rotation in progress) was verified and works.
+	EventPendingVerified Event = "pending_verified"
 	// EventBand reports that an open warning incident entered a new band
 	// (e.g. from 14d to 7d before expiry); each band is reported once.
 	EventBand Event = "band"

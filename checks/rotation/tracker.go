@@ -212,9 +212,6 @@ func (t *Tracker) Evaluate(ctx context.Context, cred *config.Credential, probe P
 		}
 	}
 	ev.Rotation = merge(merge(deadline, previous), pending)
-	if ev.Pending != nil && ev.Rotation != nil {
-		ev.Pending.Result = *ev.Rotation
-	}
 	ev.Expiry = t.expiryResult(cred, v)
 	return ev, nil
 }
