@@ -212,6 +212,12 @@ func (t *Tracker) Evaluate(ctx context.Context, cred *config.Credential, probe P
 		}
 	}
 	ev.Rotation = merge(merge(deadline, previous), pending)
+	if ev.Rotation == nil && fromStore(cred) && v.readable {
+		// Say something about a store secret's rotation even when there is
+		// nothing to warn of, so a pending version's failure resolves once
+		// the version is gone.
+		ev.Rotation = v.result(cred, checks.CauseOK, "No rotation in progress for "+place(secretOf(cred))+" and no deadline known", "")
+	}
 	ev.Expiry = t.expiryResult(cred, v)
 	return ev, nil
 }
