@@ -100,6 +100,9 @@ func (d *decoder) secret(n *yaml.Node, v reflect.Value, path string) {
 // storeSecret decodes a secret store's options strictly into the kind's
 // spec and validates them at their positions.
 func (d *decoder) storeSecret(k, val *yaml.Node, v reflect.Value, path string, newSpec func() SecretStoreSpec, at Pos) {
+	// A store secret with wrong options is still a secret that was set:
+	// validation then does not add "required" to the errors below.
+	v.Set(reflect.ValueOf(Secret{Source: SourceStore, Ref: k.Value, Pos: at}))
 	if val.Kind != yaml.MappingNode {
 		d.errorf(d.pos(val), path, ErrInvalid, "expected a mapping of %s options, got %s", k.Value, kindName(val))
 		return
