@@ -1,9 +1,6 @@
 package awssm_test
 
 import (
-	"bytes"
-	"context"
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -57,47 +54,6 @@ func (a *keyAPI) sent(key string) int {
 	defer a.mu.Unlock()
 	return a.seen[key]
 }
-
-// memKV is the rotation tracker's KV port in memory.
-type memKV struct {
-	mu sync.Mutex
-	m  map[string][]byte
-}
-
-type notFoundErr struct{}
-
-func (notFoundErr) Error() string  { return "not found" }
-func (notFoundErr) NotFound() bool { return true }
-
-func (k *memKV) Get(_ context.Context, key string) ([]byte, error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	v, ok := k.m[key]
-	if !ok {
-		return nil, notFoundErr{}
-	}
-	return bytes.Clone(v), nil
-}
-
-func (k *memKV) CompareAndSwap(_ context.Context, key string, old, new []byte, _ time.Duration) (bool, error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.m == nil {
-		k.m = map[string][]byte{}
-	}
-	cur, ok := k.m[key]
-	if (old == nil) != !ok || (old != nil && !bytes.Equal(cur, old)) {
-		return false, nil
-	}
-	if new == nil {
-		delete(k.m, key)
-	} else {
-		k.m[key] = bytes.Clone(new)
-	}
-	return true, nil
-}
-
-var _ = errors.New
 
 // clock is a settable clock for the tracker.
 type clock struct {

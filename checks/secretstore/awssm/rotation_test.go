@@ -16,6 +16,7 @@ import (
 	"github.com/credmon/credmon/checks/rotation"
 	_ "github.com/credmon/credmon/checks/secretstore/awssm"
 	"github.com/credmon/credmon/checks/secretstore/awssm/awssmtest"
+	"github.com/credmon/credmon/store/memstore"
 )
 
 const (
@@ -57,7 +58,7 @@ func TestRotationStageCycle(t *testing.T) {
 	}
 	all := build(t, cfg)
 	clk := &clock{t: time.Now()}
-	tr := rotation.New(&memKV{}, []byte("FAKE-fp-key-for-awssm-tests-0123"), rotation.Options{Now: clk.Now})
+	tr := rotation.New(memstore.New(), []byte("FAKE-fp-key-for-awssm-tests-0123"), rotation.Options{Now: clk.Now})
 	probe := rotation.ProbeFor(all, "prod", "payments")
 	var results []checks.Result
 	eval := func() *rotation.Evaluation {
@@ -188,7 +189,7 @@ func TestRotationDisabledIsAFinding(t *testing.T) {
 	api := newKeyAPI(t, keyA)
 	cfg := loadConfig(t, rotationConfig(sm.URL, api.URL, ""))
 	cred := cfg.Environments["prod"].Credential("payments")
-	tr := rotation.New(&memKV{}, []byte("FAKE-fp-key-for-awssm-tests-0123"), rotation.Options{})
+	tr := rotation.New(memstore.New(), []byte("FAKE-fp-key-for-awssm-tests-0123"), rotation.Options{})
 	ev, err := tr.Evaluate(context.Background(), cred, rotation.ProbeFor(build(t, cfg), "prod", "payments"))
 	if err != nil {
 		t.Fatal(err)
