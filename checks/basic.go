@@ -24,16 +24,20 @@ func (b *basic) Config() *config.Credential { return b.cfg }
 
 func (b *basic) Sensitive() *redact.Set { return b.sensitive.last() }
 
-func (b *basic) Authorize(context.Context) (*Authorization, error) {
-	v, err := b.cfg.Secret.Resolve()
+func (b *basic) Authorize(ctx context.Context) (*Authorization, error) {
+	v, err := b.cfg.Secret.ResolveContext(ctx)
 	// user:password is what travels (base64 of it is among its forms); the
-	// password alone is what a server may echo.
-	prev := resolvedText(b.cfg.Previous)
-	set := b.sensitive.of(v.Text, b.cfg.Username+":"+v.Text, prev, b.cfg.Username+":"+prev)
+	// password alone is what a server may echo. Every value the secret and
+	// the previous key hold (each version of a store secret) is covered.
+	var values []string
+	for _, pw := range append(append([]string{v.Text}, knownTexts(b.cfg.Secret)...), knownTexts(b.cfg.Previous)...) {
+		values = append(values, pw, b.cfg.Username+":"+pw)
+	}
+	set := b.sensitive.of(values...)
 	if err != nil {
 		return nil, &Failure{Cause: CauseMissingCredential,
 			Detail: fmt.Sprintf("the password (%s) could not be read: %s", b.cfg.Secret.Describe(), set.String(err.Error())),
-			Hint:   secretSourceHint(b.cfg.Secret)}
+			Hint:   secretSourceHint(b.cfg.Secret, err)}
 	}
 	if b.cfg.Username == "" {
 		return nil, &Failure{Cause: CauseMissingCredential, Detail: "basic credential has no username", Hint: "Set `username`."}

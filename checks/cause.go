@@ -47,11 +47,18 @@ const (
 	CauseRotationDue           Cause = "rotation_due"
 	CauseRotationOverdue       Cause = "rotation_overdue"
 	CausePreviousKeyStillValid Cause = "previous_key_still_valid"
-	CauseClockSkew             Cause = "clock_skew"
-	CauseServerClockSkew       Cause = "server_clock_skew"
-	CauseMissingChallenge      Cause = "missing_challenge"
-	CauseUnexpectedStatus      Cause = "unexpected_status"
-	CauseUnreachable           Cause = "unreachable"
+	// CausePendingKeyRejected: a secret store's pending version (a rotation
+	// in progress) is rejected by the API: finishing the rotation would
+	// break every consumer.
+	CausePendingKeyRejected Cause = "pending_key_rejected"
+	// CauseRotationDisabled: a max_age asks for rotation, but the secret
+	// store's automatic rotation is off.
+	CauseRotationDisabled Cause = "rotation_disabled"
+	CauseClockSkew        Cause = "clock_skew"
+	CauseServerClockSkew  Cause = "server_clock_skew"
+	CauseMissingChallenge Cause = "missing_challenge"
+	CauseUnexpectedStatus Cause = "unexpected_status"
+	CauseUnreachable      Cause = "unreachable"
 )
 
 // causeStatus maps every cause to the status it implies.
@@ -71,6 +78,8 @@ var causeStatus = map[Cause]Status{
 	CauseRotationDue:           StatusWarn,
 	CauseRotationOverdue:       StatusFail,
 	CausePreviousKeyStillValid: StatusFail,
+	CausePendingKeyRejected:    StatusFail,
+	CauseRotationDisabled:      StatusWarn,
 	CauseClockSkew:             StatusFail,
 	CauseServerClockSkew:       StatusWarn,
 	CauseMissingChallenge:      StatusWarn,
@@ -93,7 +102,8 @@ func AllCauses() []Cause {
 		CauseInvalidToken, CauseTokenExpired, CauseRevoked, CauseInsufficientScope,
 		CauseForbidden, CauseWrongEnvironment, CauseTokenEndpointRejected,
 		CauseTokenExpiring, CauseRotationDue, CauseRotationOverdue,
-		CausePreviousKeyStillValid, CauseClockSkew, CauseServerClockSkew,
+		CausePreviousKeyStillValid, CausePendingKeyRejected, CauseRotationDisabled,
+		CauseClockSkew, CauseServerClockSkew,
 		CauseMissingChallenge, CauseUnexpectedStatus, CauseUnreachable,
 	}
 }

@@ -87,8 +87,13 @@ type Failure struct {
 
 func (f *Failure) Error() string { return string(f.Cause) + ": " + f.Detail }
 
-func secretSourceHint(s config.Secret) string {
+func secretSourceHint(s config.Secret, err error) string {
 	switch s.Source {
+	case config.SourceStore:
+		if h := config.StoreHint(err); h != "" {
+			return h
+		}
+		return "Check that credmon can read " + s.Describe() + "."
 	case config.SourceEnv:
 		return fmt.Sprintf("Set %s in the daemon's environment (Kubernetes: env/secretKeyRef; Compose: environment:), then restart or reload.", s.Ref)
 	case config.SourceFile:
@@ -106,6 +111,10 @@ func resolvedText(s config.Secret) string {
 	v, _ := s.Resolve()
 	return v.Text
 }
+
+// knownTexts is every value a secret reference holds now (each version of
+// a store secret), for sensitive sets.
+func knownTexts(s config.Secret) []string { return s.Known() }
 
 // sensitiveSet keeps a credential's sensitive set, rebuilt only when the
 // values behind it change (a rotated secret, a new token).

@@ -21,7 +21,16 @@ type depRule struct {
 
 // Test-support packages (store/storetest opens a real Redis for the
 // contract suites) are not part of the product and may use any driver.
-var testSupport = map[string]bool{module + "/store/storetest": true}
+var testSupport = map[string]bool{
+	module + "/store/storetest":                    true,
+	module + "/checks/secretstore/awssm/awssmtest": true,
+}
+
+// awsExcept matches every package of the module but the aws_secretsmanager
+// store and its test support: the AWS SDK stays there.
+func awsExcept(pkg string) bool {
+	return strings.HasPrefix(pkg, module+"/") && !testSupport[pkg] && pkg != module+"/checks/secretstore/awssm"
+}
 
 func under(dir string) func(string) bool {
 	return func(pkg string) bool { return pkg == module+"/"+dir || strings.HasPrefix(pkg, module+"/"+dir+"/") }
@@ -154,5 +163,26 @@ func TestDependencyRulesCatchViolations(t *testing.T) {
 	}
 	if !slices.Equal(got, want) {
 		t.Fatalf("violations =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// The AWS SDK is imported by the aws_secretsmanager store only (others
+// reach it through that package's registration, which is not a use).
+func TestAWSSDKStaysInItsStore(t *testing.T) {
+	imports := moduleImports(t)
+	sdk := false
+	for pkg, deps := range imports {
+		for _, d := range deps {
+			if !strings.HasPrefix(d, "github.com/aws/") {
+				continue
+			}
+			if awsExcept(pkg) {
+				t.Errorf("%s imports %s; only checks/secretstore/awssm may", pkg, d)
+			}
+			sdk = sdk || pkg == module+"/checks/secretstore/awssm"
+		}
+	}
+	if !sdk {
+		t.Fatal("checks/secretstore/awssm imports no AWS SDK package: the graph is not the module's")
 	}
 }

@@ -46,13 +46,13 @@ func (h *headerCred) Config() *config.Credential { return h.cfg }
 func (h *headerCred) Sensitive() *redact.Set { return h.sensitive.last() }
 
 // Authorize resolves the secret, runs hygiene and builds the header.
-func (h *headerCred) Authorize(context.Context) (*Authorization, error) {
-	v, err := h.cfg.Secret.Resolve()
-	set := h.sensitive.of(v.Text, resolvedText(h.cfg.Previous))
+func (h *headerCred) Authorize(ctx context.Context) (*Authorization, error) {
+	v, err := h.cfg.Secret.ResolveContext(ctx)
+	set := h.sensitive.of(append(append([]string{v.Text}, knownTexts(h.cfg.Secret)...), knownTexts(h.cfg.Previous)...)...)
 	if err != nil {
 		return nil, &Failure{Cause: CauseMissingCredential,
 			Detail: fmt.Sprintf("the secret (%s) could not be read: %s", h.cfg.Secret.Describe(), set.String(err.Error())),
-			Hint:   secretSourceHint(h.cfg.Secret)}
+			Hint:   secretSourceHint(h.cfg.Secret, err)}
 	}
 	if f := Hygiene(v, h.scheme, h.cfg.Secret); f != nil {
 		return nil, f

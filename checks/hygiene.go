@@ -20,7 +20,7 @@ func Hygiene(v config.Value, scheme string, ref config.Secret) *Failure {
 	if v.Text == "" {
 		return &Failure{Cause: CauseMissingCredential,
 			Detail: fmt.Sprintf("the secret (%s) is empty, so no credential would be sent", where),
-			Hint:   secretSourceHint(ref)}
+			Hint:   secretSourceHint(ref, nil)}
 	}
 	if v.Source == config.SourceEnv {
 		for _, p := range exposedPrefixes {

@@ -208,12 +208,12 @@ func (o *oauth2Cred) fetchShared(ctx context.Context) (*Token, error) {
 
 // fetch runs the grant and caches the token.
 func (o *oauth2Cred) fetch(ctx context.Context) (*Token, error) {
-	secret, err := o.cfg.ClientSecret.Resolve()
+	secret, err := o.cfg.ClientSecret.ResolveContext(ctx)
 	o.grant.Store(&grantSecrets{secret.Text, resolvedText(o.cfg.RefreshToken)})
 	if err != nil || (o.cfg.ClientSecret.IsSet() && secret.Text == "") {
 		return nil, &Failure{Cause: CauseMissingCredential,
 			Detail: fmt.Sprintf("the client secret (%s) is not available", o.cfg.ClientSecret.Describe()),
-			Hint:   secretSourceHint(o.cfg.ClientSecret)}
+			Hint:   secretSourceHint(o.cfg.ClientSecret, err)}
 	}
 	if f := Hygiene(secret, "", o.cfg.ClientSecret); f != nil && o.cfg.ClientSecret.IsSet() {
 		return nil, f
@@ -276,11 +276,11 @@ func (o *oauth2Cred) refresh(ctx context.Context, clientSecret string, params ur
 	if cached, _ := o.deps.Tokens.LoadToken(ctx, o.key); cached != nil && cached.RefreshToken != "" {
 		rt = cached.RefreshToken
 	} else {
-		v, err := o.cfg.RefreshToken.Resolve()
+		v, err := o.cfg.RefreshToken.ResolveContext(ctx)
 		if err != nil || v.Text == "" {
 			return nil, &Failure{Cause: CauseMissingCredential,
 				Detail: fmt.Sprintf("the refresh token (%s) is not available", o.cfg.RefreshToken.Describe()),
-				Hint:   secretSourceHint(o.cfg.RefreshToken)}
+				Hint:   secretSourceHint(o.cfg.RefreshToken, err)}
 		}
 		rt = v.Text
 	}

@@ -14,23 +14,32 @@ import (
 // `previous`, or its type has no static key to swap (OAuth2 grants rotate
 // through their token endpoint, not through `previous`).
 func (c *Check) RunWithPrevious(ctx context.Context, tick time.Time) (res Result, configured bool) {
-	if c.Cred == nil {
+	if c.Cred == nil || !c.Cred.Config().Previous.IsSet() {
+		return Result{}, false
+	}
+	return c.RunWithSecret(ctx, tick, c.Cred.Config().Previous)
+}
+
+// RunWithSecret probes the check once presenting secret instead of the
+// credential's own — a previous key, a secret store's pending version —
+// and diagnoses the answer exactly as Run does. configured is false when
+// the check has no credential or its type has no static key to swap.
+func (c *Check) RunWithSecret(ctx context.Context, tick time.Time, secret config.Secret) (res Result, configured bool) {
+	if c.Cred == nil || !secret.IsSet() {
 		return Result{}, false
 	}
 	cfg := c.Cred.Config()
-	if !cfg.Previous.IsSet() {
-		return Result{}, false
-	}
 	switch cfg.Type {
 	case config.TypeBearer, config.TypeAPIKey, config.TypeBasic:
 	default:
 		return Result{}, false
 	}
-	// A copy of the configuration whose secret is the previous key: the
+	// A copy of the configuration whose secret is the other key: the
 	// probe then presents it with the same header, scheme, guards and
-	// hygiene as the current one.
+	// hygiene as the current one. Its sensitive set keeps the credential's
+	// values too, so neither key can surface in what the server says.
 	pc := *cfg
-	pc.Secret, pc.Previous = cfg.Previous, config.Secret{}
+	pc.Secret, pc.Previous = secret, cfg.Secret
 	cred, err := NewCredential(&pc, c.deps)
 	if err != nil {
 		return Result{}, false

@@ -185,7 +185,7 @@ func (c *Check) request(ctx context.Context, auth *Authorization, p *probeRun) (
 		if err != nil || (v.IsSecret() && text == "") {
 			return "", &Failure{Cause: CauseMissingCredential,
 				Detail: fmt.Sprintf("the check's %s (%s) could not be read", field, v.Secret.Describe()),
-				Hint:   secretSourceHint(v.Secret)}
+				Hint:   secretSourceHint(v.Secret, err)}
 		}
 		if v.IsSecret() {
 			secrets = append(secrets, text)

@@ -11,6 +11,7 @@ const (
 	FamilyExpiry       = "expiry"
 	FamilyRotation     = "rotation"
 	FamilyPreviousKey  = "previous_key"
+	FamilyPendingKey   = "pending_key"
 	FamilyClock        = "clock"
 )
 
@@ -31,6 +32,8 @@ var causeFamily = map[checks.Cause]string{
 	checks.CauseRotationDue:           FamilyRotation,
 	checks.CauseRotationOverdue:       FamilyRotation,
 	checks.CausePreviousKeyStillValid: FamilyPreviousKey,
+	checks.CausePendingKeyRejected:    FamilyPendingKey,
+	checks.CauseRotationDisabled:      FamilyRotation,
 	checks.CauseClockSkew:             FamilyClock,
 }
 

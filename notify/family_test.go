@@ -25,6 +25,8 @@ func TestFamily(t *testing.T) {
 		checks.CauseRotationDue:           "rotation",
 		checks.CauseRotationOverdue:       "rotation",
 		checks.CausePreviousKeyStillValid: "previous_key",
+		checks.CausePendingKeyRejected:    "pending_key",
+		checks.CauseRotationDisabled:      "rotation",
 		checks.CauseClockSkew:             "clock",
 		checks.CauseServerClockSkew:       "",
 		checks.CauseMissingChallenge:      "",

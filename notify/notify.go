@@ -20,10 +20,19 @@ const (
 	EventCauseChanged Event = "cause_changed"
 	EventResolved     Event = "resolved"
 	EventRotated      Event = "rotated"
+	// EventPendingVerified tells, once, that a secret store's pending
+	// version (a rotation in progress) was verified and works.
+	EventPendingVerified Event = "pending_verified"
 	// EventBand reports that an open warning incident entered a new band
 	// (e.g. from 14d to 7d before expiry); each band is reported once.
 	EventBand Event = "band"
 )
+
+// Report says whether the event is a report about a credential (a
+// rotation, a verified pending version) rather than a transition of an
+// incident: chat notifiers say it, alerting systems have nothing to open
+// or close for it.
+func (e Event) Report() bool { return e == EventRotated || e == EventPendingVerified }
 
 // Message is one notification. It carries no secret: the credential is
 // present only as its redacted identity.

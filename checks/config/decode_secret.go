@@ -12,10 +12,11 @@ import (
 
 var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
-const secretShapeMsg = "invalid secret: use {env: NAME}, {file: PATH} or a string"
+const secretShapeMsg = "invalid secret: use {env: NAME}, {file: PATH}, a secret store such as {aws_secretsmanager: {id: ...}} or a string"
 
-// secret decodes {env: NAME}, {file: PATH} or a literal string. Its
-// messages never include a literal value.
+// secret decodes {env: NAME}, {file: PATH}, {KIND: {...}} for a registered
+// secret store, or a literal string; `none` for a credential's previous.
+// Its messages never include a literal value.
 func (d *decoder) secret(n *yaml.Node, v reflect.Value, path string) {
 	at := d.pos(n)
 	switch n.Kind {
@@ -31,6 +32,10 @@ func (d *decoder) secret(n *yaml.Node, v reflect.Value, path string) {
 		}
 		if text == "" {
 			d.errorf(at, path, ErrInvalid, "secret is empty")
+			return
+		}
+		if text == "none" && n.Value == "none" && strings.HasSuffix(path, ".previous") {
+			v.Set(reflect.ValueOf(Secret{Pos: at, none: true}))
 			return
 		}
 		s := Literal(text)
@@ -49,9 +54,13 @@ func (d *decoder) secret(n *yaml.Node, v reflect.Value, path string) {
 			return
 		}
 		k, val := pairs[0][0], pairs[0][1]
+		if newSpec, ok := storeKind(k.Value); ok {
+			d.storeSecret(k, val, v, join(path, k.Value), newSpec, at)
+			return
+		}
 		if k.Value != "env" && k.Value != "file" {
 			msg := fmt.Sprintf("%s; unknown key %q", secretShapeMsg, k.Value)
-			if s := suggest(k.Value, []string{"env", "file"}); s != "" {
+			if s := suggest(k.Value, append([]string{"env", "file"}, StoreKinds()...)); s != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", s)
 			}
 			d.errorf(d.pos(k), path, ErrInvalid, "%s", msg)
@@ -86,6 +95,41 @@ func (d *decoder) secret(n *yaml.Node, v reflect.Value, path string) {
 	default:
 		d.errorf(at, path, ErrInvalid, "%s", secretShapeMsg)
 	}
+}
+
+// storeSecret decodes a secret store's options strictly into the kind's
+// spec and validates them at their positions.
+func (d *decoder) storeSecret(k, val *yaml.Node, v reflect.Value, path string, newSpec func() SecretStoreSpec, at Pos) {
+	// A store secret with wrong options is still a secret that was set:
+	// validation then does not add "required" to the errors below.
+	v.Set(reflect.ValueOf(Secret{Source: SourceStore, Ref: k.Value, Pos: at}))
+	if val.Kind != yaml.MappingNode {
+		d.errorf(d.pos(val), path, ErrInvalid, "expected a mapping of %s options, got %s", k.Value, kindName(val))
+		return
+	}
+	spec := newSpec()
+	before := len(d.errs)
+	d.decode(val, reflect.ValueOf(spec).Elem(), path)
+	if len(d.errs) > before {
+		return
+	}
+	for _, p := range spec.Validate() {
+		fp := path
+		if p.Field != "" {
+			fp = join(path, p.Field)
+		}
+		pos := d.pos(val)
+		if fpos, ok := d.cfg.positions[fp]; ok {
+			pos = fpos
+		}
+		d.errs = append(d.errs, &Error{Pos: pos, Path: fp, Msg: p.Msg, Err: ErrInvalid})
+	}
+	if len(d.errs) > before {
+		return
+	}
+	s := fromStore(k.Value, spec)
+	s.Pos = at
+	v.Set(reflect.ValueOf(s))
 }
 
 // relativeTo makes a relative path relative to the config file's directory,

@@ -28,6 +28,9 @@ const (
 	DefaultRefreshBefore  = 60 * time.Second
 	DefaultTokenMaxAge    = 5 * time.Minute
 	DefaultAuthStyle      = "auto"
+	// DefaultRefreshEvery is how long a secret store's values are kept in
+	// memory before they are read again (a store secret's refresh_every).
+	DefaultRefreshEvery = 5 * time.Minute
 
 	DefaultPagerDutyURL = "https://events.pagerduty.com/v2/enqueue"
 	// DefaultAlertmanagerRepost is how often open alerts are restated to

@@ -123,6 +123,7 @@ func (o LoadOptions) build(srcs []source) (*Config, error) {
 	}
 	cfg.name()
 	cfg.inheritDefaults()
+	cfg.linkStorePrevious()
 	cfg.resolvePaths()
 	failed := make(map[string]bool, len(errs))
 	syntax := false

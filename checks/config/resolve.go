@@ -104,7 +104,7 @@ func (c *Config) ResolveSecrets() error {
 			c.Warnings = append(c.Warnings, &Error{Pos: at, Path: ref.path, Err: ErrHygiene,
 				Msg: fmt.Sprintf("secret file %s ends with a newline; credmon strips it, but other readers of the file may not", ref.secret.Ref)})
 		}
-		if val.Text == "" {
+		if val.Text == "" && !val.Absent {
 			c.Warnings = append(c.Warnings, &Error{Pos: at, Path: ref.path, Err: ErrHygiene,
 				Msg: fmt.Sprintf("secret from %s is empty", ref.secret.Describe())})
 		} else if ref.check != nil {

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +18,7 @@ const (
 	SourceLiteral
 	SourceEnv
 	SourceFile
+	SourceStore // a secret store: AWS Secrets Manager, ...
 )
 
 func (s SecretSource) String() string {
@@ -27,6 +29,8 @@ func (s SecretSource) String() string {
 		return "env"
 	case SourceFile:
 		return "file"
+	case SourceStore:
+		return "store"
 	}
 	return "none"
 }
@@ -34,22 +38,32 @@ func (s SecretSource) String() string {
 // ErrSecretUnresolved is wrapped by every error of Secret.Resolve.
 var ErrSecretUnresolved = errors.New("secret cannot be resolved")
 
-// Secret is a reference to a secret value: {env: NAME}, {file: PATH} or a
-// literal string. It prints as <secret> and never marshals its value, so a
+// Secret is a reference to a secret value: {env: NAME}, {file: PATH}, a
+// secret store ({aws_secretsmanager: {...}}) or a literal string. It prints as <secret> and never marshals its value, so a
 // Secret can go into logs and errors safely.
 type Secret struct {
 	Source SecretSource
-	Ref    string // the variable name or file path; empty for literals
+	Ref    string // the variable name, file path or store secret; empty for literals
 	Pos    Pos    // where it was written
+	// Stage is the version of a store secret it stands for.
+	Stage Stage
 
 	literal string
 	// lookupEnv reads an env secret's variable: LoadOptions.LookupEnv for a
 	// loaded config, nil (os.LookupEnv) otherwise.
 	lookupEnv func(string) (string, bool)
+	// store is a store secret's shared cache.
+	store *storeCache
+	// none is `previous: none`: no previous key, not even the store's.
+	none bool
 }
 
 // Literal returns a literal secret; for tests and the demo.
 func Literal(v string) Secret { return Secret{Source: SourceLiteral, literal: v} }
+
+// Provided returns a secret handed to credmon at run time rather than
+// configured (`credmon verify`'s candidate); where describes it.
+func Provided(v, where string) Secret { return Secret{Source: SourceLiteral, Ref: where, literal: v} }
 
 // FromEnv returns a secret read from an environment variable.
 func FromEnv(name string) Secret { return Secret{Source: SourceEnv, Ref: name} }
@@ -59,6 +73,10 @@ func FromFile(path string) Secret { return Secret{Source: SourceFile, Ref: path}
 
 // IsSet reports whether the secret was configured at all.
 func (s Secret) IsSet() bool { return s.Source != SourceNone }
+
+// IsNone reports whether the secret was written as `none`: deliberately
+// absent (`previous: none` opts out of a store's previous version).
+func (s Secret) IsNone() bool { return s.none }
 
 // String never reveals the value.
 func (s Secret) String() string { return "<secret>" }
@@ -80,7 +98,16 @@ func (s Secret) Describe() string {
 		return s.Source.String() + " " + s.Ref
 	}
 	if s.Source == SourceLiteral {
+		if s.Ref != "" {
+			return s.Ref
+		}
 		return "literal in config"
+	}
+	if s.Source == SourceStore {
+		if s.Stage != StageCurrent {
+			return s.Ref + " (" + s.Stage.String() + " version)"
+		}
+		return s.Ref
 	}
 	return s.Source.String()
 }
@@ -93,16 +120,28 @@ type Value struct {
 	// StrippedNewline is true when a file secret ended in a newline that was
 	// removed; a hygiene warning, since other consumers may not strip it.
 	StrippedNewline bool
+	// Stage, Version and Absent describe a store secret's value: the stage
+	// read, the store's version id (not secret), and whether the store has
+	// no version at that stage (Text is then "").
+	Stage   Stage
+	Version string
+	Absent  bool
 }
 
 // Resolve reads the secret's value now; a variable through the
 // LoadOptions.LookupEnv the config was loaded with. Files are re-read on
 // every call so a rotated secret file is picked up without a restart. An
 // unset env var is an error; a set but empty one resolves to "" (the caller
-// reports missing_credential).
-func (s Secret) Resolve() (Value, error) {
+// reports missing_credential). A store secret is read from its in-memory
+// cache, which reads the store every refresh_every.
+func (s Secret) Resolve() (Value, error) { return s.ResolveContext(context.Background()) }
+
+// ResolveContext is Resolve bounded by ctx (a store read is a request).
+func (s Secret) ResolveContext(ctx context.Context) (Value, error) {
 	v := Value{Source: s.Source, Ref: s.Ref}
 	switch s.Source {
+	case SourceStore:
+		return s.resolveStore(ctx)
 	case SourceNone:
 		return v, nil
 	case SourceLiteral:

@@ -19,7 +19,7 @@ func KnownCauses() []string {
 		"invalid_token", "token_expired", "revoked", "insufficient_scope",
 		"forbidden", "wrong_environment", "token_endpoint_rejected",
 		"token_expiring", "rotation_due", "rotation_overdue",
-		"previous_key_still_valid", "clock_skew", "server_clock_skew",
+		"previous_key_still_valid", "pending_key_rejected", "rotation_disabled", "clock_skew", "server_clock_skew",
 		"missing_challenge", "unexpected_status", "unreachable",
 	}
 }

@@ -41,16 +41,17 @@ type rotationDue struct {
 // is when the key stops working, not a policy.
 func rotationDeadline(cred *config.Credential, v *view) (rotationDue, bool) {
 	r := cred.Rotation
-	if r == nil {
-		return rotationDue{}, false
-	}
 	var due rotationDue
 	found := false
-	if r.MaxAge > 0 {
+	if r != nil && r.MaxAge > 0 {
 		if at, ok := r.RotatedTime(); ok {
 			due = rotationDue{at: at.Add(r.MaxAge.D()), basis: fmt.Sprintf("rotated %s + max_age %s", date(at), r.MaxAge)}
 			found = true
-		} else if r.RotatedAt == config.RotatedAuto && v.sinceOK {
+		} else if at, ok := storeRotated(cred); ok {
+			info, _ := storeInfo(cred)
+			due = rotationDue{at: at.Add(r.MaxAge.D()), basis: fmt.Sprintf("rotated %s (LastRotatedDate of %s) + max_age %s", date(at), info.Describe, r.MaxAge)}
+			found = true
+		} else if (r.RotatedAt == config.RotatedAuto || r.RotatedAt == "" && fromStore(cred)) && v.sinceOK {
 			seen := "rotated " + date(v.since.FirstSeen) + " (detected by fingerprint)"
 			if v.since.Baseline {
 				seen = "key first seen " + date(v.since.FirstSeen) + " (rotated_at: auto; it may be older)"
@@ -59,8 +60,12 @@ func rotationDeadline(cred *config.Credential, v *view) (rotationDue, bool) {
 			found = true
 		}
 	}
-	if r.ExpiresAt != nil && (!found || r.ExpiresAt.Before(due.at)) {
+	if r != nil && r.ExpiresAt != nil && (!found || r.ExpiresAt.Before(due.at)) {
 		due = rotationDue{at: r.ExpiresAt.Time, basis: "set by rotation.expires_at", expiresAt: true}
+		found = true
+	}
+	if at, what, ok := storeNext(cred); ok && (!found || at.Before(due.at)) {
+		due = rotationDue{at: at, basis: "NextRotationDate of " + what}
 		found = true
 	}
 	return due, found
@@ -134,10 +139,22 @@ func bandLabel(d time.Duration) string { return strings.ReplaceAll(duration.Huma
 // rotationResult judges the rotation deadline: ok, rotation_due within a
 // band, rotation_overdue after.
 func (t *Tracker) rotationResult(cred *config.Credential, v *view) *checks.Result {
+	disabled := rotationDisabled(cred)
 	due, ok := rotationDeadline(cred, v)
 	if !ok {
+		if disabled != nil {
+			return v.result(cred, disabled.Cause, disabled.Detail, disabled.Hint)
+		}
 		return nil
 	}
+	r := t.judgeRotation(cred, v, due)
+	if disabled != nil {
+		r.AddFinding(*disabled)
+	}
+	return r
+}
+
+func (t *Tracker) judgeRotation(cred *config.Credential, v *view, due rotationDue) *checks.Result {
 	remaining := due.at.Sub(v.now)
 	hint := rotationHint(cred, due.expiresAt)
 	if remaining <= 0 {
@@ -158,6 +175,9 @@ func (t *Tracker) rotationResult(cred *config.Credential, v *view) *checks.Resul
 
 func rotationHint(cred *config.Credential, expiresAt bool) string {
 	where := place(secretOf(cred))
+	if fromStore(cred) {
+		return fmt.Sprintf("Rotate %s in the secret store (AWS: aws secretsmanager rotate-secret); credmon reads the new version within refresh_every, verifies it at once, and keeps probing the previous version until its grace period ends.", where)
+	}
 	h := fmt.Sprintf("Issue a new key at the provider and deploy it to %s; keep the old one in `previous` until every client has moved", where)
 	if cred.Rotation.RotatedAt == config.RotatedAuto {
 		h += ". credmon notices the new key by its fingerprint (rotated_at: auto) and restarts the clock"

@@ -62,6 +62,9 @@ func graceStart(cred *config.Credential, v *view) (time.Time, bool) {
 	if at, ok := cred.Rotation.RotatedTime(); ok {
 		return at, true
 	}
+	if at, ok := storeRotated(cred); ok {
+		return at, true
+	}
 	if v.sinceOK {
 		return v.since.FirstSeen, true
 	}
@@ -76,8 +79,10 @@ func (t *Tracker) previousResult(ctx context.Context, cred *config.Credential, v
 		return nil, nil
 	}
 	pv, err := cred.Previous.Resolve()
-	if err != nil || pv.Text == "" {
-		return nil, nil // nothing to probe with; hygiene is the checks' job
+	if err != nil || pv.Text == "" || fromStore(cred) && pv.Text == v.value {
+		// Nothing to probe with (hygiene is the checks' job), or the
+		// store's previous version holds the current key.
+		return nil, nil
 	}
 	pr, configured := probe.RunWithPrevious(ctx, v.now)
 	if !configured {

@@ -95,6 +95,9 @@ type Evaluation struct {
 	Rotated *Rotated
 	// Deadlines are the credential's known deadlines, soonest first.
 	Deadlines []Deadline
+	// Pending is set, once across every replica and call, when a secret
+	// store's pending version was verified: the daemon tells it once.
+	Pending *Pending
 }
 
 // Rotated is a key rotation detected by fingerprint. The daemon verifies the
@@ -142,7 +145,7 @@ func (v *view) bandID(deadline time.Time) string {
 // automatic rotation, or to time a previous key's grace.
 func tracked(cred *config.Credential) bool {
 	auto := cred.Rotation != nil && cred.Rotation.RotatedAt == config.RotatedAuto
-	return auto || cred.Previous.IsSet()
+	return auto || cred.Previous.IsSet() || fromStore(cred)
 }
 
 // look resolves the current key — re-reading env and files, so a rotated
@@ -190,7 +193,8 @@ func (t *Tracker) Evaluate(ctx context.Context, cred *config.Credential, probe P
 		return nil, err
 	}
 	ev := &Evaluation{Deadlines: t.deadlines(cred, v)}
-	if ch != nil && cred.Rotation != nil && cred.Rotation.RotatedAt == config.RotatedAuto {
+	// A new version in a secret store is a rotation whatever rotated_at says.
+	if ch != nil && (fromStore(cred) || cred.Rotation != nil && cred.Rotation.RotatedAt == config.RotatedAuto) {
 		ev.Rotated = &Rotated{Env: cred.Env, Credential: cred.Name, Identity: v.identity,
 			At: ch.rec.FirstSeen, Fingerprint: ch.rec.FP[:8], Previous: ch.earlier[:8]}
 	}
@@ -201,7 +205,19 @@ func (t *Tracker) Evaluate(ctx context.Context, cred *config.Credential, probe P
 			return nil, err
 		}
 	}
-	ev.Rotation = merge(deadline, previous)
+	var pending *checks.Result
+	if probe != nil {
+		if pending, ev.Pending, err = t.pendingResult(ctx, cred, v, probe); err != nil {
+			return nil, err
+		}
+	}
+	ev.Rotation = merge(merge(deadline, previous), pending)
+	if ev.Rotation == nil && fromStore(cred) && v.readable {
+		// Say something about a store secret's rotation even when there is
+		// nothing to warn of, so a pending version's failure resolves once
+		// the version is gone.
+		ev.Rotation = v.result(cred, checks.CauseOK, "No rotation in progress for "+place(secretOf(cred))+" and no deadline known", "")
+	}
 	ev.Expiry = t.expiryResult(cred, v)
 	return ev, nil
 }

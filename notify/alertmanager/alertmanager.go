@@ -164,7 +164,7 @@ type entry struct {
 // Alertmanager merges alerts with the same labels (and its notification
 // log keeps the receivers from hearing it twice).
 func (n *Notifier) Notify(ctx context.Context, m notify.Message) (bool, error) {
-	if m.Event == notify.EventRotated || m.IncidentKey == "" {
+	if m.Event.Report() || m.IncidentKey == "" {
 		return false, nil
 	}
 	key := kvPrefix + m.IncidentKey

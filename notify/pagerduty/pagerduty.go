@@ -133,9 +133,10 @@ func (n *Notifier) event(m notify.Message) (Event, bool) {
 	if n.clientURL != "" {
 		ev.Links = []Link{{Href: n.clientURL, Text: "credmon status page"}}
 	}
-	switch m.Event {
-	case notify.EventRotated:
+	if m.Event.Report() {
 		return ev, false
+	}
+	switch m.Event {
 	case notify.EventResolved:
 		ev.EventAction = "resolve"
 		return ev, true

@@ -18,7 +18,7 @@ func (n *Notifier) bot(ctx context.Context, channel string, m notify.Message) (b
 	switch m.Event {
 	case notify.EventOpened:
 		return n.postTopLevel(ctx, channel, m, r, true)
-	case notify.EventRotated:
+	case notify.EventRotated, notify.EventPendingVerified:
 		return n.postTopLevel(ctx, channel, m, r, false)
 	}
 	thCh, thTS, err := n.threads.GetThread(ctx, m.IncidentKey)

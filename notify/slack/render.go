@@ -93,6 +93,8 @@ func headline(m notify.Message) string {
 		}
 	case notify.EventRotated:
 		s = "🔑 " + prefix + "key rotated"
+	case notify.EventPendingVerified:
+		s = "🔑 " + prefix + "pending version verified: it works"
 	case notify.EventReminder:
 		s = statusEmoji(m.Status) + " " + prefix + string(m.Cause) + " (still open)"
 	case notify.EventCauseChanged:

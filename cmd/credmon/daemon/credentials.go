@@ -73,6 +73,9 @@ func (d *Daemon) credentialRunner(env, name string) func(ctx context.Context, ti
 		if ev.Rotated != nil {
 			d.verifyRotation(ctx, ev.Rotated, built)
 		}
+		if ev.Pending != nil {
+			d.notify(ctx, pendingMessage(ev.Pending))
+		}
 	}
 }
 
@@ -139,6 +142,24 @@ func (d *Daemon) verifyRotation(ctx context.Context, rot *rotation.Rotated, buil
 		m.Detail = "The key of " + rot.Credential + " was rotated (fingerprint " + rot.Previous + " → " + rot.Fingerprint + ") but the new key FAILS: " + strings.Join(failed, ", ") + "."
 	}
 	d.notify(ctx, m)
+}
+
+// pendingMessage tells once that a secret store's pending version works,
+// before it is promoted; one that fails is the rotation concern's fail.
+func pendingMessage(p *rotation.Pending) notify.Message {
+	return notify.Message{
+		ID:          "pending/" + p.Env + "/" + p.Credential + "/" + p.Version,
+		IncidentKey: rotationIncidentKey(p.Env, p.Credential),
+		Event:       notify.EventPendingVerified,
+		At:          time.Now(),
+		Env:         p.Env,
+		Credential:  p.Credential,
+		Identity:    p.Result.Identity,
+		Status:      checks.StatusOK,
+		Cause:       checks.CauseOK,
+		HTTPStatus:  p.Result.HTTPStatus,
+		Detail:      p.Result.Detail,
+	}
 }
 
 // rotationIncidentKey is the key of a credential's rotation incident.
