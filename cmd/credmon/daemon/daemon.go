@@ -89,7 +89,6 @@ type Daemon struct {
 	incidents  *notify.Incidents
 	dispatcher *notify.Dispatcher
 	tokens     *tokencache.Cache             // nil when tokens are not shared
-	fallback   *fallback.Store               // the redis store's local fallback; nil for other drivers
 	writer     atomic.Pointer[resultWriter]  // batches results while serving
 	incidentQ  atomic.Pointer[incidentQueue] // evaluates incidents while serving
 
@@ -106,6 +105,14 @@ type Daemon struct {
 
 	lastMu sync.Mutex
 	last   map[string]outcome // by subject key: the console's memory
+}
+
+// outageAware is a store that outlives its shared store's outages (the
+// redis driver behind store/fallback): it says whether the shared store
+// answers and probes for its return once started.
+type outageAware interface {
+	Healthy() bool
+	Start(ctx context.Context)
 }
 
 // Run runs the daemon until ctx is cancelled, then drains and returns nil.
@@ -162,7 +169,8 @@ func New(ctx context.Context, opts Options) (*Daemon, error) {
 	var st store.Store
 	var err error
 	if cfg.Store.Driver == "redis" {
-		d.fallback, err = openShared(ctx, cfg.Store, d.log, func(up bool) {
+		var fb *fallback.Store
+		fb, err = openShared(ctx, cfg.Store, d.log, func(up bool) {
 			d.metrics.StoreUp(up)
 			d.members.storeUp(up, time.Now())
 			if up {
@@ -171,7 +179,7 @@ func New(ctx context.Context, opts Options) (*Daemon, error) {
 				d.log.Error("redis unreachable: probing on with local state and scheduling; will catch up when it returns")
 			}
 		})
-		st = d.fallback
+		st = fb
 	} else {
 		st, err = OpenStore(ctx, cfg.Store)
 	}
@@ -414,8 +422,8 @@ func (d *Daemon) Serve(parent context.Context) error {
 	}
 	wg.Go(func() { d.watch(ctx) })
 	wg.Go(func() { d.heartbeat(ctx) })
-	if d.fallback != nil {
-		d.fallback.Start(ctx)
+	if o, ok := d.store.(outageAware); ok {
+		o.Start(ctx)
 	}
 	// Producers of results besides the scheduler: the queues close after
 	// them.

@@ -60,7 +60,7 @@ func (d *Daemon) NotReady(context.Context) []string {
 		reasons = append(reasons, "config reload failed (the previous configuration keeps running): "+firstLine(d.reloadErr.Error()))
 	}
 	d.mu.RUnlock()
-	if d.fallback != nil && !d.fallback.Healthy() {
+	if o, ok := d.store.(outageAware); ok && !o.Healthy() {
 		reasons = append(reasons, "redis unreachable: probing with local state and scheduling; will catch up when it returns")
 	}
 	if d.dispatcher != nil {
