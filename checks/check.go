@@ -20,6 +20,11 @@ type Deps struct {
 	// MaxOffset is clock.max_offset: the skew beyond which a server's Date
 	// is reported.
 	MaxOffset time.Duration
+	// ClockOffset, when set, is our clock's NTP offset (NTP time minus
+	// ours) and whether one is known: a rejected JWT's hint then says how
+	// the token reads by true time. The daemon passes the clock check's
+	// last measurement.
+	ClockOffset func() (time.Duration, bool)
 	// MaxBody caps how much of a response body is read (default 1 MiB).
 	MaxBody int64
 	// Tokens caches OAuth2 tokens; nil means a process-local cache.

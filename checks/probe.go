@@ -124,7 +124,8 @@ func (c *Check) probe(ctx context.Context, tick time.Time, p *probeRun) Result {
 	c.diagnose(&res, ex, auth, p.tr)
 
 	// A rejected token may just be stale: fetch a fresh one and retry once.
-	if rf, ok := c.Cred.(Refresher); ok && ex.status == http.StatusUnauthorized && !auth.Fetched {
+	// Not when the API cannot parse it: the next token is as opaque.
+	if rf, ok := c.Cred.(Refresher); ok && ex.status == http.StatusUnauthorized && !auth.Fetched && !c.opaqueWhereJWT(auth, res.Challenge, ex) {
 		if err := rf.Invalidate(ctx, auth); err == nil {
 			a2, err := rf.Authorize(ctx)
 			if err != nil {
@@ -140,7 +141,7 @@ func (c *Check) probe(ctx context.Context, tick time.Time, p *probeRun) Result {
 				retry := Result{Env: res.Env, Check: res.Check, Credential: res.Credential, Tick: tick, Started: start, Identity: a2.Identity}
 				c.guard(a2, &retry)
 				c.diagnose(&retry, ex2, a2, p.tr)
-				if ex2.status == http.StatusUnauthorized {
+				if ex2.status == http.StatusUnauthorized && staleNotDead(retry.Cause) && !receivedNothing(retry.Challenge, ex2) {
 					retry.SetCause(CauseRevoked,
 						"The API rejected the token, and a freshly issued one too: the credential itself has been revoked or disabled"+challengeSuffix(retry.Challenge),
 						"Re-enable the client or issue a new credential at the provider, then update the secret; token refresh cannot fix this.")
@@ -151,6 +152,14 @@ func (c *Check) probe(ctx context.Context, tick time.Time, p *probeRun) Result {
 	}
 	res.Latency = c.deps.Now().Sub(start)
 	return res
+}
+
+// staleNotDead are the causes of a 401 that a fresh token would cure if
+// only the old one were stale; refused again, the credential is revoked.
+// The others (a token that never arrived, one the API cannot parse, a
+// scheme it does not take) say something else than revocation.
+func staleNotDead(c Cause) bool {
+	return c == CauseUnauthorized || c == CauseInvalidToken || c == CauseRevoked
 }
 
 // describeToken records the claims of the JWT sent, for explain.
