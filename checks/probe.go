@@ -10,6 +10,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"slices"
 	"strings"
@@ -44,6 +45,8 @@ type Trace struct {
 	URL             string                `json:"url"` // userinfo and sensitive query values masked
 	RequestHeaders  http.Header           `json:"request_headers"`
 	Status          string                `json:"status,omitempty"`
+	Proto           string                `json:"proto,omitempty"`  // HTTP/1.1, HTTP/2.0
+	Reused          bool                  `json:"reused,omitempty"` // the request went over a kept-alive connection
 	ResponseHeaders http.Header           `json:"response_headers,omitempty"`
 	Body            string                `json:"body,omitempty"` // excerpt
 	Challenges      []challenge.Challenge `json:"challenges,omitempty"`
@@ -70,6 +73,13 @@ func (c *Check) Explain(ctx context.Context) (Result, *Trace) {
 type probeRun struct {
 	sensitive []*redact.Set
 	tr        *Trace
+	// For `explain -compare`: another client than the check's, and the
+	// credential in another form than configured.
+	client *http.Client
+	form   func(*Authorization) *Authorization
+	// What the last exchange went over.
+	proto  string
+	reused bool
 }
 
 func (p *probeRun) add(s *redact.Set) {
@@ -79,7 +89,11 @@ func (p *probeRun) add(s *redact.Set) {
 }
 
 func (c *Check) run(ctx context.Context, tick time.Time, tr *Trace) Result {
-	p := &probeRun{tr: tr}
+	return c.runWith(ctx, tick, &probeRun{tr: tr})
+}
+
+func (c *Check) runWith(ctx context.Context, tick time.Time, p *probeRun) Result {
+	tr := p.tr
 	p.add(c.sensitive)
 	res := c.probe(ctx, tick, p)
 	// Ingest already redacted what the server said; this pass covers what
@@ -109,6 +123,9 @@ func (c *Check) probe(ctx context.Context, tick time.Time, p *probeRun) Result {
 			return res.failed(err)
 		}
 		auth = a
+		if p.form != nil {
+			auth = p.form(a)
+		}
 		p.add(a.Sensitive)
 		res.Identity = a.Identity
 		c.describeToken(p, a)
@@ -133,6 +150,9 @@ func (c *Check) probe(ctx context.Context, tick time.Time, p *probeRun) Result {
 				return res.failed(err)
 			}
 			p.add(a2.Sensitive)
+			if p.form != nil {
+				a2 = p.form(a2)
+			}
 			if ex2, err := c.exchange(ctx, a2, p); err == nil {
 				if p.tr != nil {
 					p.tr.Retried = true
@@ -271,12 +291,21 @@ func (c *Check) exchange(ctx context.Context, auth *Authorization, p *probeRun) 
 		tr.Method, tr.URL = req.Method, redact.URL(req.URL.String(), p.sensitive...)
 		tr.RequestHeaders = c.shownRequestHeaders(req.Header, auth, p.sensitive)
 	}
+	client := c.client
+	if p.client != nil {
+		client = p.client
+	}
+	p.reused = false
+	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+		GotConn: func(info httptrace.GotConnInfo) { p.reused = info.Reused },
+	}))
 	sent := c.deps.Now()
-	resp, err := c.client.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return nil, err
 	}
 	defer resp.Body.Close()
+	p.proto = resp.Proto
 	ex := &exchange{status: resp.StatusCode, header: resp.Header, sent: sent, sensitive: p.sensitive}
 	ex.body, err = io.ReadAll(io.LimitReader(resp.Body, c.deps.MaxBody+1))
 	if int64(len(ex.body)) > c.deps.MaxBody {
@@ -287,7 +316,7 @@ func (c *Check) exchange(ctx context.Context, auth *Authorization, p *probeRun) 
 	}
 	ex.latency = c.deps.Now().Sub(sent)
 	if tr != nil {
-		tr.Status = resp.Status
+		tr.Status, tr.Proto, tr.Reused = resp.Status, resp.Proto, p.reused
 		tr.ResponseHeaders = shownHeaders(resp.Header, p.sensitive)
 		// Redacted whole, then cut: a secret across the cut is still found.
 		tr.Body = clip(ex.text(string(ex.body)), 2048)
