@@ -71,6 +71,7 @@ type Check struct {
 	sensitive     *redact.Set
 	params        sensitiveSet
 	carriesSecret bool
+	keys          *keyIndex // shared by every check of one Build
 }
 
 // Key is "ENV/CHECK".
@@ -85,11 +86,12 @@ func Build(cfg *config.Config, deps Deps) ([]*Check, error) {
 	}
 	deps.defaults()
 	creds := map[string]Credential{}
+	keys := newKeyIndex(cfg)
 	var out []*Check
 	for _, cc := range cfg.CheckList() {
 		env := cfg.Environments[cc.Env]
 		c := &Check{Env: cc.Env, Name: cc.Name, Cfg: cc, Expect: env.Expect, deps: deps,
-			sensitive: requestSensitive(cc), carriesSecret: cc.CarriesSecret()}
+			sensitive: requestSensitive(cc), carriesSecret: cc.CarriesSecret(), keys: keys}
 		if cc.Credential != "" {
 			key := cc.Env + "/" + cc.Credential
 			cred, ok := creds[key]

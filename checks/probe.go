@@ -80,6 +80,8 @@ type probeRun struct {
 	// What the last exchange went over.
 	proto  string
 	reused bool
+	// auth is what the credential presented, when it could.
+	auth *Authorization
 }
 
 func (p *probeRun) add(s *redact.Set) {
@@ -96,6 +98,7 @@ func (c *Check) runWith(ctx context.Context, tick time.Time, p *probeRun) Result
 	tr := p.tr
 	p.add(c.sensitive)
 	res := c.probe(ctx, tick, p)
+	c.crossEnvironment(&res, p.auth)
 	// Ingest already redacted what the server said; this pass covers what
 	// was built from it, and anything a new output path forgets.
 	res.redact(p.sensitive...)
@@ -122,7 +125,7 @@ func (c *Check) probe(ctx context.Context, tick time.Time, p *probeRun) Result {
 			p.add(c.Cred.Sensitive())
 			return res.failed(err)
 		}
-		auth = a
+		auth, p.auth = a, a
 		if p.form != nil {
 			auth = p.form(a)
 		}
