@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 )
@@ -18,17 +19,51 @@ var envWords = map[string]string{
 	"test": "test", "testing": "test", "qa": "test", "sandbox": "test",
 }
 
-// envClass is the environment class a name's words say, with the word
-// that says it; "" when no word does, or words of two classes do.
-func envClasses(name string) map[string]string {
-	out := map[string]string{}
-	for _, w := range strings.FieldsFunc(strings.ToLower(name), func(r rune) bool {
+// words splits a name into lower-case words.
+func words(name string) []string {
+	return strings.FieldsFunc(strings.ToLower(name), func(r rune) bool {
 		return (r < 'a' || r > 'z') && (r < '0' || r > '9')
-	}) {
+	})
+}
+
+// envClasses maps the environment classes that ws say to the word that
+// says each.
+func envClasses(ws []string) map[string]string {
+	out := map[string]string{}
+	for _, w := range ws {
 		if c, ok := envWords[w]; ok {
 			if _, seen := out[c]; !seen {
 				out[c] = w
 			}
+		}
+	}
+	return out
+}
+
+// refWords are the words of a secret's source name that can name an
+// environment: the first and last word of a variable (STAGING_KEY,
+// KEY_DEV — not the TEST inside CREDMON_TEST_KEY), and of a file's base
+// name, and any directory that is one word (/run/secrets/staging/key).
+func refWords(s Secret) []string {
+	edge := func(name string) []string {
+		ws := words(name)
+		switch len(ws) {
+		case 0:
+			return nil
+		case 1:
+			return ws
+		}
+		return []string{ws[0], ws[len(ws)-1]}
+	}
+	if s.Source == SourceEnv {
+		return edge(s.Ref)
+	}
+	path := filepath.ToSlash(s.Ref)
+	dir, base := filepath.Split(path)
+	out := edge(strings.TrimSuffix(base, filepath.Ext(base)))
+	for _, d := range strings.Split(dir, "/") {
+		if ws := words(d); len(ws) == 1 {
+			out = append(out, ws[0])
 		}
 	}
 	return out
@@ -43,11 +78,11 @@ func OtherEnvironmentName(env string, s Secret) (word string, ok bool) {
 	if s.Source != SourceEnv && s.Source != SourceFile {
 		return "", false
 	}
-	own := envClasses(env)
+	own := envClasses(words(env))
 	if len(own) != 1 {
 		return "", false
 	}
-	ref := envClasses(s.Ref)
+	ref := envClasses(refWords(s))
 	for c := range own {
 		if _, same := ref[c]; same {
 			return "", false
