@@ -2,6 +2,7 @@ package checks_test
 
 import (
 	"context"
+	"encoding/pem"
 	"fmt"
 	"net"
 	"net/http"
@@ -105,6 +106,42 @@ func TestCompareFormTheChallengeAsks(t *testing.T) {
 		t.Errorf("challenge form: %s %q", ch.Result.Cause, ch.Form)
 	}
 	if !strings.Contains(cmp.Verdict, "Sent as the challenge asks (Authorization: Bearer <key>) the API answers 200 ok") {
+		t.Errorf("verdict = %s", cmp.Verdict)
+	}
+}
+
+// TestCompareHTTP2LosesAuthorization: behind this API's front end a
+// request that arrives over HTTP/2 reaches the application without its
+// Authorization (a header lost in translating HTTP/2 to HTTP/1.1).
+func TestCompareHTTP2LosesAuthorization(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		auth := r.Header.Get("Authorization")
+		if r.ProtoMajor == 2 {
+			auth = ""
+		}
+		if auth != "Bearer "+liveKey {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="api"`)
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		fmt.Fprint(w, `{"ok":true}`)
+	}))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	ca := t.TempDir() + "/ca.pem"
+	writeFile(t, ca, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})))
+	f := newFixture(srv.URL, apiKeyCred(config.Literal(liveKey)))
+	f.check.TLS = &config.TLS{CAFile: ca}
+	cmp := f.build(t).Compare(context.Background())
+	h1, h2 := variant(t, cmp, checks.VariantHTTP1), variant(t, cmp, checks.VariantHTTP2)
+	if h1.Proto != "HTTP/1.1" || h1.Result.Cause != checks.CauseOK {
+		t.Errorf("HTTP/1.1 variant: %s %s", h1.Proto, h1.Result.Cause)
+	}
+	if h2.Proto != "HTTP/2.0" || h2.Result.Cause != checks.CauseUnauthorized {
+		t.Errorf("HTTP/2 variant: %s %s", h2.Proto, h2.Result.Cause)
+	}
+	if !strings.Contains(cmp.Verdict, "HTTP/1.1 gets 200 ok, HTTP/2 401 unauthorized") {
 		t.Errorf("verdict = %s", cmp.Verdict)
 	}
 }

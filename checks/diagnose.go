@@ -103,9 +103,6 @@ func (c *Check) diagnose(res *Result, ex *exchange, auth *Authorization, tr *Tra
 			Detail: "The 401 carried no WWW-Authenticate header (RFC 9110 requires one), so the server gave no reason",
 			Hint:   "Ask the API owner to send a WWW-Authenticate challenge; meanwhile run `credmon explain` to see the full response."})
 	}
-	if f := schemeFinding(auth); f != nil && res.Cause != CauseMalformedCredential {
-		res.AddFinding(*f)
-	}
 	c.serverClock(res, ex, clk)
 }
 

@@ -98,6 +98,11 @@ func (c *Check) runWith(ctx context.Context, tick time.Time, p *probeRun) Result
 	tr := p.tr
 	p.add(c.sensitive)
 	res := c.probe(ctx, tick, p)
+	// Seen before sending, so also on a result that never got an answer;
+	// an answer that confirmed it made it the cause instead.
+	if f := schemeFinding(p.auth); f != nil && res.Cause != CauseMalformedCredential {
+		res.AddFinding(*f)
+	}
 	c.crossEnvironment(&res, p.auth)
 	// Ingest already redacted what the server said; this pass covers what
 	// was built from it, and anything a new output path forgets.
@@ -125,10 +130,11 @@ func (c *Check) probe(ctx context.Context, tick time.Time, p *probeRun) Result {
 			p.add(c.Cred.Sensitive())
 			return res.failed(err)
 		}
-		auth, p.auth = a, a
+		auth = a
 		if p.form != nil {
 			auth = p.form(a)
 		}
+		p.auth = auth
 		p.add(a.Sensitive)
 		res.Identity = a.Identity
 		c.describeToken(p, a)
