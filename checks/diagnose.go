@@ -115,7 +115,7 @@ func (c *Check) diagnoseAuth(res *Result, ex *exchange, cs []challenge.Challenge
 	if len(cs) > 1 {
 		answered += fmt.Sprintf(" with %d challenges (%s)", len(cs), schemesOf(cs))
 	} else if ch != nil && ex.status != http.StatusUnauthorized {
-		answered += " with a " + ch.Scheme + " challenge"
+		answered += " with a " + clip(ch.Scheme, 32) + " challenge"
 	}
 	switch {
 	case auth == nil:

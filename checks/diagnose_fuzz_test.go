@@ -24,6 +24,7 @@ func FuzzDiagnoseAuthAnswer(f *testing.F) {
 	f.Add(401, `Basic realm="a", Bearer error="invalid_token", error_description="Jwt expired"`, "", "", uint8(2))
 	f.Add(403, `Bearer error="invalid_token", error_description="`+fuzzKey+`"`, "", fuzzKey, uint8(0))
 	f.Add(401, `Bearer error="invalid_token", error_description="An error occurred while attempting to decode the Jwt: Malformed token"`, "", "jwt malformed", uint8(3))
+	f.Add(400, fuzzKey+` realm="echo", `+fuzzKey, "", "", uint8(3)) // a server that echoes the key as a scheme
 	f.Add(500, `Newauth realm="apps", type=1, title="Login to \"apps\"", Basic realm="simple"`, "garbage", "", uint8(1))
 	forms := []struct{ header, scheme string }{{"Authorization", "Bearer"}, {"Authorization", ""}, {"X-API-Key", ""}, {"Authorization", "Token"}}
 	now := time.Date(2026, 12, 2, 6, 0, 0, 0, time.UTC)

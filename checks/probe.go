@@ -474,7 +474,7 @@ func (r *Result) redact(sensitive ...*redact.Set) {
 // redactChallenge redacts a parsed challenge in place.
 func redactChallenge(ch *challenge.Challenge, sensitive []*redact.Set) {
 	str := func(s string) string { return redact.String(s, sensitive...) }
-	ch.Realm, ch.Error, ch.Scope = str(ch.Realm), str(ch.Error), str(ch.Scope)
+	ch.Scheme, ch.Realm, ch.Error, ch.Scope = str(ch.Scheme), str(ch.Realm), str(ch.Error), str(ch.Scope)
 	ch.ErrorDescription, ch.Token68 = str(ch.ErrorDescription), str(ch.Token68)
 	for k, v := range ch.Params {
 		ch.Params[k] = str(v)
