@@ -63,8 +63,9 @@ func (ki *keyIndex) sharedWith(env string, cr *config.Credential, value string, 
 }
 
 // crossEnvironment adds the findings about a credential that belongs to
-// another environment as well: its key is also configured there, or its
-// source's name says another environment. Both are warnings: credmon saw
+// another environment as well: its key is also configured there
+// (wrong_environment), or its source's name says another environment (a
+// hygiene finding, malformed_credential). Both are warnings: credmon saw
 // them in the configuration, the API did not confirm them.
 func (c *Check) crossEnvironment(res *Result, auth *Authorization) {
 	if c.Cred == nil {
@@ -73,7 +74,9 @@ func (c *Check) crossEnvironment(res *Result, auth *Authorization) {
 	cfg := c.Cred.Config()
 	for _, s := range []config.Secret{cfg.Secret, cfg.Previous, cfg.ClientSecret, cfg.RefreshToken} {
 		if word, ok := config.OtherEnvironmentName(c.Env, s); ok {
-			res.AddFinding(Finding{Cause: CauseWrongEnvironment, Status: StatusWarn,
+			// Secret hygiene, as a NEXT_PUBLIC_ variable is: the name is
+			// wrong for certain, the key perhaps not.
+			res.AddFinding(Finding{Cause: CauseMalformedCredential, Status: StatusWarn,
 				Detail: upperFirst(config.OtherEnvironmentMsg(c.Env, s, word)),
 				Hint:   "Check which environment's key is deployed: if it is " + c.Env + "'s, rename the variable or file to say so; if not, replace it with the " + c.Env + " key."})
 		}

@@ -76,8 +76,8 @@ func TestSecretNamedForAnotherEnvironment(t *testing.T) {
 				t.Fatal(err)
 			}
 			r := cs[0].Run(context.Background(), time.Now())
-			got := findingOf(r, checks.CauseWrongEnvironment)
-			if (got != nil) != tc.flagged {
+			got := findingOf(r, checks.CauseMalformedCredential)
+			if (got != nil) != tc.flagged || got != nil && got.Status != checks.StatusWarn {
 				t.Fatalf("finding = %+v, want flagged=%v", got, tc.flagged)
 			}
 			if got != nil && !strings.Contains(got.Detail, tc.variable) {

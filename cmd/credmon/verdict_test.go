@@ -128,7 +128,7 @@ var verdictExchanges = []struct {
 			fmt.Fprint(w, `{"ok": true}`)
 			return true
 		}},
-	{"misnamed-source", "{status: [200]}", nil, verdict{checks.StatusWarn, checks.CauseOK, []checks.Cause{checks.CauseWrongEnvironment}}, exitOK, "misnamed",
+	{"misnamed-source", "{status: [200]}", nil, verdict{checks.StatusWarn, checks.CauseOK, []checks.Cause{checks.CauseMalformedCredential}}, exitOK, "misnamed",
 		func(w http.ResponseWriter, r *http.Request) bool {
 			if r.Header.Get("Authorization") != "Bearer "+verdictOtherKey {
 				return false
