@@ -20,6 +20,11 @@ type Deps struct {
 	// MaxOffset is clock.max_offset: the skew beyond which a server's Date
 	// is reported.
 	MaxOffset time.Duration
+	// ClockOffset, when set, is our clock's NTP offset (NTP time minus
+	// ours) and whether one is known: a rejected JWT's hint then says how
+	// the token reads by true time. The daemon passes the clock check's
+	// last measurement.
+	ClockOffset func() (time.Duration, bool)
 	// MaxBody caps how much of a response body is read (default 1 MiB).
 	MaxBody int64
 	// Tokens caches OAuth2 tokens; nil means a process-local cache.
@@ -63,6 +68,7 @@ type Check struct {
 	sensitive     *redact.Set
 	params        sensitiveSet
 	carriesSecret bool
+	keys          *keyIndex // shared by every check of one Build
 }
 
 // Key is "ENV/CHECK".
@@ -77,11 +83,12 @@ func Build(cfg *config.Config, deps Deps) ([]*Check, error) {
 	}
 	deps.defaults()
 	creds := map[string]Credential{}
+	keys := newKeyIndex(cfg)
 	var out []*Check
 	for _, cc := range cfg.CheckList() {
 		env := cfg.Environments[cc.Env]
 		c := &Check{Env: cc.Env, Name: cc.Name, Cfg: cc, Expect: env.Expect, deps: deps,
-			sensitive: requestSensitive(cc), carriesSecret: cc.CarriesSecret()}
+			sensitive: requestSensitive(cc), carriesSecret: cc.CarriesSecret(), keys: keys}
 		if cc.Credential != "" {
 			key := cc.Env + "/" + cc.Credential
 			cred, ok := creds[key]

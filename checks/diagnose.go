@@ -29,6 +29,7 @@ func (c *Check) diagnose(res *Result, ex *exchange, auth *Authorization, tr *Tra
 	res.Challenge = challenge.Preferred(cs)
 	now := c.deps.Now()
 	expired := res.Token != nil && res.Token.ExpiresAt != nil && !res.Token.ExpiresAt.After(now)
+	clk := c.clocks(ex)
 
 	switch {
 	case c.statusExpected(ex.status):
@@ -46,7 +47,7 @@ func (c *Check) diagnose(res *Result, ex *exchange, auth *Authorization, tr *Tra
 			res.SetCause(CauseOK, fmt.Sprintf("The API answered %s", statusText(ex.status)), "")
 		}
 	case ex.status == http.StatusUnauthorized:
-		c.diagnose401(res, auth, expired, now)
+		c.diagnoseAuth(res, ex, cs, auth, expired, now, clk)
 	case ex.status == http.StatusForbidden:
 		if ch := res.Challenge; ch != nil && ch.BearerError() == challenge.BearerInsufficientScope {
 			scope := ch.Scope
@@ -56,6 +57,10 @@ func (c *Check) diagnose(res *Result, ex *exchange, auth *Authorization, tr *Tra
 			res.SetCause(CauseInsufficientScope,
 				"The credential is valid but lacks the scope this request needs: "+scope+challengeSuffix(ch),
 				fmt.Sprintf("Grant %s to the key or client (for OAuth2 add it to `scopes:`), then issue a new token.", scope))
+		} else if ch != nil && ch.BearerError() == challenge.BearerInvalidToken {
+			// Some gateways answer 403 where RFC 6750 says 401: the
+			// challenge, not the status, says what happened.
+			c.diagnoseAuth(res, ex, cs, auth, expired, now, clk)
 		} else {
 			res.SetCause(CauseForbidden,
 				"The API accepted the credential but refused this request (403 Forbidden)"+challengeSuffix(res.Challenge),
@@ -77,6 +82,12 @@ func (c *Check) diagnose(res *Result, ex *exchange, auth *Authorization, tr *Tra
 			}
 		}
 		res.SetCause(CauseUnexpectedStatus, detail, hint)
+	case len(cs) > 0 || (ex.status == http.StatusBadRequest && schemeless(auth)):
+		// Any status that carries an authentication challenge is an
+		// authentication answer: RFC 6750 §3.1 gives invalid_request a
+		// 400, and resource servers send it with a Bearer challenge when
+		// the token arrives without its scheme.
+		c.diagnoseAuth(res, ex, cs, auth, expired, now, clk)
 	default:
 		hint := "Not a credential problem as far as credmon can tell: check the API's health and the check's url and expect.status."
 		if ex.status == http.StatusNotFound {
@@ -92,89 +103,87 @@ func (c *Check) diagnose(res *Result, ex *exchange, auth *Authorization, tr *Tra
 			Detail: "The 401 carried no WWW-Authenticate header (RFC 9110 requires one), so the server gave no reason",
 			Hint:   "Ask the API owner to send a WWW-Authenticate challenge; meanwhile run `credmon explain` to see the full response."})
 	}
-	c.serverClock(res, ex)
+	c.serverClock(res, ex, clk)
 }
 
-func (c *Check) diagnose401(res *Result, auth *Authorization, expired bool, now time.Time) {
+// diagnoseAuth explains an authentication answer: a 401, or any status
+// that carries a challenge.
+func (c *Check) diagnoseAuth(res *Result, ex *exchange, cs []challenge.Challenge, auth *Authorization, expired bool, now time.Time, clk clocks) {
 	ch := res.Challenge
 	suffix := challengeSuffix(ch)
+	answered := "The API answered " + statusText(ex.status)
+	if len(cs) > 1 {
+		answered += fmt.Sprintf(" with %d challenges (%s)", len(cs), schemesOf(cs))
+	} else if ch != nil && ex.status != http.StatusUnauthorized {
+		answered += " with a " + clip(ch.Scheme, 32) + " challenge"
+	}
 	switch {
 	case auth == nil:
 		res.SetCause(CauseMissingCredential, "The API requires authentication but this check sends no credential"+suffix,
 			"Add `credential:` to the check.")
+	case schemeless(auth):
+		want := "Bearer"
+		if ch != nil && !ch.Is("Bearer") && ch.Scheme != "" {
+			want = ch.Scheme
+		}
+		res.SetCause(CauseMalformedCredential,
+			fmt.Sprintf("%s%s: credmon sent `%s: %s` with no authentication scheme", answered, suffix, auth.Header, auth.redacted()),
+			fmt.Sprintf("Set `scheme: %s` on the credential (remove `scheme: \"\"`): the API expects `%s: %s <key>`.", want, auth.Header, want))
+	case ch != nil && ch.Is("Bearer") && !strings.EqualFold(auth.Header, "Authorization") && ch.BearerError() == challenge.BearerErrorNone:
+		res.SetCause(CauseMalformedCredential,
+			fmt.Sprintf("%s asking for a Bearer token in Authorization, but the key is sent in %s", answered, auth.Header),
+			"Remove `header:` from the credential (or set `header: Authorization`, `scheme: Bearer`): the API's challenge asks for `Authorization: Bearer <key>`.")
+	case ch != nil && strings.EqualFold(auth.Header, "Authorization") && sentScheme(auth) != "" && !offers(cs, sentScheme(auth)):
+		res.SetCause(CauseMalformedCredential,
+			fmt.Sprintf("%s asking for %s, but credmon sent scheme %s", answered, schemesOf(cs), clip(sentScheme(auth), 32)),
+			fmt.Sprintf("The API does not take %s credentials here: check the credential's type and `scheme` against the API's documentation (its challenge names %s).", clip(sentScheme(auth), 32), schemesOf(cs)))
 	case expired:
+		hint := "Issue a new token and update the secret; for tokens that expire by design use an oauth2 credential so credmon refreshes them."
 		res.SetCause(CauseTokenExpired,
 			fmt.Sprintf("The token expired %s (exp %s)%s", ago(now, *res.Token.ExpiresAt), res.Token.ExpiresAt.UTC().Format(time.RFC3339), suffix),
-			"Issue a new token and update the secret; for tokens that expire by design use an oauth2 credential so credmon refreshes them.")
+			withClock(hint, clockHint(res.Token, now, clk)))
 	case ch != nil && ch.BearerError() == challenge.BearerInvalidToken && ch.SaysExpired():
-		res.SetCause(CauseTokenExpired, "The API says the token expired"+suffix,
-			"Issue a new token. If our copy of the token says it is still valid, the server's clock or its leeway disagrees with ours: compare clocks (credmon status shows offsets).")
+		hint := "Issue a new token. If our copy of the token says it is still valid, the server's clock or its leeway disagrees with ours: compare clocks (credmon status shows offsets)."
+		if h := clockHint(res.Token, now, clk); h != "" {
+			hint = h
+		}
+		res.SetCause(CauseTokenExpired, "The API says the token expired"+suffix, hint)
+	case c.opaqueWhereJWT(auth, ch, ex):
+		res.SetCause(CauseInvalidToken,
+			fmt.Sprintf("The API cannot parse the token as a JWT%s: the authorization server issued an opaque token, which is not revoked but is not meant for this API", suffix),
+			opaqueHint(c.Cred.Config()))
+	case receivedNothing(ch, ex) && strings.EqualFold(auth.Header, "Authorization"):
+		res.SetCause(CauseUnauthorized,
+			fmt.Sprintf("%s%s saying no credential arrived, though credmon sent %s: %s", answered, challengeText(ch), auth.Header, auth.redacted()),
+			c.droppedHint(auth))
 	case auth.Fetched:
 		// A token fetched for this very request was refused: no fresher one
 		// exists, so the grant itself is dead.
 		res.SetCause(CauseRevoked,
 			"The API rejected a token fetched moments ago: the credential itself has been revoked or disabled"+suffix,
-			"Re-enable the client or issue a new credential at the provider, then update the secret; token refresh cannot fix this.")
+			withClock("Re-enable the client or issue a new credential at the provider, then update the secret; token refresh cannot fix this.", clockHint(res.Token, now, clk)))
 	case ch != nil && ch.BearerError() == challenge.BearerInvalidToken:
 		hint := "The token is malformed, revoked, or issued by another authorization server: issue a new one from the right issuer and update the secret."
-		if skew := futureClaimHint(res.Token, now); skew != "" {
+		if skew := futureClaimHint(res.Token, now, clk); skew != "" {
 			hint = skew
+		} else {
+			hint = withClock(hint, clockHint(res.Token, now, clk))
 		}
 		res.SetCause(CauseInvalidToken, "The API rejected the token as invalid"+suffix, hint)
-	case ch != nil && ch.BearerError() == challenge.BearerInvalidRequest && strings.EqualFold(auth.Header, "Authorization") && !strings.EqualFold(schemeOf(auth), "Bearer"):
-		res.SetCause(CauseMalformedCredential, fmt.Sprintf("The API says the request is malformed%s: the key is sent with scheme %q, not Bearer", suffix, schemeOf(auth)),
+	case ch != nil && ch.BearerError() == challenge.BearerInvalidRequest && strings.EqualFold(auth.Header, "Authorization") && !strings.EqualFold(schemeOf(auth), "Bearer") && ch.Is("Bearer"):
+		res.SetCause(CauseMalformedCredential, fmt.Sprintf("%s saying the request is malformed%s: the key is sent with scheme %q, not Bearer", answered, suffix, schemeOf(auth)),
 			"Set `scheme: Bearer` on the credential (or remove `scheme: \"\"`): the API expects `Authorization: Bearer <key>`.")
 	case ch != nil && ch.BearerError() == challenge.BearerInvalidRequest:
-		res.SetCause(CauseUnauthorized, "The API says the request is malformed"+suffix,
-			fmt.Sprintf("Check how the credential is sent: header %s, scheme %q. Most APIs want `Authorization: Bearer <key>`.", auth.Header, schemeOf(auth)))
+		res.SetCause(CauseUnauthorized, answered+" saying the request is malformed"+suffix,
+			fmt.Sprintf("Check how the credential is sent: header %s, scheme %q. Most APIs want `Authorization: Bearer <key>`; `credmon explain %s -compare` tries the form the challenge asks for.", auth.Header, schemeOf(auth), res.Key()))
 	default:
 		hint := fmt.Sprintf("The key (%s) is wrong, revoked, or for another API or environment: compare it with the provider's dashboard; `credmon explain %s` shows the full exchange.", auth.Identity, res.Key())
-		if skew := futureClaimHint(res.Token, now); skew != "" {
+		if skew := futureClaimHint(res.Token, now, clk); skew != "" {
 			hint = skew
+		} else {
+			hint = withClock(hint, clockHint(res.Token, now, clk))
 		}
-		res.SetCause(CauseUnauthorized, "The API answered 401 Unauthorized"+suffix, hint)
-	}
-}
-
-// futureClaimHint explains a token that is not valid yet by our clock (nbf
-// or iat in the future): a clock is off, here or at the issuer, beyond the
-// server's leeway.
-func futureClaimHint(t *TokenInfo, now time.Time) string {
-	if t == nil {
-		return ""
-	}
-	for _, c := range []struct {
-		name string
-		at   *time.Time
-	}{{"nbf (not before)", t.NotBefore}, {"iat (issued at)", t.IssuedAt}} {
-		if c.at != nil && c.at.After(now.Add(time.Second)) {
-			return fmt.Sprintf("The token's %s is %s, %s in the future by our clock: a clock is off here or at the issuer, beyond the server's leeway — check NTP on both (credmon status shows our offset).",
-				c.name, c.at.UTC().Format(time.RFC3339), duration.Human(c.at.Sub(now)))
-		}
-	}
-	return ""
-}
-
-// serverClock compares the server's Date with ours, RTT accounted.
-func (c *Check) serverClock(res *Result, ex *exchange) {
-	d := ex.header.Get("Date")
-	if d == "" {
-		return
-	}
-	st, err := http.ParseTime(d)
-	if err != nil {
-		return
-	}
-	// Date has one-second resolution and was stamped somewhere within the
-	// round trip: compare with the midpoint and allow both.
-	mid := ex.sent.Add(ex.latency / 2)
-	offset := st.Sub(mid)
-	res.ServerTimeOffset = offset.Round(time.Millisecond)
-	tolerance := c.deps.MaxOffset + ex.latency + time.Second
-	if offset > tolerance || -offset > tolerance {
-		res.AddFinding(Finding{Cause: CauseServerClockSkew,
-			Detail: fmt.Sprintf("The server's clock is %s %s ours (Date: %s)", absDur(offset).Round(time.Second), aheadBehind(offset), clip(ex.text(d), 64)),
-			Hint:   "Token lifetimes are judged by the server's clock: expect early or late expiry. Tell the API owner, or check our own clock (clock_skew)."})
+		res.SetCause(CauseUnauthorized, answered+suffix, hint)
 	}
 }
 
@@ -311,6 +320,25 @@ func challengeSuffix(ch *challenge.Challenge) string {
 		return ""
 	}
 	return " (" + strings.Join(parts, ": ") + ")"
+}
+
+// sentScheme is the scheme word of the Authorization value sent, "" when
+// there is none.
+func sentScheme(a *Authorization) string {
+	if i := strings.IndexByte(a.Value, ' '); i > 0 {
+		return a.Value[:i]
+	}
+	return ""
+}
+
+// offers reports whether the server offers scheme among its challenges.
+func offers(cs []challenge.Challenge, scheme string) bool {
+	for _, c := range cs {
+		if c.Is(scheme) {
+			return true
+		}
+	}
+	return false
 }
 
 func schemeOf(a *Authorization) string {

@@ -74,3 +74,22 @@ func hasSchemePrefix(t string) bool {
 	}
 	return false
 }
+
+// schemeless reports an Authorization value without an authentication
+// scheme (`Authorization: KEY`): RFC 9110 §11.6.2 wants `scheme
+// credentials`, though some APIs do take raw keys.
+func schemeless(a *Authorization) bool {
+	return a != nil && strings.EqualFold(a.Header, "Authorization") && !strings.ContainsRune(a.Value, ' ')
+}
+
+// schemeFinding is the hygiene finding for a schemeless Authorization
+// value: a warning while the API accepts it, the cause (malformed_credential)
+// once it answers with a challenge or a 400/401.
+func schemeFinding(a *Authorization) *Finding {
+	if !schemeless(a) {
+		return nil
+	}
+	return &Finding{Cause: CauseMalformedCredential, Status: StatusWarn,
+		Detail: fmt.Sprintf("The credential is sent as `Authorization: %s`, with no authentication scheme", a.redacted()),
+		Hint:   "If the API documents raw keys in Authorization, nothing to do; otherwise set `scheme: Bearer` (or the scheme the API names) on the credential."}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -324,38 +325,75 @@ func (o *oauth2Cred) tokenError(err error, sensitive *redact.Set) error {
 				Detail: fmt.Sprintf("The token endpoint answered HTTP %d, redirecting to %s; credmon never follows a token endpoint's redirect, which would carry the grant's secrets", status, to),
 				Hint:   fmt.Sprintf("Set token_url to the endpoint's final address if %s is your authorization server; otherwise find out who redirects the token endpoint.", to)}
 		}
+		desc := sensitive.String(re.ErrorDescription)
 		detail := fmt.Sprintf("The token endpoint refused the grant (HTTP %d", status)
 		if code != "" {
 			detail += fmt.Sprintf(", error=%q", clip(code, 64))
 		}
-		if re.ErrorDescription != "" {
-			detail += fmt.Sprintf(": %q", clip(sensitive.String(re.ErrorDescription), 160))
+		if desc != "" {
+			detail += fmt.Sprintf(": %q", clip(desc, 160))
 		}
 		detail += ")"
-		return &Failure{Cause: CauseTokenEndpointRejected, Detail: detail, Hint: grantHint(code, o.cfg)}
+		return &Failure{Cause: CauseTokenEndpointRejected, Detail: detail, Hint: grantHint(code, desc, o.cfg)}
 	}
 	f := unreachable(err, o.cfg.TokenURL, 30*time.Second, sensitive).(*Failure)
 	f.Detail = "token endpoint: " + f.Detail
 	return f
 }
 
-func grantHint(code string, c *config.Credential) string {
+// grantNotAllowedPhrases are how authorization servers say a client may
+// not use a grant type: Auth0 ("Grant type 'client_credentials' not
+// allowed for the client"), Okta ("The client is not authorized to use the
+// provided grant type"), Keycloak ("Client not enabled to retrieve service
+// account").
+var grantNotAllowedPhrases = []string{
+	"not allowed for the client", "not authorized to use the provided grant type",
+	"not enabled to retrieve service account", "grant type not allowed", "grant type is not allowed",
+	"unauthorized grant type", "not permitted to use this grant type",
+}
+
+// grantHint says what to do about one RFC 6749 §5.2 (or RFC 8707) error,
+// in the authorization server's own terms. desc is redacted already.
+func grantHint(code, desc string, c *config.Credential) string {
+	grant := "client_credentials"
+	if c.Type == config.TypeOAuth2RefreshToken {
+		grant = "refresh_token"
+	}
+	code = strings.ToLower(strings.TrimSpace(code))
+	if code == "unauthorized_client" || said(desc, grantNotAllowedPhrases) {
+		return fmt.Sprintf("The client %s is not allowed the %s grant: enable it for this client at the authorization server (Auth0: Application → Advanced Settings → Grant Types; Okta: Client Credentials under General Settings; Keycloak: Service accounts roles), then run the check again.", c.ClientID, grant)
+	}
 	switch code {
 	case "invalid_client":
-		return fmt.Sprintf("The client %s or its secret (%s) is wrong, or the client is disabled: compare with the authorization server, or set auth_style if it wants credentials in the body.", c.ClientID, c.ClientSecret.Describe())
+		return fmt.Sprintf("The client %s or its secret (%s) is wrong, or the client is disabled — or the server wants the secret sent another way: auth_style header (HTTP Basic) or params (in the body).", c.ClientID, c.ClientSecret.Describe())
 	case "invalid_grant":
 		if c.Type == config.TypeOAuth2RefreshToken {
 			return "The refresh token is expired, revoked or was already used (rotated by another client?): run the authorization flow again and store the new refresh token."
 		}
-		return "The grant was refused: check the client's allowed grant types at the authorization server."
+		return "The authorization server refused the grant itself (invalid_grant): check the client's allowed grant types and that its credentials are not expired."
 	case "invalid_scope":
-		return fmt.Sprintf("The client may not request scopes %v: grant them at the authorization server or change `scopes`.", c.Scopes)
-	case "unauthorized_client":
-		return "The client is not allowed this grant type: enable it at the authorization server."
+		if len(c.Scopes) == 0 {
+			return "credmon requested no scope and the server wants one: set `scopes` to scopes this client is granted."
+		}
+		return fmt.Sprintf("The server refused the requested scopes %s (`scopes`): grant them to client %s at the authorization server, or request only scopes it has.", strings.Join(c.Scopes, " "), c.ClientID)
+	case "invalid_target", "invalid_resource":
+		return fmt.Sprintf("The server does not know the %s requested (RFC 8707 invalid_target): set it to the API's identifier exactly as registered at the authorization server.", targetOf(c))
+	case "access_denied":
+		return fmt.Sprintf("The authorization server denies client %s this token (for %s): authorize the client for the API there (Auth0: a client grant for the API).", c.ClientID, targetOf(c))
 	case "unsupported_grant_type":
-		return "The token endpoint does not support this grant: check token_url and the credential type."
+		return fmt.Sprintf("The token endpoint does not support grant_type=%s: check that token_url is the token endpoint (not the authorize endpoint) and that the server offers this grant.", grant)
+	case "invalid_request":
+		return "The token endpoint says the request is malformed: check token_url, client_id, auth_style and endpoint_params against the authorization server's documentation."
 	}
 	return "Check token_url, client_id and the client secret against the authorization server."
+}
+
+// targetOf names the audience or resource a grant asks for.
+func targetOf(c *config.Credential) string {
+	if c.Audience == "" && c.EndpointParams["resource"] == "" && c.EndpointParams["audience"] == "" {
+		return "audience or resource (none configured)"
+	}
+	return audienceOf(c)
 }
 
 func authStyle(s string) oauth2.AuthStyle {

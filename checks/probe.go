@@ -10,6 +10,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"slices"
 	"strings"
@@ -44,6 +45,8 @@ type Trace struct {
 	URL             string                `json:"url"` // userinfo and sensitive query values masked
 	RequestHeaders  http.Header           `json:"request_headers"`
 	Status          string                `json:"status,omitempty"`
+	Proto           string                `json:"proto,omitempty"`  // HTTP/1.1, HTTP/2.0
+	Reused          bool                  `json:"reused,omitempty"` // the request went over a kept-alive connection
 	ResponseHeaders http.Header           `json:"response_headers,omitempty"`
 	Body            string                `json:"body,omitempty"` // excerpt
 	Challenges      []challenge.Challenge `json:"challenges,omitempty"`
@@ -70,6 +73,15 @@ func (c *Check) Explain(ctx context.Context) (Result, *Trace) {
 type probeRun struct {
 	sensitive []*redact.Set
 	tr        *Trace
+	// For `explain -compare`: another client than the check's, and the
+	// credential in another form than configured.
+	client *http.Client
+	form   func(*Authorization) *Authorization
+	// What the last exchange went over.
+	proto  string
+	reused bool
+	// auth is what the credential presented, when it could.
+	auth *Authorization
 }
 
 func (p *probeRun) add(s *redact.Set) {
@@ -79,9 +91,19 @@ func (p *probeRun) add(s *redact.Set) {
 }
 
 func (c *Check) run(ctx context.Context, tick time.Time, tr *Trace) Result {
-	p := &probeRun{tr: tr}
+	return c.runWith(ctx, tick, &probeRun{tr: tr})
+}
+
+func (c *Check) runWith(ctx context.Context, tick time.Time, p *probeRun) Result {
+	tr := p.tr
 	p.add(c.sensitive)
 	res := c.probe(ctx, tick, p)
+	// Seen before sending, so also on a result that never got an answer;
+	// an answer that confirmed it made it the cause instead.
+	if f := schemeFinding(p.auth); f != nil && res.Cause != CauseMalformedCredential {
+		res.AddFinding(*f)
+	}
+	c.crossEnvironment(&res, p.auth)
 	// Ingest already redacted what the server said; this pass covers what
 	// was built from it, and anything a new output path forgets.
 	res.redact(p.sensitive...)
@@ -109,6 +131,10 @@ func (c *Check) probe(ctx context.Context, tick time.Time, p *probeRun) Result {
 			return res.failed(err)
 		}
 		auth = a
+		if p.form != nil {
+			auth = p.form(a)
+		}
+		p.auth = auth
 		p.add(a.Sensitive)
 		res.Identity = a.Identity
 		c.describeToken(p, a)
@@ -124,7 +150,8 @@ func (c *Check) probe(ctx context.Context, tick time.Time, p *probeRun) Result {
 	c.diagnose(&res, ex, auth, p.tr)
 
 	// A rejected token may just be stale: fetch a fresh one and retry once.
-	if rf, ok := c.Cred.(Refresher); ok && ex.status == http.StatusUnauthorized && !auth.Fetched {
+	// Not when the API cannot parse it: the next token is as opaque.
+	if rf, ok := c.Cred.(Refresher); ok && ex.status == http.StatusUnauthorized && !auth.Fetched && !c.opaqueWhereJWT(auth, res.Challenge, ex) {
 		if err := rf.Invalidate(ctx, auth); err == nil {
 			a2, err := rf.Authorize(ctx)
 			if err != nil {
@@ -132,6 +159,9 @@ func (c *Check) probe(ctx context.Context, tick time.Time, p *probeRun) Result {
 				return res.failed(err)
 			}
 			p.add(a2.Sensitive)
+			if p.form != nil {
+				a2 = p.form(a2)
+			}
 			if ex2, err := c.exchange(ctx, a2, p); err == nil {
 				if p.tr != nil {
 					p.tr.Retried = true
@@ -140,7 +170,7 @@ func (c *Check) probe(ctx context.Context, tick time.Time, p *probeRun) Result {
 				retry := Result{Env: res.Env, Check: res.Check, Credential: res.Credential, Tick: tick, Started: start, Identity: a2.Identity}
 				c.guard(a2, &retry)
 				c.diagnose(&retry, ex2, a2, p.tr)
-				if ex2.status == http.StatusUnauthorized {
+				if ex2.status == http.StatusUnauthorized && staleNotDead(retry.Cause) && !receivedNothing(retry.Challenge, ex2) {
 					retry.SetCause(CauseRevoked,
 						"The API rejected the token, and a freshly issued one too: the credential itself has been revoked or disabled"+challengeSuffix(retry.Challenge),
 						"Re-enable the client or issue a new credential at the provider, then update the secret; token refresh cannot fix this.")
@@ -151,6 +181,14 @@ func (c *Check) probe(ctx context.Context, tick time.Time, p *probeRun) Result {
 	}
 	res.Latency = c.deps.Now().Sub(start)
 	return res
+}
+
+// staleNotDead are the causes of a 401 that a fresh token would cure if
+// only the old one were stale; refused again, the credential is revoked.
+// The others (a token that never arrived, one the API cannot parse, a
+// scheme it does not take) say something else than revocation.
+func staleNotDead(c Cause) bool {
+	return c == CauseUnauthorized || c == CauseInvalidToken || c == CauseRevoked
 }
 
 // describeToken records the claims of the JWT sent, for explain.
@@ -262,12 +300,21 @@ func (c *Check) exchange(ctx context.Context, auth *Authorization, p *probeRun) 
 		tr.Method, tr.URL = req.Method, redact.URL(req.URL.String(), p.sensitive...)
 		tr.RequestHeaders = c.shownRequestHeaders(req.Header, auth, p.sensitive)
 	}
+	client := c.client
+	if p.client != nil {
+		client = p.client
+	}
+	p.reused = false
+	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+		GotConn: func(info httptrace.GotConnInfo) { p.reused = info.Reused },
+	}))
 	sent := c.deps.Now()
-	resp, err := c.client.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return nil, err
 	}
 	defer resp.Body.Close()
+	p.proto = resp.Proto
 	ex := &exchange{status: resp.StatusCode, header: resp.Header, sent: sent, sensitive: p.sensitive}
 	ex.body, err = io.ReadAll(io.LimitReader(resp.Body, c.deps.MaxBody+1))
 	if int64(len(ex.body)) > c.deps.MaxBody {
@@ -278,7 +325,7 @@ func (c *Check) exchange(ctx context.Context, auth *Authorization, p *probeRun) 
 	}
 	ex.latency = c.deps.Now().Sub(sent)
 	if tr != nil {
-		tr.Status = resp.Status
+		tr.Status, tr.Proto, tr.Reused = resp.Status, resp.Proto, p.reused
 		tr.ResponseHeaders = shownHeaders(resp.Header, p.sensitive)
 		// Redacted whole, then cut: a secret across the cut is still found.
 		tr.Body = clip(ex.text(string(ex.body)), 2048)
@@ -427,7 +474,7 @@ func (r *Result) redact(sensitive ...*redact.Set) {
 // redactChallenge redacts a parsed challenge in place.
 func redactChallenge(ch *challenge.Challenge, sensitive []*redact.Set) {
 	str := func(s string) string { return redact.String(s, sensitive...) }
-	ch.Realm, ch.Error, ch.Scope = str(ch.Realm), str(ch.Error), str(ch.Scope)
+	ch.Scheme, ch.Realm, ch.Error, ch.Scope = str(ch.Scheme), str(ch.Realm), str(ch.Error), str(ch.Scope)
 	ch.ErrorDescription, ch.Token68 = str(ch.ErrorDescription), str(ch.Token68)
 	for k, v := range ch.Params {
 		ch.Params[k] = str(v)

@@ -143,8 +143,10 @@ func TestProbeFileSecretNewlineIsStripped(t *testing.T) {
 }
 
 func TestProbeUnauthorized(t *testing.T) {
+	// A Bearer challenge without an error code would say no credential
+	// arrived (RFC 6750 §3.1); a code credmon does not know says nothing.
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="fake"`)
+		w.Header().Set("WWW-Authenticate", `Bearer realm="fake", error="access_denied"`)
 		w.WriteHeader(http.StatusUnauthorized)
 	}))
 	defer srv.Close()

@@ -50,9 +50,22 @@ type Result struct {
 
 // Finding is a secondary cause with its own explanation.
 type Finding struct {
-	Cause  Cause  `json:"cause"`
+	Cause Cause `json:"cause"`
+	// Status, when set, is the status the finding implies instead of its
+	// cause's: an observation credmon made without the server confirming
+	// it (a key without a scheme that the API accepted, a key shared with
+	// another environment) is worth a look, not a failure.
+	Status Status `json:"status,omitempty"`
 	Detail string `json:"detail"`
 	Hint   string `json:"hint,omitempty"`
+}
+
+// status is the status the finding implies.
+func (f Finding) status() Status {
+	if f.Status != "" {
+		return f.Status
+	}
+	return f.Cause.Status()
 }
 
 // TokenInfo holds the claims of the token used that matter for diagnosis —
@@ -98,7 +111,7 @@ func (r Result) Key() string { return r.Subject().Key() }
 func Verdict(c Cause, findings []Finding) Status {
 	s := c.Status()
 	for _, f := range findings {
-		if fs := f.Cause.Status(); fs.Rank() > s.Rank() {
+		if fs := f.status(); fs.Rank() > s.Rank() {
 			s = fs
 		}
 	}

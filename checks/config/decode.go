@@ -320,6 +320,10 @@ func (d *decoder) expect(n *yaml.Node, kind yaml.Kind, path string) bool {
 	if kind == yaml.SequenceNode {
 		want = "a list"
 	}
+	if path == "" && n.Kind == yaml.SequenceNode && kind == yaml.MappingNode {
+		d.errorf(d.pos(n), path, ErrInvalid, "the document is a list, but a credmon config is a mapping (server:, store:, environments:, …): remove the leading \"- \" and indent what follows two spaces less")
+		return false
+	}
 	d.errorf(d.pos(n), path, ErrInvalid, "expected %s, got %s", want, kindName(n))
 	return false
 }

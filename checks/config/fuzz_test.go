@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -35,5 +36,32 @@ func FuzzParse(f *testing.F) {
 		if cfg != nil {
 			t.Fatal("config returned with an error")
 		}
+		// A position found by rescanning the source must lie inside it.
+		// YAML breaks lines at \n, a lone \r, and NEL, LS and PS.
+		lines := bytes.Count(data, []byte("\n")) + bytes.Count(data, []byte("\r")) - bytes.Count(data, []byte("\r\n")) + 1
+		for _, r := range []string{"\u0085", "\u2028", "\u2029"} {
+			lines += bytes.Count(data, []byte(r))
+		}
+		for _, e := range flatten(err) {
+			if e.Pos.Line > lines || e.Pos.Line < 0 || e.Pos.Col < 0 {
+				t.Fatalf("%v: position outside the %d-line input", e, lines)
+			}
+		}
 	})
+}
+
+// flatten lists the *Error values a joined error holds.
+func flatten(err error) []*Error {
+	var out []*Error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range j.Unwrap() {
+			out = append(out, flatten(e)...)
+		}
+		return out
+	}
+	var ce *Error
+	if errors.As(err, &ce) {
+		out = append(out, ce)
+	}
+	return out
 }

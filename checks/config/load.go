@@ -173,7 +173,7 @@ func parseYAML(name string, data []byte) (*yaml.Node, *Error) {
 // that cannot start any token") does not say what to do.
 func syntaxError(name string, data []byte, err error) *Error {
 	if line, col, ok := tabIndent(data); ok {
-		return &Error{Pos: Pos{File: name, Line: line, Col: col}, Err: ErrSyntax,
+		return &Error{Pos: Pos{File: name, Line: line, Col: col}, Path: tabPath(splitLines(data), line), Err: ErrSyntax,
 			Msg: "syntax error: tab in indentation; YAML indents with spaces"}
 	}
 	msg := err.Error()
@@ -183,6 +183,9 @@ func syntaxError(name string, data []byte, err error) *Error {
 		msg = m[2]
 	} else {
 		msg = strings.TrimPrefix(msg, "yaml: ")
+	}
+	if e, ok := locate(name, data, msg, p.Line); ok {
+		return e
 	}
 	return &Error{Pos: p, Msg: "syntax error: " + msg, Err: ErrSyntax}
 }

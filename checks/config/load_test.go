@@ -507,3 +507,41 @@ func TestParseDuration(t *testing.T) {
 		}
 	}
 }
+
+func TestCrossEnvironmentWarnings(t *testing.T) {
+	data := []byte(`environments:
+  prod:
+    credentials:
+      payments: {type: api_key, secret: {env: STAGING_PAYMENTS_KEY}}
+  staging:
+    credentials:
+      payments: {type: api_key, secret: {env: STG_KEY}}
+`)
+	opts := fakeEnv(map[string]string{"STAGING_PAYMENTS_KEY": "sk_live_FAKEshared000000000000", "STG_KEY": "sk_live_FAKEshared000000000000"})
+	cfg, err := opts.Parse("x.yaml", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `x.yaml:4:41: environments.prod.credentials.payments.secret: the prod credential is read from env STAGING_PAYMENTS_KEY, whose name says "staging": a key of another environment deployed here, or a misnamed source`
+	if len(cfg.Warnings) != 1 || cfg.Warnings[0].Error() != want {
+		t.Fatalf("load warnings = %v\nwant %s", cfg.Warnings, want)
+	}
+	if err := cfg.ResolveSecrets(); err != nil {
+		t.Fatal(err)
+	}
+	var shared []string
+	for _, w := range cfg.Warnings {
+		if strings.Contains(w.Msg, "same key") {
+			shared = append(shared, w.Error())
+		}
+	}
+	want = `x.yaml:7:17: environments.staging.credentials.payments: staging/payments uses the same key as prod/payments: environments must not share a key (a leak or revocation in one is one in the other)`
+	if len(shared) != 1 || shared[0] != want {
+		t.Errorf("shared-key warnings = %v\nwant %s", shared, want)
+	}
+	for _, w := range cfg.Warnings {
+		if strings.Contains(w.Error(), "FAKEshared") || !errors.Is(w, ErrHygiene) {
+			t.Errorf("warning %v", w)
+		}
+	}
+}

@@ -113,9 +113,54 @@ func (c *Config) ResolveSecrets() error {
 			}
 		}
 	}
+	c.Warnings = append(c.Warnings, c.sharedKeys()...)
 	sortErrors(c.Warnings)
 	if len(errs) > 0 {
 		return joinErrors(errs)
 	}
 	return nil
+}
+
+// sharedKeys warns about one key configured in two environments, compared
+// by keyed fingerprint; the warning sits at the later credential and
+// names both, never the key.
+func (c *Config) sharedKeys() []*Error {
+	mac := NewKeyMAC()
+	type owner struct{ env, cred string }
+	first := map[string]owner{}
+	var out []*Error
+	for _, en := range sortedKeys(c.Environments) {
+		env := c.Environments[en]
+		for _, cn := range sortedKeys(env.Credentials) {
+			cr := env.Credentials[cn]
+			if cr == nil {
+				continue
+			}
+			v, err := cr.KeySecret().Resolve()
+			fp := mac.Of(cr, v.Text)
+			if err != nil || fp == "" {
+				continue
+			}
+			o, seen := first[fp]
+			if !seen {
+				first[fp] = owner{en, cn}
+				continue
+			}
+			if o.env == en {
+				continue // two names for one key in one environment: not this warning
+			}
+			path := credPath(en, cn)
+			out = append(out, &Error{Pos: c.Pos(path), Path: path, Err: ErrHygiene, Msg: SharedKeyMsg(en, cn, o.env, o.cred)})
+		}
+	}
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }

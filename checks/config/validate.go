@@ -244,6 +244,7 @@ func (v *validator) credential(path, name string, cr *Credential) {
 		v.errorf(path+".type", ErrRequired, "required (one of %s)", credentialTypeList)
 		return
 	}
+	v.otherEnvironmentNames(path, cr)
 	switch cr.Type {
 	case TypeBearer, TypeAPIKey, TypeBasic:
 		if !cr.Secret.IsSet() {
@@ -438,5 +439,25 @@ func (v *validator) tls(t *TLS, path string) {
 	}
 	if (t.CertFile == "") != (t.KeyFile == "") {
 		v.errorf(path, ErrRequired, "cert_file and key_file must be set together")
+	}
+}
+
+// otherEnvironmentNames warns about a secret read from a variable or file
+// whose name says another environment than the credential's.
+func (v *validator) otherEnvironmentNames(path string, cr *Credential) {
+	env := strings.TrimPrefix(path, "environments.")
+	env = env[:strings.IndexByte(env+".", '.')]
+	for _, f := range []struct {
+		key string
+		s   Secret
+	}{{"secret", cr.Secret}, {"previous", cr.Previous}, {"client_secret", cr.ClientSecret}, {"refresh_token", cr.RefreshToken}} {
+		if word, ok := OtherEnvironmentName(env, f.s); ok {
+			at := path + "." + f.key
+			pos := f.s.Pos
+			if pos.File == "" {
+				pos = v.c.Pos(at)
+			}
+			v.c.Warnings = append(v.c.Warnings, &Error{Pos: pos, Path: at, Err: ErrHygiene, Msg: OtherEnvironmentMsg(env, f.s, word)})
+		}
 	}
 }

@@ -112,15 +112,7 @@ func fingerprint(key []byte, cred *config.Credential, value string) string {
 }
 
 // secretOf returns the secret that identifies a credential's current key.
-func secretOf(cred *config.Credential) config.Secret {
-	switch cred.Type {
-	case config.TypeOAuth2ClientCredentials:
-		return cred.ClientSecret
-	case config.TypeOAuth2RefreshToken:
-		return cred.RefreshToken
-	}
-	return cred.Secret
-}
+func secretOf(cred *config.Credential) config.Secret { return cred.KeySecret() }
 
 func credKey(cred *config.Credential) string { return cred.Env + "/" + cred.Name }
 

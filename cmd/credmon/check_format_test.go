@@ -26,10 +26,11 @@ func formatConfig(t *testing.T, url string) string {
 	extra := fmt.Sprintf(`      - {name: down, credential: good, url: %[2]q, timeout: 2s}
   staging:
     credentials:
-      good: {type: api_key, secret: {env: CREDMON_TEST_GOOD_KEY}}
+      good: {type: api_key, secret: {env: CREDMON_TEST_STAGING_KEY}}
     checks:
       - {name: good, credential: good, url: %[1]q}
 `, url, closed)
+	t.Setenv("CREDMON_TEST_STAGING_KEY", fakeStaging)
 	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)

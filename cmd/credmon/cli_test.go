@@ -15,9 +15,12 @@ import (
 
 // Fake secrets the leak test looks for everywhere.
 const (
-	fakeLive   = "sk_live_FAKEleak0000000000zz01"
-	fakeStale  = "sk_live_FAKEleakSTALE00000zz02"
-	fakeNewlin = "sk_live_FAKEleakNEWLINE0000zz03"
+	fakeLive = "sk_live_FAKEleak0000000000zz01"
+	// fakeStaging is staging's own key, which fakeAPI accepts too:
+	// environments must not share one.
+	fakeStaging = "sk_live_FAKEstaging0000000zz07"
+	fakeStale   = "sk_live_FAKEleakSTALE00000zz02"
+	fakeNewlin  = "sk_live_FAKEleakNEWLINE0000zz03"
 )
 
 type cliResult struct {
@@ -36,7 +39,7 @@ func runCLI(t *testing.T, stdin string, args ...string) cliResult {
 // fakeAPI accepts only fakeLive as a bearer key and says why otherwise.
 func fakeAPI(t *testing.T) *httptest.Server {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Authorization") != "Bearer "+fakeLive {
+		if a := r.Header.Get("Authorization"); a != "Bearer "+fakeLive && a != "Bearer "+fakeStaging {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="fake", error="invalid_token", error_description="key not recognised"`)
 			w.WriteHeader(http.StatusUnauthorized)
 			fmt.Fprintf(w, `{"error":"invalid_token","echo":%q}`, r.Header.Get("Authorization"))

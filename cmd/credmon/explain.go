@@ -19,11 +19,12 @@ func init() {
 func cmdExplain(ctx context.Context, env *cliEnv, args []string) int {
 	fs := newFlagSet("explain", env)
 	cfgPath := configFlag(fs, env)
+	compare := fs.Bool("compare", false, "replay the probe in variants (fresh vs reused connection, HTTP/1.1 vs HTTP/2, with and without proxy_url, the credential as the challenge asks) and say which differs")
 	if err := fs.Parse(args); err != nil {
 		return exitBadConfig
 	}
 	if fs.NArg() != 1 || !strings.Contains(fs.Arg(0), "/") {
-		fmt.Fprintln(env.stderr, "usage: credmon explain [-config PATH] ENV/CHECK")
+		fmt.Fprintln(env.stderr, "usage: credmon explain [-config PATH] [-compare] ENV/CHECK")
 		return exitBadConfig
 	}
 	envName, checkName, _ := strings.Cut(fs.Arg(0), "/")
@@ -41,8 +42,17 @@ func cmdExplain(ctx context.Context, env *cliEnv, args []string) int {
 		fmt.Fprintf(env.stderr, "credmon explain: no check %s/%s (see `credmon check` for the list)\n", envName, checkName)
 		return exitBadConfig
 	}
-	r, tr := sel[0].Explain(ctx)
-	printExplain(env.stdout, r, tr, time.Now())
+	var r checks.Result
+	if *compare {
+		cmp := sel[0].Compare(ctx)
+		r = cmp.Variants[0].Result
+		printExplain(env.stdout, r, cmp.Trace, time.Now())
+		printComparison(env.stdout, cmp)
+	} else {
+		var tr *checks.Trace
+		r, tr = sel[0].Explain(ctx)
+		printExplain(env.stdout, r, tr, time.Now())
+	}
 	if s := r.Status; s == checks.StatusFail || s == checks.StatusError {
 		return exitFailure
 	}
@@ -64,7 +74,11 @@ func printExplain(w io.Writer, r checks.Result, tr *checks.Trace, now time.Time)
 		fmt.Fprintln(w, "\n(no request was sent)")
 	}
 	if tr.Status != "" {
-		fmt.Fprintf(w, "\n< %s\n", inert(tr.Status))
+		conn := "new connection"
+		if tr.Reused {
+			conn = "reused connection"
+		}
+		fmt.Fprintf(w, "\n< %s  (%s, %s)\n", inert(tr.Status), inert(tr.Proto), conn)
 		printHeaders(w, "< ", tr.ResponseHeaders)
 		if tr.Body != "" {
 			fmt.Fprintf(w, "<\n%s\n", indent(inertBlock(tr.Body), "< "))
@@ -105,6 +119,35 @@ func printExplain(w io.Writer, r checks.Result, tr *checks.Trace, now time.Time)
 			fmt.Fprintf(w, "fix     %s\n", inert(f.Hint))
 		}
 	}
+}
+
+// printComparison shows every variant on one line and the verdict.
+func printComparison(w io.Writer, cmp checks.Comparison) {
+	fmt.Fprintln(w, "\ncompare (each variant on a connection of its own):")
+	for _, v := range cmp.Variants {
+		name := v.Name
+		if v.Form != "" {
+			name += " (" + v.Form + ")"
+		}
+		if v.Skipped != "" {
+			fmt.Fprintf(w, "  %-24s skipped: %s\n", inert(name), inert(v.Skipped))
+			continue
+		}
+		conn := "new"
+		if v.Reused {
+			conn = "reused"
+		}
+		code := "-"
+		if v.Result.HTTPStatus != 0 {
+			code = fmt.Sprint(v.Result.HTTPStatus)
+		}
+		proto := v.Proto
+		if proto == "" {
+			proto = "-"
+		}
+		fmt.Fprintf(w, "  %-24s %-8s %-6s %-3s %s\n", inert(name), proto, conn, code, v.Result.Cause)
+	}
+	fmt.Fprintf(w, "differs %s\n", inert(cmp.Verdict))
 }
 
 func printHeaders(w io.Writer, prefix string, h map[string][]string) {

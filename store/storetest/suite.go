@@ -280,7 +280,7 @@ func Full() checks.Result {
 		Band:       checks.Band{Value: "fp:1a2b3c4d", Label: "7d"},
 		RunBy:      "credmon-test-replica-1",
 		Findings: []checks.Finding{
-			{Cause: checks.CauseMissingChallenge, Detail: "401 without WWW-Authenticate", Hint: "tell the API owners"},
+			{Cause: checks.CauseMissingChallenge, Status: checks.StatusWarn, Detail: "401 without WWW-Authenticate", Hint: "tell the API owners"},
 			{Cause: checks.CauseServerClockSkew, Detail: "server clock is 3.2s ahead"},
 		},
 		Challenge: &challenge.Challenge{

@@ -24,3 +24,11 @@ func (d *Daemon) clockRunner(checker *clock.Checker) func(ctx context.Context, t
 		d.record(ctx, r)
 	}
 }
+
+// ntpOffset is the clock check's last offset (NTP time minus ours), for
+// the diagnosis of a JWT rejected by time; false until it is known.
+func (d *Daemon) ntpOffset() (time.Duration, bool) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.clockOffset.Median, d.clockOffset.Known
+}

@@ -188,7 +188,7 @@ func New(ctx context.Context, opts Options) (*Daemon, error) {
 	}
 	d.store = st
 	d.shared = cfg.Store.Driver == "redis"
-	d.deps = checks.Deps{Transports: checks.NewTransports(), MaxOffset: cfg.Clock.MaxOffset.D(), Metrics: d.checkMetrics}
+	d.deps = checks.Deps{Transports: checks.NewTransports(), MaxOffset: cfg.Clock.MaxOffset.D(), Metrics: d.checkMetrics, ClockOffset: d.ntpOffset}
 	key, err := storeKey(cfg.Store)
 	if err != nil {
 		st.Close()
