@@ -181,7 +181,7 @@ func waitFor(ctx context.Context, timeout time.Duration, what string, cond func(
 // timeouts, so a poll reports a dead server at once.
 func quickClient(address string) *redis.Client {
 	return redis.NewClient(&redis.Options{
-		Addr: address, MaxRetries: -1, DialTimeout: 500 * time.Millisecond,
+		Addr: address, MaxRetries: -1, DialTimeout: 500 * time.Millisecond, Protocol: 2, DisableIdentity: true,
 		ReadTimeout: time.Second, WriteTimeout: time.Second, PoolSize: 1,
 	})
 }
