@@ -1,6 +1,7 @@
 package redisstore_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
@@ -40,5 +41,31 @@ func TestSentinel(t *testing.T) {
 			t.Errorf("master %s has %q, %v; want v", s.Data[0], got, err)
 		}
 	})
-	runSuites(t, opts)
+	t.Run("Plain", func(t *testing.T) { runSuites(t, opts) })
+	// Every guarded write, each script's first run (NOSCRIPT, then EVAL)
+	// included, confirmed by the replica.
+	t.Run("WaitReplicas", func(t *testing.T) {
+		o := opts
+		o.WaitReplicas = 1
+		runSuites(t, o)
+	})
+}
+
+// BenchmarkSentinelOutbox is the cost of waiting for the replica: one
+// message's Enqueue, Lease and Ack through Sentinel, with and without
+// WaitReplicas.
+func BenchmarkSentinelOutbox(b *testing.B) {
+	sg := storetest.StartSentinel(b)
+	for _, wait := range []int{0, 1} {
+		b.Run(fmt.Sprintf("wait_replicas=%d", wait), func(b *testing.B) {
+			s, err := redisstore.Open(b.Context(), redisstore.Options{
+				Addrs: sg.Sentinels, MasterName: sg.MasterName, KeyPrefix: storetest.NewPrefix(), WaitReplicas: wait,
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			storetest.BenchOutbox(b, s)
+		})
+	}
 }

@@ -45,6 +45,7 @@ func TestUnreachable(t *testing.T) {
 		{fmt.Errorf("redisstore: claim: %w", replyError("LOADING Redis is loading the dataset in memory")), true},
 		{replyError("READONLY You can't write against a read only replica."), true},
 		{replyError("ERR CLUSTERDOWN The cluster is down"), true},
+		{fmt.Errorf("redisstore: ack: %w", redisstore.ErrNotReplicated), true},
 		// What fallback.Unreachable knows, redisstore.Unreachable keeps.
 		{&net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}, true},
 		{errors.New("some other failure"), false},

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"syscall"
@@ -190,6 +191,7 @@ func quickClient(address string) *redis.Client {
 type servers struct {
 	dir   string
 	procs map[string]*process // by address
+	args  map[string][]string // redis-server's arguments, by address, for a restart
 }
 
 func newServers() (*servers, error) {
@@ -197,7 +199,7 @@ func newServers() (*servers, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &servers{dir: dir, procs: map[string]*process{}}, nil
+	return &servers{dir: dir, procs: map[string]*process{}, args: map[string][]string{}}, nil
 }
 
 // redisServer starts redis-server on a free port with args after the
@@ -206,12 +208,32 @@ func (s *servers) redisServer(ctx context.Context, port int, args ...string) (st
 	a := addr(port)
 	base := []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
 		"--daemonize", "no", "--dir", s.dir, "--logfile", ""}
-	p, err := start("redis-server "+a, s.dir, "redis-server", append(base, args...)...)
+	return a, s.run(ctx, a, append(base, args...))
+}
+
+func (s *servers) run(ctx context.Context, a string, args []string) error {
+	p, err := start("redis-server "+a, s.dir, "redis-server", args...)
 	if err != nil {
-		return "", err
+		return err
 	}
-	s.procs[a] = p
-	return a, s.waitPing(ctx, a)
+	s.procs[a], s.args[a] = p, args
+	return s.waitPing(ctx, a)
+}
+
+// restart starts the killed redis-server at a again, as it was started
+// plus extra: empty, since nothing is persisted.
+func (s *servers) restart(ctx context.Context, a string, extra ...string) error {
+	p, ok := s.procs[a]
+	if !ok || s.args[a] == nil {
+		return fmt.Errorf("storetest: no redis-server of this group at %s", a)
+	}
+	if !p.exited() {
+		return fmt.Errorf("storetest: %s is still running", a)
+	}
+	args := s.args[a]
+	err := s.run(ctx, a, append(slices.Clone(args), extra...))
+	s.args[a] = args
+	return err
 }
 
 func (s *servers) waitPing(ctx context.Context, a string) error {
