@@ -264,3 +264,44 @@ func (s *servers) close() error {
 
 // path is a file in the group's directory.
 func (s *servers) path(name string) string { return filepath.Join(s.dir, name) }
+
+// Shared is a server group started once for every test of a package that
+// asks for it (each under a prefix of its own), so a package's tests do not
+// start one each. The package's TestMain closes it after m.Run.
+type Shared[T interface{ Close() error }] struct {
+	start    func(context.Context) (T, error)
+	binaries []string
+	once     sync.Once
+	started  bool
+	v        T
+	err      error
+}
+
+// NewShared returns a Shared started by start, which needs binaries.
+func NewShared[T interface{ Close() error }](start func(context.Context) (T, error), binaries ...string) *Shared[T] {
+	return &Shared[T]{start: start, binaries: binaries}
+}
+
+// Get starts the group on first use and returns it; without the binaries
+// tb is skipped (failed under CI=true), and a failed start fails every
+// test that asks.
+func (s *Shared[T]) Get(tb testing.TB) T {
+	tb.Helper()
+	NeedBinaries(tb, s.binaries...)
+	s.once.Do(func() {
+		s.v, s.err = s.start(context.Background())
+		s.started = s.err == nil
+	})
+	if s.err != nil {
+		tb.Fatal(s.err)
+	}
+	return s.v
+}
+
+// Close stops the group if it was started.
+func (s *Shared[T]) Close() error {
+	if !s.started {
+		return nil
+	}
+	return s.v.Close()
+}
