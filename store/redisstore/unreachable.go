@@ -20,7 +20,10 @@ func Unreachable(err error) bool {
 	case errors.Is(err, redis.ErrPoolTimeout), errors.Is(err, ErrNotReplicated):
 		return true
 	}
-	for _, prefix := range []string{"LOADING", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "READONLY"} {
+	// MOVED and ASK reach us only when a Cluster's slots move faster than
+	// go-redis follows them; NOREPLICAS is a master set to refuse writes
+	// without its replicas (min-replicas-to-write). All pass with the switch.
+	for _, prefix := range []string{"LOADING", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "READONLY", "MOVED", "ASK", "NOREPLICAS"} {
 		if redis.HasErrorPrefix(err, prefix) {
 			return true
 		}
