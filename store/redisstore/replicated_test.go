@@ -41,6 +41,10 @@ func TestWaitReplicasWithoutReplica(t *testing.T) {
 	if _, err := s.Get(ctx, "k"); err != nil {
 		t.Errorf("Get: %v", err)
 	}
+	// Nor is Redis "back" for the fallback's probe while no replica is.
+	if err := s.Ping(ctx); !errors.Is(err, redisstore.ErrNotReplicated) {
+		t.Errorf("Ping = %v, want ErrNotReplicated", err)
+	}
 }
 
 func TestWaitReplicasOptions(t *testing.T) {

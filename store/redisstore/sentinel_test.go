@@ -41,6 +41,17 @@ func TestSentinel(t *testing.T) {
 			t.Errorf("master %s has %q, %v; want v", s.Data[0], got, err)
 		}
 	})
+	t.Run("PingCountsReplicas", func(t *testing.T) {
+		for wait, want := range map[int]bool{1: true, 2: false} {
+			o := opts
+			o.KeyPrefix, o.WaitReplicas = storetest.NewPrefix(), wait
+			st := mustOpen(t, o)
+			if err := st.Ping(t.Context()); (err == nil) != want {
+				t.Errorf("Ping with WaitReplicas %d and one replica = %v, want ok %v", wait, err, want)
+			}
+			st.Close()
+		}
+	})
 	t.Run("Plain", func(t *testing.T) { runSuites(t, opts) })
 	// Every guarded write, each script's first run (NOSCRIPT, then EVAL)
 	// included, confirmed by the replica.

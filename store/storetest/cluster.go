@@ -22,17 +22,7 @@ type Cluster struct {
 // redis-server and redis-cli the test is skipped (failed under CI=true).
 func StartCluster(tb testing.TB) *Cluster {
 	tb.Helper()
-	NeedBinaries(tb, "redis-server", "redis-cli")
-	c, err := NewCluster(context.Background())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		if err := c.Close(); err != nil {
-			tb.Errorf("stopping the cluster: %v", err)
-		}
-	})
-	return c
+	return startFor(tb, NewCluster, "redis-server", "redis-cli")
 }
 
 // NewCluster starts a Cluster; the caller closes it. It assumes the

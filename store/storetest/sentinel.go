@@ -42,17 +42,7 @@ type Sentinel struct {
 // redis-server --sentinel (the same program).
 func StartSentinel(tb testing.TB) *Sentinel {
 	tb.Helper()
-	NeedBinaries(tb, "redis-server")
-	s, err := NewSentinel(context.Background())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			tb.Errorf("stopping the sentinel group: %v", err)
-		}
-	})
-	return s
+	return startFor(tb, NewSentinel, "redis-server")
 }
 
 // NewSentinel starts a Sentinel group; the caller closes it.

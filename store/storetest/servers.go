@@ -265,6 +265,22 @@ func (s *servers) close() error {
 // path is a file in the group's directory.
 func (s *servers) path(name string) string { return filepath.Join(s.dir, name) }
 
+// startFor starts a server group for tb alone and stops it at cleanup.
+func startFor[T interface{ Close() error }](tb testing.TB, start func(context.Context) (T, error), binaries ...string) T {
+	tb.Helper()
+	NeedBinaries(tb, binaries...)
+	v, err := start(context.Background())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		if err := v.Close(); err != nil {
+			tb.Errorf("stopping test redis servers: %v", err)
+		}
+	})
+	return v
+}
+
 // Shared is a server group started once for every test of a package that
 // asks for it (each under a prefix of its own), so a package's tests do not
 // start one each. The package's TestMain closes it after m.Run.
