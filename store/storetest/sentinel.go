@@ -231,7 +231,9 @@ func (s *Sentinel) Restart(ctx context.Context, a string) error {
 // and that server answers as a master; it returns its address.
 func (s *Sentinel) WaitNewMaster(ctx context.Context, old string) (string, error) {
 	var now string
-	err := waitFor(ctx, startTimeout, "a new master", func(ctx context.Context) error {
+	// Twice the start's bound: a planned failover was seen to take 28s
+	// once on a loaded machine (a sentinel retrying after failover-timeout).
+	err := waitFor(ctx, 2*startTimeout, "a new master", func(ctx context.Context) error {
 		seen := map[string]bool{}
 		for _, a := range s.Sentinels {
 			c := redis.NewSentinelClient(&redis.Options{Addr: a, MaxRetries: -1, DialTimeout: 500 * time.Millisecond})
