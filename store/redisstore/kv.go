@@ -51,7 +51,13 @@ func (s *Store) Set(ctx context.Context, key string, val []byte, ttl time.Durati
 	if p := ms(ttl); p > 0 {
 		args = append(args, "px", p)
 	}
-	if err := s.client.Do(ctx, args...).Err(); err != nil {
+	var err error
+	if s.waitReplicas > 0 {
+		err = s.replicated(ctx, func(p redis.Pipeliner) *redis.Cmd { return p.Do(ctx, args...) }).Err()
+	} else {
+		err = s.client.Do(ctx, args...).Err()
+	}
+	if err != nil {
 		return fmt.Errorf("redisstore: set %q: %w", key, err)
 	}
 	return nil
@@ -90,7 +96,7 @@ func (s *Store) CompareAndSwap(ctx context.Context, key string, old, new []byte,
 		}
 		return 1
 	}
-	n, err := casScript.Run(ctx, s.client, []string{s.kvKey(key)},
+	n, err := s.script(ctx, casScript, []string{s.kvKey(key)},
 		flag(old), old, flag(new), new, ms(ttl)).Int()
 	if err != nil {
 		return false, fmt.Errorf("redisstore: compare and swap %q: %w", key, err)

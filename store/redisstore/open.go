@@ -31,6 +31,14 @@ type Options struct {
 	// CommandTimeout bounds each command's read and write; 0 keeps the
 	// driver's default (3s).
 	CommandTimeout time.Duration
+	// WaitReplicas, when above 0, makes every outbox and KV write wait
+	// (WAIT) until that many replicas have it, so a failover cannot undo
+	// it; a write they do not confirm within WaitTimeout fails with
+	// ErrNotReplicated, and while fewer replicas are up every such write
+	// fails. For a master with replicas (Sentinel, or a URL); not Cluster.
+	WaitReplicas int
+	// WaitTimeout bounds that wait; default 500ms, below CommandTimeout.
+	WaitTimeout time.Duration
 }
 
 const defaultDialTimeout = 5 * time.Second
@@ -55,9 +63,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 			err: err,
 		}
 	}
-	s := New(client, opts.KeyPrefix)
-	s.owned = true
-	return s, nil
+	return newStore(client, opts), nil
 }
 
 // Dial returns a store over a new client without pinging it, so a daemon
@@ -68,9 +74,47 @@ func Dial(opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	return newStore(client, opts), nil
+}
+
+// newStore is a store owning client, with opts' replication wait.
+func newStore(client redis.UniversalClient, opts Options) *Store {
 	s := New(client, opts.KeyPrefix)
 	s.owned = true
-	return s, nil
+	s.waitReplicas, s.waitTimeout = opts.WaitReplicas, waitTimeout(opts)
+	return s
+}
+
+func waitTimeout(opts Options) time.Duration {
+	if opts.WaitTimeout > 0 {
+		return opts.WaitTimeout
+	}
+	return defaultWaitTimeout
+}
+
+// defaultCommandTimeout is go-redis's read and write timeout.
+const defaultCommandTimeout = 3 * time.Second
+
+// checkWait refuses a replication wait the deployment cannot honour.
+func checkWait(opts Options) error {
+	switch {
+	case opts.WaitReplicas < 0:
+		return fmt.Errorf("redisstore: wait_replicas %d must not be negative", opts.WaitReplicas)
+	case opts.WaitReplicas == 0:
+		return nil
+	case len(opts.Addrs) > 1 && opts.MasterName == "":
+		// WAIT has no key, so a Cluster pipeline would not send it to the
+		// node that took the write.
+		return errors.New("redisstore: wait_replicas is for a master with replicas (Sentinel or a URL), not Cluster")
+	}
+	cmd := defaultCommandTimeout
+	if opts.CommandTimeout > 0 {
+		cmd = opts.CommandTimeout
+	}
+	if w := waitTimeout(opts); w >= cmd {
+		return fmt.Errorf("redisstore: wait timeout %v must be below the command timeout %v", w, cmd)
+	}
+	return nil
 }
 
 // newClient builds the client and a printable name for the target.
@@ -78,6 +122,9 @@ func newClient(opts Options) (redis.UniversalClient, string, error) {
 	timeout := opts.DialTimeout
 	if timeout <= 0 {
 		timeout = defaultDialTimeout
+	}
+	if err := checkWait(opts); err != nil {
+		return nil, "", err
 	}
 	switch {
 	case opts.URL != "" && len(opts.Addrs) > 0:

@@ -208,7 +208,7 @@ func (s *Store) Enqueue(ctx context.Context, e store.OutboxEntry) error {
 		return fmt.Errorf("redisstore: encode outbox entry %s: %w", e.ID, err)
 	}
 	keys := []string{s.outboxKey("entries"), s.outboxKey("ready"), s.outboxKey("group:" + e.Group)}
-	if err := enqueueScript.Run(ctx, s.client, keys, e.ID, rec, e.Group, delayMS(e.NotBefore, s.clock())).Err(); err != nil {
+	if err := s.script(ctx, enqueueScript, keys, e.ID, rec, e.Group, delayMS(e.NotBefore, s.clock())).Err(); err != nil {
 		return fmt.Errorf("redisstore: enqueue outbox entry %s: %w", e.ID, err)
 	}
 	return nil
@@ -232,7 +232,7 @@ func (s *Store) Lease(ctx context.Context, owner string, n int, lease time.Durat
 	// at most 30 years, so the expiry stays below maxMS.
 	ms := min(max(lease.Milliseconds(), 1), maxLeaseMS)
 	keys := []string{s.outboxKey("entries"), s.outboxKey("ready")}
-	raw, err := leaseScript.Run(ctx, s.client, keys, s.outboxKey("group:"), owner, n, ms).StringSlice()
+	raw, err := s.script(ctx, leaseScript, keys, s.outboxKey("group:"), owner, n, ms).StringSlice()
 	if err != nil {
 		return nil, fmt.Errorf("redisstore: lease outbox entries: %w", err)
 	}
@@ -276,7 +276,18 @@ func (s *Store) Ack(ctx context.Context, id, owner string) error {
 		return err
 	}
 	keys := []string{s.outboxKey("entries"), s.outboxKey("ready")}
-	res, err := ackScript.Run(ctx, s.client, keys, s.outboxKey("group:"), id, owner).Int()
+	retried := false
+	res, err := settle(ctx, func() (int, error) {
+		res, err := s.script(ctx, ackScript, keys, s.outboxKey("group:"), id, owner).Int()
+		if retried && err == nil && res == 0 {
+			// Gone after an attempt that may have run (its reply lost, or
+			// not yet confirmed by a replica): most likely that attempt's
+			// doing, and either way nothing is left to settle.
+			res = 1
+		}
+		retried = true
+		return res, err
+	})
 	if err != nil {
 		return fmt.Errorf("redisstore: ack outbox entry %s: %w", id, err)
 	}
@@ -289,11 +300,46 @@ func (s *Store) Defer(ctx context.Context, id, owner string, notBefore time.Time
 		return err
 	}
 	keys := []string{s.outboxKey("entries"), s.outboxKey("ready")}
-	res, err := deferScript.Run(ctx, s.client, keys, id, owner, delayMS(notBefore, s.clock()), formatNotBefore(notBefore)).Int()
+	res, err := settle(ctx, func() (int, error) {
+		return s.script(ctx, deferScript, keys, id, owner, delayMS(notBefore, s.clock()), formatNotBefore(notBefore)).Int()
+	})
 	if err != nil {
 		return fmt.Errorf("redisstore: defer outbox entry %s: %w", id, err)
 	}
 	return leaseResult("defer", id, owner, res)
+}
+
+// settleFor bounds how long Ack and Defer keep retrying through an
+// outage; settleBackoff is their first pause, doubled up to settleMaxPause.
+const (
+	settleFor      = 5 * time.Second
+	settleBackoff  = 20 * time.Millisecond
+	settleMaxPause = 500 * time.Millisecond
+)
+
+// settle runs an Ack or Defer script, retrying while Redis is unreachable
+// for up to settleFor (or ctx). A Sentinel failover takes seconds, longer
+// than go-redis's own few retries; an Ack lost in it would leave the
+// entry leased, and the message would be sent again when the lease ran
+// out. Both scripts are safe to repeat: a retry of an Ack that did run
+// finds the entry gone, which Ack then takes as done; a retried Defer
+// finds the entry released and says the lease is lost.
+func settle(ctx context.Context, run func() (int, error)) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, settleFor)
+	defer cancel()
+	pause := settleBackoff
+	for {
+		res, err := run()
+		if err == nil || !Unreachable(err) || ctx.Err() != nil {
+			return res, err
+		}
+		select {
+		case <-ctx.Done():
+			return res, err
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, settleMaxPause)
+	}
 }
 
 // leaseResult turns an ack or defer script's answer into an error.

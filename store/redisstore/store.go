@@ -27,6 +27,9 @@ type Store struct {
 	prefix string
 	owned  bool             // Close closes the client only if Open created it
 	now    func() time.Time // this process's clock; nil is time.Now
+
+	waitReplicas int           // see Options.WaitReplicas
+	waitTimeout  time.Duration // see Options.WaitTimeout
 }
 
 // clock is this process's now, against which callers' times are read.

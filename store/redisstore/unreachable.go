@@ -9,17 +9,21 @@ import (
 )
 
 // Unreachable is fallback.Unreachable with go-redis's own outage errors: a
-// pool timeout, or a Redis loading its data, failing over or read-only. A
+// pool timeout, or a Redis loading its data, failing over or read-only,
+// and a write its replicas did not confirm (ErrNotReplicated). A
 // closed client is our own shutdown, not an outage. The daemon passes it as
 // fallback.Options.Unreachable.
 func Unreachable(err error) bool {
 	switch {
 	case err == nil, errors.Is(err, redis.ErrClosed):
 		return false
-	case errors.Is(err, redis.ErrPoolTimeout):
+	case errors.Is(err, redis.ErrPoolTimeout), errors.Is(err, ErrNotReplicated):
 		return true
 	}
-	for _, prefix := range []string{"LOADING", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "READONLY"} {
+	// MOVED and ASK reach us only when a Cluster's slots move faster than
+	// go-redis follows them; NOREPLICAS is a master set to refuse writes
+	// without its replicas (min-replicas-to-write). All pass with the switch.
+	for _, prefix := range []string{"LOADING", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "READONLY", "MOVED", "ASK", "NOREPLICAS"} {
 		if redis.HasErrorPrefix(err, prefix) {
 			return true
 		}

@@ -45,6 +45,11 @@ func TestUnreachable(t *testing.T) {
 		{fmt.Errorf("redisstore: claim: %w", replyError("LOADING Redis is loading the dataset in memory")), true},
 		{replyError("READONLY You can't write against a read only replica."), true},
 		{replyError("ERR CLUSTERDOWN The cluster is down"), true},
+		{fmt.Errorf("redisstore: ack: %w", redisstore.ErrNotReplicated), true},
+		{replyError("MOVED 3999 127.0.0.1:6381"), true},
+		{replyError("ASK 3999 127.0.0.1:6381"), true},
+		{replyError("NOREPLICAS Not enough good replicas to write."), true},
+		{replyError("ERR unknown command 'ASKING'"), false},
 		// What fallback.Unreachable knows, redisstore.Unreachable keeps.
 		{&net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}, true},
 		{errors.New("some other failure"), false},
