@@ -83,6 +83,10 @@ type Redis struct {
 	TLS            *TLS     `yaml:"tls"`
 	DialTimeout    Duration `yaml:"dial_timeout"`
 	CommandTimeout Duration `yaml:"command_timeout"`
+	// WaitReplicas makes outbox and KV writes wait until that many
+	// replicas confirm them (Redis WAIT); 0, the default, does not wait.
+	WaitReplicas int      `yaml:"wait_replicas"`
+	WaitTimeout  Duration `yaml:"wait_timeout"` // bound of that wait; default 500ms
 }
 
 // Scheduler holds defaults for every check.

@@ -108,6 +108,12 @@ func (v *validator) store() {
 		if r.DB < 0 {
 			v.errorf("store.redis.db", ErrInvalid, "must be >= 0")
 		}
+		switch {
+		case r.WaitReplicas < 0:
+			v.errorf("store.redis.wait_replicas", ErrInvalid, "must be >= 0")
+		case r.WaitReplicas > 0 && len(r.Addrs) > 1 && r.MasterName == "":
+			v.errorf("store.redis.wait_replicas", ErrInvalid, "is for a master with replicas (a url, or Sentinel's addrs + master_name), not Cluster: WAIT has no key to reach the node that took a write")
+		}
 		v.tls(r.TLS, "store.redis.tls")
 		v.insecureTLS(r.TLS, "store.redis.tls", redisHasPassword(r), insecureRedisMsg)
 	default:

@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -69,3 +70,23 @@ func TestInsecureRedisWithoutAPasswordIsNotWarned(t *testing.T) {
 		t.Errorf("a password in the url: warnings = %v", cfg.Warnings)
 	}
 }
+
+// wait_replicas needs a master with replicas: refused for Cluster, and
+// never negative, at the field's position.
+func TestWaitReplicasValidation(t *testing.T) {
+	for _, tc := range []struct{ redis, want string }{
+		{"{addrs: [10.0.0.1:6379, 10.0.0.2:6379], wait_replicas: 1}", "w.yaml:2:81: store.redis.wait_replicas: is for a master with replicas"},
+		{"{url: redis://r:6379/0, wait_replicas: -1}", "w.yaml:2:65: store.redis.wait_replicas: must be >= 0"},
+		{"{addrs: [10.0.0.1:26379], master_name: m, wait_replicas: 1}", ""},
+	} {
+		data := "store:\n  {driver: redis, redis: " + tc.redis + "}\nenvironments: {prod: {checks: [{name: a, url: \"https://a.example/\"}]}}\n"
+		_, err := fakeEnv(nil).Parse("w.yaml", []byte(data))
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: %v", tc.redis, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s: error %v, want %q", tc.redis, err, tc.want)
+		}
+	}
+}
+

@@ -49,6 +49,8 @@ func redisOptions(cfg config.Store) (redisstore.Options, error) {
 		}
 		opts.DialTimeout = cfg.Redis.DialTimeout.D()
 		opts.CommandTimeout = cfg.Redis.CommandTimeout.D()
+		opts.WaitReplicas = cfg.Redis.WaitReplicas
+		opts.WaitTimeout = cfg.Redis.WaitTimeout.D()
 		if t := cfg.Redis.TLS; t != nil {
 			tc, err := checks.ClientTLS(t)
 			if err != nil {
