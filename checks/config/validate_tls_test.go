@@ -89,4 +89,3 @@ func TestWaitReplicasValidation(t *testing.T) {
 		}
 	}
 }
-
