@@ -123,6 +123,22 @@ func NewSilences(kv store.KV, windows []Window, now func() time.Time) *Silences 
 	return &Silences{kv: kv, windows: windows, now: now}
 }
 
+// SetWindows replaces the configured windows (a reload).
+func (s *Silences) SetWindows(windows []Window) {
+	s.mu.Lock()
+	s.windows = windows
+	s.mu.Unlock()
+}
+
+// Windows returns the configured windows.
+func (s *Silences) Windows() []Window { return s.configured() }
+
+func (s *Silences) configured() []Window {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.windows
+}
+
 // Add stores a new runtime silence from now for d and returns it.
 func (s *Silences) Add(ctx context.Context, m SilenceMatch, d time.Duration, comment string) (Silence, error) {
 	if d <= 0 {
@@ -214,7 +230,7 @@ func (s *Silences) Runtime(ctx context.Context) ([]Silence, error) {
 // silences read straight from the store, for the status page and the CLI.
 func (s *Silences) Active(ctx context.Context, now time.Time) ([]Silence, error) {
 	rt, err := s.Runtime(ctx)
-	return activeAt(rt, s.windows, now), err
+	return activeAt(rt, s.configured(), now), err
 }
 
 func activeAt(rt []Silence, windows []Window, now time.Time) []Silence {
@@ -254,10 +270,10 @@ func (s *Silences) Until(ctx context.Context, m Message, now time.Time) time.Tim
 		s.lastErr = err
 		s.readAt = now
 	}
-	rt := s.cached
+	rt, windows := s.cached, s.windows
 	s.mu.Unlock()
 	var end time.Time
-	for _, sl := range activeAt(rt, s.windows, now) {
+	for _, sl := range activeAt(rt, windows, now) {
 		if sl.Matches(m) && sl.End.After(end) {
 			end = sl.End
 		}

@@ -71,22 +71,31 @@ func fetchSnapshot(ctx context.Context, cfg *config.Config) (*web.Snapshot, erro
 	return web.BuildSnapshot(ctx, st, v), nil
 }
 
-func fromDaemon(ctx context.Context, srv config.Server) (*web.Snapshot, error) {
+// daemonBase is the client and base URL that reach the configured daemon.
+func daemonBase(srv config.Server) (*http.Client, string, error) {
 	host, port, err := net.SplitHostPort(srv.Listen)
 	if err != nil || port == "0" {
-		return nil, fmt.Errorf("no fixed listen address")
+		return nil, "", fmt.Errorf("no fixed listen address")
 	}
 	if host == "" || host == "0.0.0.0" || host == "::" {
 		host = "127.0.0.1"
 	}
 	client, scheme, err := daemonClient(srv.WebConfigFile)
 	if err != nil {
+		return nil, "", err
+	}
+	return client, scheme + "://" + net.JoinHostPort(host, port), nil
+}
+
+func fromDaemon(ctx context.Context, srv config.Server) (*web.Snapshot, error) {
+	client, base, err := daemonBase(srv)
+	if err != nil {
 		return nil, err
 	}
 	defer client.CloseIdleConnections()
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, scheme+"://"+net.JoinHostPort(host, port)+"/api/v1/status", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/v1/status", nil)
 	if err != nil {
 		return nil, err
 	}
