@@ -88,7 +88,7 @@ type Daemon struct {
 	rotation   *rotation.Tracker
 	incidents  *notify.Incidents
 	dispatcher *notify.Dispatcher
-	silences   *notify.Silences // runtime silences and maintenance windows
+	silences   *notify.Silences              // runtime silences and maintenance windows
 	tokens     *tokencache.Cache             // nil when tokens are not shared
 	writer     atomic.Pointer[resultWriter]  // batches results while serving
 	incidentQ  atomic.Pointer[incidentQueue] // evaluates incidents while serving
