@@ -50,6 +50,15 @@ func TestSilencedMessageHeldThenSentOnce(t *testing.T) {
 	case <-time.After(waitFor):
 		t.Fatal("silenced message was not held")
 	}
+	// The reminder is settled on its own goroutine: wait until only the
+	// held message is left before ending the silence.
+	deadline := time.Now().Add(waitFor)
+	for depth(t, st) != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("outbox depth %d while silenced, want 1 (the held message)", depth(t, st))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	if got := rec.Sent(); len(got) != 1 {
 		t.Fatalf("sent while silenced: %v", ids(got))
 	}
@@ -57,7 +66,7 @@ func TestSilencedMessageHeldThenSentOnce(t *testing.T) {
 	clock.Advance(10*time.Minute + 2*time.Second) // past the end and the cache
 	waitSent(t, sent, 1)
 	// Wait for the outbox to settle, then nothing else may have gone out.
-	deadline := time.Now().Add(waitFor)
+	deadline = time.Now().Add(waitFor)
 	for depth(t, st) != 0 {
 		if time.Now().After(deadline) {
 			t.Fatalf("outbox depth %d after the silence ended", depth(t, st))
