@@ -126,11 +126,7 @@ func cmdSilence(ctx context.Context, env *cliEnv, args []string) int {
 		if list == nil {
 			list = []notify.Silence{}
 		}
-		var buf bytes.Buffer
-		enc := json.NewEncoder(&buf)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(list)
-		_, _ = env.stdout.Write(inertJSON(buf.Bytes()))
+		writeInertJSON(env.stdout, list)
 		return exitOK
 	}
 	if len(list) == 0 {

@@ -40,15 +40,20 @@ func cmdStatus(ctx context.Context, env *cliEnv, args []string) int {
 		return exitFailure
 	}
 	if *format == "json" {
-		var buf bytes.Buffer
-		enc := json.NewEncoder(&buf)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(snap)
-		_, _ = env.stdout.Write(inertJSON(buf.Bytes()))
+		writeInertJSON(env.stdout, snap)
 		return exitOK
 	}
 	printSnapshot(env.stdout, snap, time.Now())
 	return exitOK
+}
+
+// writeInertJSON writes v as indented JSON with terminal controls escaped.
+func writeInertJSON(w io.Writer, v any) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+	_, _ = w.Write(inertJSON(buf.Bytes()))
 }
 
 // fetchSnapshot asks the running daemon first (it holds the bolt file's
