@@ -106,6 +106,16 @@ func TestSilenceCLIThroughDaemon(t *testing.T) {
 		}
 	}
 
+	// A form post (no preflight) is refused even from no origin at all.
+	resp, err := http.Post("http://"+addr+"/api/v1/silences", "application/x-www-form-urlencoded", strings.NewReader("env=prod&for=1h"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnsupportedMediaType {
+		t.Errorf("form POST: %s, want 415", resp.Status)
+	}
+
 	if r = runCLI(t, "", "silence", "expire", "-config", cfg, id); r.code != exitOK {
 		t.Fatalf("expire: exit %d: %s", r.code, r.stderr)
 	}
@@ -149,5 +159,28 @@ func getJSON(t *testing.T, url string, v any) {
 	t.Helper()
 	if err := json.Unmarshal([]byte(httpGet(t, url)), v); err != nil {
 		t.Fatalf("GET %s: %v", url, err)
+	}
+}
+
+// With no daemon answering, the CLI reads and writes the store itself.
+func TestSilenceCLIWritesTheStoreWithoutADaemon(t *testing.T) {
+	t.Setenv("CREDMON_TEST_SILENCE_KEY", "sk_test_FAKEsilenceFAKE")
+	db := filepath.Join(t.TempDir(), "credmon.db")
+	cfg := writeConfig(t, fmt.Sprintf(silenceTestConfig, "127.0.0.1:1", db))
+	r := runCLI(t, "", "silence", "add", "-config", cfg, "-env", "prod", "-credential", "key", "-for", "1d", "-comment", "offline")
+	if r.code != exitOK {
+		t.Fatalf("add: exit %d: %s", r.code, r.stderr)
+	}
+	id := strings.Fields(r.stdout)[1]
+	r = runCLI(t, "", "silence", "list", "-config", cfg, "-format", "json")
+	var list []notify.Silence
+	if err := json.Unmarshal([]byte(r.stdout), &list); err != nil || len(list) != 2 || list[0].ID != id || list[0].Credential != "key" {
+		t.Fatalf("list: %v %s %s", err, r.stdout, r.stderr)
+	}
+	if r = runCLI(t, "", "silence", "expire", "-config", cfg, id); r.code != exitOK {
+		t.Fatalf("expire: exit %d: %s", r.code, r.stderr)
+	}
+	if r = runCLI(t, "", "silence", "list", "-config", cfg); strings.Contains(r.stdout, id) {
+		t.Errorf("expired silence still listed:\n%s", r.stdout)
 	}
 }
