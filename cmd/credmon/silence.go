@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -215,7 +216,10 @@ func callDaemon(ctx context.Context, srv config.Server, method, path string, bod
 		return fmt.Errorf("%w at %s: %v", errNoDaemon, srv.Listen, err)
 	}
 	defer client.CloseIdleConnections()
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	// A write waits for the store's fsync; a busy machine is slower than
+	// status's two seconds.
+	client.Timeout = 15 * time.Second
+	ctx, cancel := context.WithTimeout(ctx, client.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, base+path, bytes.NewReader(body))
 	if err != nil {
@@ -225,8 +229,14 @@ func callDaemon(ctx context.Context, srv config.Server, method, path string, bod
 		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := client.Do(req)
-	if err != nil {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
 		return fmt.Errorf("%w at %s: %v", errNoDaemon, srv.Listen, err)
+	}
+	if err != nil {
+		// Something answered and then failed: the silence may have been
+		// stored, so do not store another one behind the daemon's back.
+		return fmt.Errorf("daemon at %s: %v", srv.Listen, err)
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
