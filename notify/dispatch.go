@@ -53,6 +53,11 @@ type DispatcherOptions struct {
 	Router   *Router
 	Unrouted []string
 
+	// Silences hold the messages they match until they end (see deliver);
+	// nil silences nothing. Unrouted notifiers (the console log) are not
+	// silenced: the log records every transition as it happens.
+	Silences *Silences
+
 	// Hooks, for tests and programs that embed the dispatcher; metrics
 	// do not need them.
 	OnSent   func(notifier string)             // a message was accepted (called after its Ack)
@@ -323,9 +328,13 @@ func (d *Dispatcher) deliver(ctx context.Context, e store.OutboxEntry) bool {
 		return false
 	}
 
+	now := d.opts.Now()
+	if held := d.held(settle, log, e, env, now); held {
+		return false
+	}
+
 	// Checked here rather than at Lease: a message sent alongside this one
 	// may have just closed the gate with a 429.
-	now := d.opts.Now()
 	closed, round := d.admit(env.Notifier, now)
 	if !closed.IsZero() {
 		log.Debug("notify: notifier waiting, entry deferred unsent", "notifier", env.Notifier, "until", closed)
@@ -369,6 +378,35 @@ func (d *Dispatcher) deliver(ctx context.Context, e store.OutboxEntry) bool {
 		"deferrals", e.Attempts, "next_in", next.Sub(now), "err", err)
 	d.defer1(settle, log, e, next)
 	return false
+}
+
+// held settles an entry a silence holds and reports whether it did: the
+// entry waits, unsent, until the silence ends (looked at again at least
+// every silenceRecheck, so expiring a silence early releases it). A
+// reminder that comes due while silenced is dropped: by the time the
+// silence ends it says nothing the held messages and the next reminder do
+// not, and a burst of stale reminders after a maintenance is noise.
+func (d *Dispatcher) held(ctx context.Context, log *slog.Logger, e store.OutboxEntry, env envelope, now time.Time) bool {
+	if d.opts.Silences == nil || slices.Contains(d.opts.Unrouted, env.Notifier) {
+		return false
+	}
+	until := d.opts.Silences.Until(ctx, env.Message, now)
+	if until.IsZero() {
+		return false
+	}
+	if env.Message.Event == EventReminder {
+		log.Info("notify: reminder dropped while silenced", "notifier", env.Notifier, "incident", env.Message.IncidentKey, "silenced_until", until)
+		if err := d.outbox.Ack(ctx, e.ID, d.opts.Owner); err != nil {
+			log.Warn("notify: ack of a silenced reminder failed", "err", err)
+		}
+		return true
+	}
+	log.Debug("notify: silenced, entry held", "notifier", env.Notifier, "until", until)
+	if recheck := now.Add(silenceRecheck); until.After(recheck) {
+		until = recheck
+	}
+	d.defer1(ctx, log, e, until)
+	return true
 }
 
 func (d *Dispatcher) defer1(ctx context.Context, log *slog.Logger, e store.OutboxEntry, at time.Time) {

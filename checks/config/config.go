@@ -19,6 +19,9 @@ type Config struct {
 	Notify       Notify                  `yaml:"notify"`
 	Clock        Clock                   `yaml:"clock"`
 	Environments map[string]*Environment `yaml:"environments"`
+	// Maintenance windows hold the notifications they match (checks keep
+	// running); they are sent when the window ends.
+	Maintenance []*Maintenance `yaml:"maintenance"`
 
 	// Files are the files the configuration was read from, in order.
 	Files []string `yaml:"-"`
@@ -184,6 +187,25 @@ type RouteMatch struct {
 	Cause    string `yaml:"cause"`
 	Status   string `yaml:"status"`   // ok | warn | fail | error
 	Severity string `yaml:"severity"` // critical | warning | info
+}
+
+// Maintenance is a window during which matching notifications are held:
+// recurring (start is a schedule, as checks' schedule, plus duration) or
+// fixed (start and end are timestamps).
+type Maintenance struct {
+	Match    SilenceMatch `yaml:"match"`
+	Start    string       `yaml:"start"`
+	Duration Duration     `yaml:"duration"`
+	End      string       `yaml:"end"`
+	Comment  string       `yaml:"comment"`
+}
+
+// SilenceMatch selects notifications by environment and by check or
+// credential; an empty field matches anything.
+type SilenceMatch struct {
+	Env        string `yaml:"env"`
+	Check      string `yaml:"check"`
+	Credential string `yaml:"credential"`
 }
 
 // Slack configures Slack delivery: a webhook or a bot token.

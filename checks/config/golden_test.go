@@ -63,6 +63,7 @@ var goldenSentinels = map[string]error{
 	"invalid-route-notifier.yaml":        ErrReference,
 	"invalid-route-matcher.yaml":         ErrReference,
 	"invalid-alertmanager.yaml":          ErrInvalid,
+	"invalid-maintenance.yaml":           ErrReference,
 	"invalid-pagerduty-http.yaml":        ErrRequired,
 	"invalid-webhook.yaml":               ErrInvalid,
 	"invalid-unclosed-flow-map.yaml":     ErrSyntax,

@@ -49,6 +49,7 @@ func (c *Config) validate(failed map[string]bool) []*Error {
 	v.alerting()
 	v.notify()
 	v.clock()
+	v.maintenance()
 	envs := make([]string, 0, len(c.Environments))
 	for name := range c.Environments {
 		envs = append(envs, name)

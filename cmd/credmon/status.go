@@ -40,15 +40,20 @@ func cmdStatus(ctx context.Context, env *cliEnv, args []string) int {
 		return exitFailure
 	}
 	if *format == "json" {
-		var buf bytes.Buffer
-		enc := json.NewEncoder(&buf)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(snap)
-		_, _ = env.stdout.Write(inertJSON(buf.Bytes()))
+		writeInertJSON(env.stdout, snap)
 		return exitOK
 	}
 	printSnapshot(env.stdout, snap, time.Now())
 	return exitOK
+}
+
+// writeInertJSON writes v as indented JSON with terminal controls escaped.
+func writeInertJSON(w io.Writer, v any) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+	_, _ = w.Write(inertJSON(buf.Bytes()))
 }
 
 // fetchSnapshot asks the running daemon first (it holds the bolt file's
@@ -71,22 +76,31 @@ func fetchSnapshot(ctx context.Context, cfg *config.Config) (*web.Snapshot, erro
 	return web.BuildSnapshot(ctx, st, v), nil
 }
 
-func fromDaemon(ctx context.Context, srv config.Server) (*web.Snapshot, error) {
+// daemonBase is the client and base URL that reach the configured daemon.
+func daemonBase(srv config.Server) (*http.Client, string, error) {
 	host, port, err := net.SplitHostPort(srv.Listen)
 	if err != nil || port == "0" {
-		return nil, fmt.Errorf("no fixed listen address")
+		return nil, "", fmt.Errorf("no fixed listen address")
 	}
 	if host == "" || host == "0.0.0.0" || host == "::" {
 		host = "127.0.0.1"
 	}
 	client, scheme, err := daemonClient(srv.WebConfigFile)
 	if err != nil {
+		return nil, "", err
+	}
+	return client, scheme + "://" + net.JoinHostPort(host, port), nil
+}
+
+func fromDaemon(ctx context.Context, srv config.Server) (*web.Snapshot, error) {
+	client, base, err := daemonBase(srv)
+	if err != nil {
 		return nil, err
 	}
 	defer client.CloseIdleConnections()
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, scheme+"://"+net.JoinHostPort(host, port)+"/api/v1/status", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/v1/status", nil)
 	if err != nil {
 		return nil, err
 	}

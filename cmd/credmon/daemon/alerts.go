@@ -7,6 +7,7 @@ import (
 
 	"github.com/credmon/credmon/checks"
 	"github.com/credmon/credmon/checks/config"
+	"github.com/credmon/credmon/checks/schedule"
 	"github.com/credmon/credmon/notify"
 	"github.com/credmon/credmon/notify/slack"
 )
@@ -51,8 +52,40 @@ func (d *Daemon) setupAlerts(cfg *config.Config) error {
 		// the backlog goes out within a minute of recovery, not five.
 		MaxBackoff: time.Minute,
 		Metrics:    d.notifyMetrics,
+		Silences:   d.silences,
 	})
 	return nil
+}
+
+// MaintenanceWindows turns the configured windows into notify's; the
+// configuration was validated, so what does not parse is skipped.
+func MaintenanceWindows(cfg *config.Config) []notify.Window {
+	var out []notify.Window
+	for _, m := range cfg.Maintenance {
+		if m == nil {
+			continue
+		}
+		w := notify.Window{
+			Match:   notify.SilenceMatch{Env: m.Match.Env, Check: m.Match.Check, Credential: m.Match.Credential},
+			Comment: m.Comment,
+		}
+		if m.End != "" {
+			start, err1 := config.ParseTime(m.Start)
+			end, err2 := config.ParseTime(m.End)
+			if err1 != nil || err2 != nil {
+				continue
+			}
+			w.Start, w.End = start.Time, end.Time
+		} else {
+			every, err := schedule.Parse(m.Start)
+			if err != nil {
+				continue
+			}
+			w.Every, w.Duration = every, m.Duration.D()
+		}
+		out = append(out, w)
+	}
+	return out
 }
 
 func (d *Daemon) newSlack(cfg *config.Config, sc *config.Slack) (*slack.Notifier, error) {

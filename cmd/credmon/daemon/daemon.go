@@ -88,6 +88,7 @@ type Daemon struct {
 	rotation   *rotation.Tracker
 	incidents  *notify.Incidents
 	dispatcher *notify.Dispatcher
+	silences   *notify.Silences              // runtime silences and maintenance windows
 	tokens     *tokencache.Cache             // nil when tokens are not shared
 	writer     atomic.Pointer[resultWriter]  // batches results while serving
 	incidentQ  atomic.Pointer[incidentQueue] // evaluates incidents while serving
@@ -220,6 +221,7 @@ func New(ctx context.Context, opts Options) (*Daemon, error) {
 	} else if removed {
 		d.log.Info("deleted the fingerprint key earlier versions kept in the store; fingerprints are now keyed by the configured or local key")
 	}
+	d.silences = notify.NewSilences(st, nil, nil)
 	if err := d.setupAlerts(cfg); err != nil {
 		st.Close()
 		return nil, err
@@ -255,6 +257,7 @@ func (d *Daemon) apply(cfg *config.Config) error {
 	if err := d.sched.Set(g.jobs); err != nil {
 		return err
 	}
+	d.silences.SetWindows(MaintenanceWindows(cfg))
 	d.mu.Lock()
 	old := d.gen
 	d.gen = g
@@ -386,7 +389,10 @@ func (d *Daemon) Serve(parent context.Context) error {
 	defer stop()
 	d.mu.RLock()
 	listen, webConfig := d.gen.cfg.Server.Listen, d.gen.cfg.Server.WebConfigFile
-	var hopts []web.HandlerOption
+	// Silences are always served: the CLI reaches a bolt store the daemon
+	// holds only through them. They are behind web_config's auth like
+	// everything else.
+	hopts := []web.HandlerOption{web.WithSilences(d.silences)}
 	if d.gen.cfg.Server.EnableReloadEndpoint {
 		hopts = append(hopts, web.WithReload(func() error { return d.Reload("POST /-/reload") }))
 	}

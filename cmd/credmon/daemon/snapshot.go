@@ -21,6 +21,7 @@ func (d *Daemon) Snapshot(ctx context.Context) (*web.Snapshot, error) {
 		CredentialSchedule: d.credentialSchedule(),
 		NotReady:           notReady,
 		Self:               &web.Instance{ID: d.instance, Version: d.opts.Version, Started: d.started},
+		Windows:            d.silences.Windows(),
 	}
 	d.mu.RLock()
 	gen := d.gen

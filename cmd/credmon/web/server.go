@@ -47,6 +47,11 @@ func NewHandler(src Source, gatherer prometheus.Gatherer, log *slog.Logger, opts
 		mux.HandleFunc("POST /-/reload", s.reloadConfig)
 		mux.HandleFunc("PUT /-/reload", s.reloadConfig)
 	}
+	if s.silences != nil {
+		mux.HandleFunc("GET /api/v1/silences", s.listSilences)
+		mux.HandleFunc("POST /api/v1/silences", s.addSilence)
+		mux.HandleFunc("POST /api/v1/silences/{id}/expire", s.expireSilence)
+	}
 	return securityHeaders(mux)
 }
 
@@ -55,6 +60,8 @@ type server struct {
 	log    *slog.Logger
 	page   *page
 	reload func() error
+	// silences serves /api/v1/silences; nil: 404.
+	silences SilenceAPI
 }
 
 // securityHeaders applies to every response: the page is the one that needs

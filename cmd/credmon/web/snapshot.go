@@ -41,6 +41,9 @@ type Snapshot struct {
 	Instances   []Instance     `json:"instances,omitempty"` // live replicas
 	Incidents   []Incident     `json:"incidents,omitempty"` // open incidents
 	ClockOffset *time.Duration `json:"clock_offset,omitempty"`
+	// Silences are the runtime silences and maintenance windows active
+	// now: the notifications they match are held until they end.
+	Silences []notify.Silence `json:"silences,omitempty"`
 }
 
 // CheckStatus is one configured check and what is known of its runs.
@@ -116,6 +119,9 @@ type View struct {
 	// Self is this replica, listed first among the instances; nil when no
 	// daemon is asked.
 	Self *Instance
+	// Windows are the configured maintenance windows; runtime silences
+	// come from the store.
+	Windows []notify.Window
 }
 
 // SnapshotStore is what a snapshot reads.
@@ -180,6 +186,8 @@ func BuildSnapshot(ctx context.Context, st SnapshotStore, v View) *Snapshot {
 			s.Incidents = append(s.Incidents, Incident{Key: in.Key, Env: in.Env, Subject: in.Subject, Cause: in.Cause, Status: in.Status, Since: in.Since, LastNotified: in.LastNotified})
 		}
 	}
+	// A store that does not answer is reported above already.
+	s.Silences, _ = notify.NewSilences(st, v.Windows, nil).Active(ctx, s.Generated)
 	live, _ := st.Instances(ctx)
 	if v.Self != nil {
 		self := *v.Self

@@ -1,0 +1,247 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/credmon/credmon/checks/config"
+	"github.com/credmon/credmon/checks/duration"
+	"github.com/credmon/credmon/cmd/credmon/daemon"
+	"github.com/credmon/credmon/cmd/credmon/web"
+	"github.com/credmon/credmon/notify"
+)
+
+func init() {
+	register("silence", "hold notifications while you work: silence add|list|expire", cmdSilence)
+}
+
+const silenceUsage = `usage:
+  credmon silence add -env E [-check C | -credential C] -for 2h -comment TEXT
+  credmon silence list [-all] [-format table|json]
+  credmon silence expire ID`
+
+// cmdSilence manages runtime silences: through the running daemon when one
+// answers (it holds a bolt store's lock), else in the store directly.
+func cmdSilence(ctx context.Context, env *cliEnv, args []string) int {
+	if len(args) == 0 {
+		fmt.Fprintln(env.stderr, silenceUsage)
+		return exitBadConfig
+	}
+	sub, args := args[0], args[1:]
+	fs := newFlagSet("silence "+sub, env)
+	cfgPath := configFlag(fs, env)
+	var (
+		envName, check, cred, forS, comment, format *string
+		all                                         *bool
+	)
+	switch sub {
+	case "add":
+		envName = fs.String("env", "", "environment (required)")
+		check = fs.String("check", "", "silence only this check")
+		cred = fs.String("credential", "", "silence only this credential")
+		forS = fs.String("for", "", "how long, e.g. 2h or 1d (required)")
+		comment = fs.String("comment", "", "why, for whoever reads the status page")
+	case "list":
+		all = fs.Bool("all", false, "include silences that ended in the last day")
+		format = fs.String("format", "table", "table or json")
+	case "expire":
+	default:
+		fmt.Fprintf(env.stderr, "credmon silence: unknown subcommand %q\n%s\n", sub, silenceUsage)
+		return exitBadConfig
+	}
+	if err := fs.Parse(args); err != nil {
+		return exitBadConfig
+	}
+	cfg, ok := loadConfig(*cfgPath, env.stderr)
+	if !ok {
+		return exitBadConfig
+	}
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(env.stderr, "credmon silence %s: %s\n", sub, inert(fmt.Sprintf(format, a...)))
+		return exitBadConfig
+	}
+	switch sub {
+	case "add":
+		req := web.SilenceRequest{SilenceMatch: notify.SilenceMatch{Env: *envName, Check: *check, Credential: *cred}, For: *forS, Comment: *comment}
+		if msg := silenceProblem(cfg, req); msg != "" {
+			return fail("%s", msg)
+		}
+		var sl notify.Silence
+		body, _ := json.Marshal(req)
+		err := viaDaemon(ctx, cfg, http.MethodPost, "/api/v1/silences", body, &sl, func(s *notify.Silences) error {
+			d, _ := duration.Parse(req.For)
+			var err error
+			sl, err = s.Add(ctx, req.SilenceMatch, d, req.Comment)
+			return err
+		})
+		if err != nil {
+			return fail("%v", err)
+		}
+		fmt.Fprintf(env.stdout, "silence %s added: %s until %s\n", sl.ID, inert(describeMatch(sl.SilenceMatch)), sl.End.UTC().Format(time.RFC3339))
+		return exitOK
+	case "expire":
+		if fs.NArg() != 1 {
+			return fail("give one silence ID (credmon silence list shows them)")
+		}
+		id := fs.Arg(0)
+		var sl notify.Silence
+		err := viaDaemon(ctx, cfg, http.MethodPost, "/api/v1/silences/"+url.PathEscape(id)+"/expire", nil, &sl, func(s *notify.Silences) error {
+			var err error
+			sl, err = s.Expire(ctx, id)
+			return err
+		})
+		if err != nil {
+			return fail("%v", err)
+		}
+		fmt.Fprintf(env.stdout, "silence %s expired; its held notifications go out within a minute\n", sl.ID)
+		return exitOK
+	}
+	var list []notify.Silence
+	err := viaDaemon(ctx, cfg, http.MethodGet, "/api/v1/silences", nil, &list, func(s *notify.Silences) error {
+		var err error
+		list, err = s.Runtime(ctx)
+		return err
+	})
+	if err != nil {
+		return fail("%v", err)
+	}
+	now := time.Now()
+	list = slices.DeleteFunc(list, func(s notify.Silence) bool { return !*all && !s.Active(now) })
+	for _, w := range daemon.MaintenanceWindows(cfg) {
+		if s, ok := w.At(now); ok {
+			list = append(list, s)
+		}
+	}
+	if *format == "json" {
+		if list == nil {
+			list = []notify.Silence{}
+		}
+		writeInertJSON(env.stdout, list)
+		return exitOK
+	}
+	if len(list) == 0 {
+		fmt.Fprintln(env.stdout, "no active silences")
+		return exitOK
+	}
+	tw := tabwriter.NewWriter(env.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tMATCH\tSTATE\tUNTIL\tCOMMENT")
+	for _, s := range list {
+		id, state := s.ID, "active"
+		if s.Source == notify.SourceMaintenance {
+			id = "(maintenance)"
+		}
+		if !s.Active(now) {
+			state = "ended"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", inert(id), inert(describeMatch(s.SilenceMatch)), state, s.End.UTC().Format(time.RFC3339), inert(s.Comment))
+	}
+	tw.Flush()
+	return exitOK
+}
+
+// silenceProblem checks a new silence against the configuration, so a
+// typo does not silence nothing for two hours.
+func silenceProblem(cfg *config.Config, req web.SilenceRequest) string {
+	d, err := duration.Parse(req.For)
+	switch {
+	case req.Env == "":
+		return "-env is required"
+	case req.Check != "" && req.Credential != "":
+		return "give -check or -credential, not both"
+	case req.For == "":
+		return "-for is required, e.g. -for 2h"
+	case err != nil || d <= 0:
+		return fmt.Sprintf("-for %q: want a duration greater than 0, like 2h or 1d", req.For)
+	}
+	e, ok := cfg.Environments[req.Env]
+	if !ok || e == nil {
+		return fmt.Sprintf("unknown environment %q", req.Env)
+	}
+	if req.Check != "" && !slices.ContainsFunc(e.Checks, func(c *config.Check) bool { return c != nil && c.Name == req.Check }) {
+		return fmt.Sprintf("environment %s has no check %q", req.Env, req.Check)
+	}
+	if _, ok := e.Credentials[req.Credential]; req.Credential != "" && !ok {
+		return fmt.Sprintf("environment %s has no credential %q", req.Env, req.Credential)
+	}
+	return ""
+}
+
+func describeMatch(m notify.SilenceMatch) string {
+	parts := []string{"env=" + m.Env}
+	if m.Env == "" {
+		parts[0] = "env=any"
+	}
+	if m.Check != "" {
+		parts = append(parts, "check="+m.Check)
+	}
+	if m.Credential != "" {
+		parts = append(parts, "credential="+m.Credential)
+	}
+	return strings.Join(parts, " ")
+}
+
+// errNoDaemon is a daemon that did not answer: the store is tried instead.
+var errNoDaemon = errors.New("no daemon answers")
+
+// viaDaemon asks the running daemon (method path body, answer decoded into
+// out); when no daemon answers it runs direct on the store instead. A
+// daemon that answers with an error is believed, not bypassed.
+func viaDaemon(ctx context.Context, cfg *config.Config, method, path string, body []byte, out any, direct func(*notify.Silences) error) error {
+	derr := callDaemon(ctx, cfg.Server, method, path, body, out)
+	if !errors.Is(derr, errNoDaemon) {
+		return derr
+	}
+	st, err := daemon.OpenStore(ctx, cfg.Store)
+	if err != nil {
+		return fmt.Errorf("%v and the store cannot be opened: %w", derr, err)
+	}
+	defer st.Close()
+	return direct(notify.NewSilences(st, nil, nil))
+}
+
+func callDaemon(ctx context.Context, srv config.Server, method, path string, body []byte, out any) error {
+	client, base, err := daemonBase(srv)
+	if err != nil {
+		return fmt.Errorf("%w at %s: %v", errNoDaemon, srv.Listen, err)
+	}
+	defer client.CloseIdleConnections()
+	// A write waits for the store's fsync; a busy machine is slower than
+	// status's two seconds.
+	client.Timeout = 15 * time.Second
+	ctx, cancel := context.WithTimeout(ctx, client.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, base+path, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := client.Do(req)
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return fmt.Errorf("%w at %s: %v", errNoDaemon, srv.Listen, err)
+	}
+	if err != nil {
+		// Something answered and then failed: the silence may have been
+		// stored, so do not store another one behind the daemon's back.
+		return fmt.Errorf("daemon at %s: %v", srv.Listen, err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("daemon answered %s: %s", resp.Status, strings.TrimSpace(string(data)))
+	}
+	return json.Unmarshal(data, out)
+}

@@ -1,0 +1,186 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/credmon/credmon/cmd/credmon/daemon"
+	"github.com/credmon/credmon/cmd/credmon/web"
+	"github.com/credmon/credmon/notify"
+)
+
+const silenceTestConfig = `
+server: {listen: %q}
+store: {driver: bolt, path: %q}
+notify: {console: false}
+scheduler: {schedule: "0 0 1 1 *"}
+environments:
+  prod:
+    credentials:
+      key: {type: api_key, secret: {env: CREDMON_TEST_SILENCE_KEY}}
+    checks:
+      - {name: alpha, credential: key, url: "http://127.0.0.1:1/a"}
+maintenance:
+  - {match: {env: prod}, start: "2020-01-01T00:00:00Z", end: "2099-01-01T00:00:00Z", comment: long freeze}
+`
+
+// The CLI adds, lists and expires silences through a running daemon that
+// holds the bolt store's lock; the daemon shows them in its status.
+func TestSilenceCLIThroughDaemon(t *testing.T) {
+	t.Setenv("CREDMON_TEST_SILENCE_KEY", "sk_test_FAKEsilenceFAKE")
+	db := filepath.Join(t.TempDir(), "credmon.db")
+	daemonCfg := writeConfig(t, fmt.Sprintf(silenceTestConfig, "127.0.0.1:0", db))
+	ready := make(chan string, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- daemon.Run(ctx, daemon.Options{ConfigPath: daemonCfg, Listen: "127.0.0.1:0", WatchInterval: -1,
+			Logger: slog.New(slog.DiscardHandler), Ready: func(addr string) { ready <- addr }})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("daemon: %v", err)
+		}
+	})
+	var addr string
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		done <- nil
+		t.Fatalf("daemon: %v", err)
+	}
+	// The CLI's config names the daemon's address; the store is the same
+	// bolt file, locked by the daemon, so only the daemon can answer.
+	cfg := writeConfig(t, fmt.Sprintf(silenceTestConfig, addr, db))
+
+	r := runCLI(t, "", "silence", "add", "-config", cfg, "-env", "prod", "-check", "alpha", "-for", "2h", "-comment", "deploy 42")
+	if r.code != exitOK {
+		t.Fatalf("add: exit %d: %s", r.code, r.stderr)
+	}
+	m := regexp.MustCompile(`silence ([0-9a-f]{16}) added: env=prod check=alpha until `).FindStringSubmatch(r.stdout)
+	if m == nil {
+		t.Fatalf("add printed %q", r.stdout)
+	}
+	id := m[1]
+
+	r = runCLI(t, "", "silence", "list", "-config", cfg, "-format", "json")
+	var list []notify.Silence
+	if err := json.Unmarshal([]byte(r.stdout), &list); r.code != exitOK || err != nil {
+		t.Fatalf("list: exit %d, %v: %s %s", r.code, err, r.stdout, r.stderr)
+	}
+	if len(list) != 2 || list[0].ID != id || list[0].Comment != "deploy 42" || list[1].Source != notify.SourceMaintenance || list[1].Comment != "long freeze" {
+		t.Fatalf("list = %+v, want the new silence and the maintenance window", list)
+	}
+
+	var snap web.Snapshot
+	getJSON(t, "http://"+addr+"/api/v1/status", &snap)
+	if len(snap.Silences) != 2 || snap.Silences[0].ID != id {
+		t.Errorf("status silences = %+v", snap.Silences)
+	}
+	page := httpGet(t, "http://"+addr+"/")
+	if !strings.Contains(page, "deploy 42") || !strings.Contains(page, "long freeze") {
+		t.Errorf("status page does not show the silences")
+	}
+
+	// A page of another site cannot add or expire one through a browser.
+	for _, path := range []string{"/api/v1/silences", "/api/v1/silences/" + id + "/expire"} {
+		req, _ := http.NewRequest(http.MethodPost, "http://"+addr+path, strings.NewReader(`{"env":"prod","for":"1h"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Origin", "https://evil.example")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("cross-origin POST %s: %s, want 403", path, resp.Status)
+		}
+	}
+
+	// A form post (no preflight) is refused even from no origin at all.
+	resp, err := http.Post("http://"+addr+"/api/v1/silences", "application/x-www-form-urlencoded", strings.NewReader("env=prod&for=1h"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnsupportedMediaType {
+		t.Errorf("form POST: %s, want 415", resp.Status)
+	}
+
+	if r = runCLI(t, "", "silence", "expire", "-config", cfg, id); r.code != exitOK {
+		t.Fatalf("expire: exit %d: %s", r.code, r.stderr)
+	}
+	r = runCLI(t, "", "silence", "list", "-config", cfg)
+	if r.code != exitOK || strings.Contains(r.stdout, id) || !strings.Contains(r.stdout, "long freeze") {
+		t.Errorf("list after expire (exit %d):\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = runCLI(t, "", "silence", "list", "-config", cfg, "-all")
+	if !strings.Contains(r.stdout, id) || !strings.Contains(r.stdout, "ended") {
+		t.Errorf("list -all after expire:\n%s", r.stdout)
+	}
+
+	for _, bad := range [][]string{
+		{"expire", "-config", cfg, "0123456789abcdef"},
+		{"add", "-config", cfg, "-env", "prod", "-check", "alhpa", "-for", "2h"},
+		{"add", "-config", cfg, "-env", "prod", "-for", "soon"},
+		{"add", "-config", cfg, "-check", "alpha", "-for", "2h"},
+		{"frobnicate"},
+	} {
+		if r := runCLI(t, "", append([]string{"silence"}, bad...)...); r.code != exitBadConfig || r.stderr == "" {
+			t.Errorf("silence %v: exit %d, stderr %q; want 2 with a message", bad, r.code, r.stderr)
+		}
+	}
+}
+
+func httpGet(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s", url, resp.Status)
+	}
+	return string(b)
+}
+
+func getJSON(t *testing.T, url string, v any) {
+	t.Helper()
+	if err := json.Unmarshal([]byte(httpGet(t, url)), v); err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+}
+
+// With no daemon answering, the CLI reads and writes the store itself.
+func TestSilenceCLIWritesTheStoreWithoutADaemon(t *testing.T) {
+	t.Setenv("CREDMON_TEST_SILENCE_KEY", "sk_test_FAKEsilenceFAKE")
+	db := filepath.Join(t.TempDir(), "credmon.db")
+	cfg := writeConfig(t, fmt.Sprintf(silenceTestConfig, "127.0.0.1:1", db))
+	r := runCLI(t, "", "silence", "add", "-config", cfg, "-env", "prod", "-credential", "key", "-for", "1d", "-comment", "offline")
+	if r.code != exitOK {
+		t.Fatalf("add: exit %d: %s", r.code, r.stderr)
+	}
+	id := strings.Fields(r.stdout)[1]
+	r = runCLI(t, "", "silence", "list", "-config", cfg, "-format", "json")
+	var list []notify.Silence
+	if err := json.Unmarshal([]byte(r.stdout), &list); err != nil || len(list) != 2 || list[0].ID != id || list[0].Credential != "key" {
+		t.Fatalf("list: %v %s %s", err, r.stdout, r.stderr)
+	}
+	if r = runCLI(t, "", "silence", "expire", "-config", cfg, id); r.code != exitOK {
+		t.Fatalf("expire: exit %d: %s", r.code, r.stderr)
+	}
+	if r = runCLI(t, "", "silence", "list", "-config", cfg); strings.Contains(r.stdout, id) {
+		t.Errorf("expired silence still listed:\n%s", r.stdout)
+	}
+}
