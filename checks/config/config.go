@@ -41,6 +41,10 @@ type Server struct {
 	// (TLS, basic auth, HTTP headers) applied to every endpoint; default
 	// none: plain HTTP, no authentication.
 	WebConfigFile string `yaml:"web_config_file"`
+	// Pprof serves Go's profiles at /debug/pprof/ on the same listener,
+	// behind the same guards; default off. On a listen address that is
+	// not loopback it needs WebConfigFile (TLS, basic auth).
+	Pprof bool `yaml:"pprof"`
 }
 
 // Store selects and configures the state store.

@@ -73,6 +73,25 @@ func (v *validator) server() {
 			v.errorf("server.web_config_file", ErrInvalid, "invalid web config %s: %s", f, strings.Join(strings.Fields(errText(err)), " "))
 		}
 	}
+	if v.c.Server.Pprof && v.c.Server.WebConfigFile == "" && !loopbackListen(v.c.Server.Listen) {
+		// Profiles name every function and goroutine of the process: not
+		// for anyone who can reach the port.
+		v.errorf("server.pprof", ErrInvalid, "pprof on %s, which is not loopback, needs server.web_config_file (basic auth or TLS client certificates); or listen on 127.0.0.1", v.c.Server.Listen)
+	}
+}
+
+// loopbackListen reports whether a listen address binds loopback only:
+// localhost or a loopback IP. An empty host binds every interface.
+func loopbackListen(listen string) bool {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func (v *validator) store() {
