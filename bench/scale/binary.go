@@ -240,6 +240,19 @@ func runChild(ctx context.Context, o options, dir, kind, bin string) (childRun, 
 		return r, err
 	}
 	s0 := st
+	profiled := make(chan struct{})
+	if kind == "credmon" && o.profileDir != "" {
+		// The CPU profile covers the measured window but its last seconds;
+		// the heap profile is taken at its end.
+		go func() {
+			defer close(profiled)
+			secs := max(int(o.duration.Seconds())-5, 1)
+			fetchTo(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", strings.TrimSuffix(strings.TrimPrefix(metricsURL, "http://"), "/metrics"), secs),
+				filepath.Join(o.profileDir, fmt.Sprintf("cpu-%d.pprof", o.checks)))
+		}()
+	} else {
+		close(profiled)
+	}
 	mu.Lock()
 	from := len(samples)
 	mu.Unlock()
@@ -260,6 +273,10 @@ func runChild(ctx context.Context, o options, dir, kind, bin string) (childRun, 
 		return r, err
 	}
 	lag1 := scrapeLag(metricsURL)
+	<-profiled
+	if kind == "credmon" && o.profileDir != "" {
+		fetchTo(strings.TrimSuffix(metricsURL, "/metrics")+"/debug/pprof/heap", filepath.Join(o.profileDir, fmt.Sprintf("heap-%d.pprof", o.checks)))
+	}
 	r.window = p1.at.Sub(p0.at)
 	r.cpu = time.Duration(p1.ticks-p0.ticks) * time.Second / clockTicks
 	r.probes = s1.requests - s0.requests
@@ -287,7 +304,7 @@ func runChild(ctx context.Context, o options, dir, kind, bin string) (childRun, 
 func binaryConfig(o options, addr, dir, listen string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "server: {listen: %q", listen)
-	if o.pprof {
+	if o.pprof || o.profileDir != "" {
 		b.WriteString(", pprof: true")
 	}
 	b.WriteString("}\n")
@@ -327,6 +344,25 @@ func runFloor(ctx context.Context, o options) {
 		next = next.Add(interval)
 		time.Sleep(time.Until(next))
 		work <- i
+	}
+}
+
+// fetchTo saves url's body at path; a failure is reported, not fatal.
+func fetchTo(url, path string) {
+	resp, err := http.Get(url)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "scale: profile:", err)
+		return
+	}
+	defer resp.Body.Close()
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "scale: profile:", err)
+		return
+	}
+	defer f.Close()
+	if _, err := io.Copy(f, resp.Body); err != nil || resp.StatusCode != http.StatusOK {
+		fmt.Fprintln(os.Stderr, "scale: profile:", resp.Status, err)
 	}
 }
 

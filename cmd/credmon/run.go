@@ -27,7 +27,7 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) int {
 		fmt.Fprintf(env.stderr, "credmon run: %v\n", err)
 		return exitBadConfig
 	}
-	err = daemon.Run(ctx, daemon.Options{ConfigPath: *cfgPath, Listen: *listen, Reload: env.reload, Logger: log, Version: version})
+	err = daemon.Run(ctx, daemon.Options{ConfigPath: *cfgPath, Listen: *listen, Reload: env.reload, Logger: log, Version: version, MemoryLimit: true})
 	return daemonExit(env, err)
 }
 

@@ -63,6 +63,10 @@ type Options struct {
 	// OnResult, when set, sees every result after it is recorded; for
 	// programs that embed the daemon (the benchmark) and tests.
 	OnResult func(checks.Result)
+	// MemoryLimit sets the process's soft memory limit from the check count
+	// at start and on each reload unless GOMEMLIMIT is set (memlimit.go);
+	// `credmon run` sets it, programs that embed the daemon choose.
+	MemoryLimit bool
 }
 
 // Daemon is one running replica.
@@ -404,6 +408,9 @@ func (d *Daemon) Serve(parent context.Context) error {
 	nChecks := len(d.gen.checks)
 	d.mu.RUnlock()
 	d.log.Info("credmon running", "instance", d.instance, "listen", ln.Addr().String(), "checks", nChecks)
+	if d.opts.MemoryLimit {
+		applyMemoryLimit(nChecks, d.log)
+	}
 	if d.opts.Ready != nil {
 		d.opts.Ready(ln.Addr().String())
 	}

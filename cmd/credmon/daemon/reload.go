@@ -76,6 +76,9 @@ func (d *Daemon) Reload(reason string) error {
 		return err
 	}
 	d.log.Info("config reloaded", "reason", reason, "checks", len(cfg.CheckList()))
+	if d.opts.MemoryLimit {
+		applyMemoryLimit(len(cfg.CheckList()), d.log)
+	}
 	return nil
 }
 
