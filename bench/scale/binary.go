@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -435,6 +436,9 @@ func lagQuantiles(a, b map[string]float64) (string, string) {
 	total := bs[len(bs)-1].n
 	q := func(p float64) string {
 		for _, x := range bs {
+			if math.IsInf(x.le, 1) {
+				return "> 10s"
+			}
 			if x.n >= p*total {
 				return "≤ " + time.Duration(x.le*float64(time.Second)).String()
 			}
