@@ -142,6 +142,15 @@ func runChild(ctx context.Context, o options, dir, kind, bin string) (childRun, 
 		return r, err
 	}
 	defer logf.Close()
+	if o.logDir != "" {
+		// Deferred before the child's stop, so it runs after it: the
+		// whole log, shutdown included.
+		defer func() {
+			if b, err := os.ReadFile(logPath); err == nil {
+				_ = os.WriteFile(filepath.Join(o.logDir, fmt.Sprintf("%s-%d-%s.log", kind, o.checks, time.Now().Format("150405"))), b, 0o600)
+			}
+		}()
+	}
 	var cmd *exec.Cmd
 	var metricsURL string
 	switch kind {

@@ -43,7 +43,7 @@ type options struct {
 	cpuprofile, memprofile       string
 	binary, target               string
 	pprof                        bool
-	profileDir                   string
+	profileDir, logDir           string
 }
 
 func main() {
@@ -55,6 +55,7 @@ func main() {
 	flag.IntVar(&o.runs, "runs", 3, "-mode binary: floor and credmon runs, alternated")
 	flag.BoolVar(&o.pprof, "pprof", false, "-mode binary: set server.pprof: true in the generated config")
 	flag.StringVar(&o.profileDir, "profile", "", "-mode binary: save credmon's CPU profile of the measured window and a heap profile at its end in this directory (implies -pprof)")
+	flag.StringVar(&o.logDir, "logs", "", "-mode binary: keep each child's log in this directory")
 	flag.StringVar(&o.target, "target", "", "internal (-role floor): the target's address")
 	flag.StringVar(&o.redisURL, "redis", "redis://127.0.0.1:6379/0", "redis URL for -store redis")
 	flag.IntVar(&o.checks, "checks", 10000, "number of checks")
