@@ -244,12 +244,17 @@ func runChild(ctx context.Context, o options, dir, kind, bin string) (childRun, 
 	if st.distinct >= o.checks {
 		r.allRanAfter = time.Unix(0, st.lastFirst).Sub(started)
 	}
+	// The scrape takes seconds at 100,000 checks: the window's probe
+	// count and CPU both start after it.
 	lag0 := scrapeLag(metricsURL)
+	s0, err := t.stats()
+	if err != nil {
+		return r, err
+	}
 	p0, err := readProc(pid)
 	if err != nil {
 		return r, err
 	}
-	s0 := st
 	profiled := make(chan struct{})
 	if kind == "credmon" && o.profileDir != "" {
 		// The CPU profile covers the measured window but its last seconds;
