@@ -7,12 +7,12 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -38,16 +38,25 @@ const benchKey = "sk_live_FAKEbench00000000000000b3c4"
 
 type options struct {
 	role, mode, driver, redisURL string
-	checks, replicas             int
+	checks, replicas, runs       int
 	every, jitter, duration      time.Duration
 	cpuprofile, memprofile       string
+	binary, target               string
+	pprof                        bool
+	profileDir, logDir           string
 }
 
 func main() {
 	var o options
-	flag.StringVar(&o.role, "role", "driver", "driver, or target (internal: the loopback API)")
-	flag.StringVar(&o.mode, "mode", "both", "credmon, bare or both")
-	flag.StringVar(&o.driver, "store", "memory", "store driver for credmon: memory, bolt or redis")
+	flag.StringVar(&o.role, "role", "driver", "driver; internal: target (the loopback API) or floor (the bare loop as a child)")
+	flag.StringVar(&o.mode, "mode", "both", "in-process: credmon, bare or both; binary: the real credmon binary and the floor as child processes")
+	flag.StringVar(&o.driver, "store", "", "store driver for credmon: memory, bolt or redis (default bolt with -mode binary, memory otherwise)")
+	flag.StringVar(&o.binary, "credmon", "", "-mode binary: path of the credmon binary (default: go build ./cmd/credmon)")
+	flag.IntVar(&o.runs, "runs", 3, "-mode binary: floor and credmon runs, alternated")
+	flag.BoolVar(&o.pprof, "pprof", false, "-mode binary: set server.pprof: true in the generated config")
+	flag.StringVar(&o.profileDir, "profile", "", "-mode binary: save credmon's CPU profile of the measured window and a heap profile at its end in this directory (implies -pprof)")
+	flag.StringVar(&o.logDir, "logs", "", "-mode binary: keep each child's log in this directory")
+	flag.StringVar(&o.target, "target", "", "internal (-role floor): the target's address")
 	flag.StringVar(&o.redisURL, "redis", "redis://127.0.0.1:6379/0", "redis URL for -store redis")
 	flag.IntVar(&o.checks, "checks", 10000, "number of checks")
 	flag.IntVar(&o.replicas, "replicas", 1, "credmon replicas in this process (use with -store redis)")
@@ -63,48 +72,53 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if o.role == "floor" {
+		runFloor(ctx, o)
+		return
+	}
+	if o.mode == "binary" {
+		if o.driver == "" {
+			o.driver = "bolt"
+		}
+		if err := runBinaryMode(ctx, o); err != nil {
+			fmt.Fprintln(os.Stderr, "scale:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if o.driver == "" {
+		o.driver = "memory"
+	}
 	if err := run(ctx, o); err != nil {
 		fmt.Fprintln(os.Stderr, "scale:", err)
 		os.Exit(1)
 	}
 }
 
-// serveTarget is the API under probe: it checks the key like a real API.
-func serveTarget() {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	fmt.Println(ln.Addr().String())
-	_ = http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Authorization") != "Bearer "+benchKey {
-			w.WriteHeader(http.StatusUnauthorized)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = io.WriteString(w, `{"ok":true}`)
-	}))
-}
-
-func startTarget(ctx context.Context) (string, func(), error) {
+func startTarget(ctx context.Context) (*target, error) {
 	self, err := os.Executable()
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	cmd := exec.CommandContext(ctx, self, "-role", "target")
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		return "", nil, err
+		return nil, err
+	}
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
 	}
 	if err := cmd.Start(); err != nil {
-		return "", nil, err
+		return nil, err
 	}
-	buf := make([]byte, 64)
-	n, err := out.Read(buf)
-	if err != nil {
-		return "", nil, err
+	t := &target{in: in, out: bufio.NewScanner(out), stop: func() { _ = in.Close(); _ = cmd.Wait() }}
+	if !t.out.Scan() {
+		t.stop()
+		return nil, fmt.Errorf("target printed no address: %v", t.out.Err())
 	}
-	return strings.TrimSpace(string(buf[:n])), func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }, nil
+	t.addr = strings.TrimSpace(t.out.Text())
+	return t, nil
 }
 
 type measurement struct {
@@ -119,11 +133,12 @@ type measurement struct {
 }
 
 func run(ctx context.Context, o options) error {
-	addr, kill, err := startTarget(ctx)
+	t, err := startTarget(ctx)
 	if err != nil {
 		return fmt.Errorf("target: %w", err)
 	}
-	defer kill()
+	defer t.stop()
+	addr := t.addr
 	var ms []measurement
 	if o.mode == "bare" || o.mode == "both" {
 		m, err := runBare(ctx, o, addr)

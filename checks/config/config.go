@@ -50,6 +50,10 @@ type Server struct {
 	// EnableReloadEndpoint serves POST /-/reload, which reloads the
 	// configuration as SIGHUP does; default false, as in Prometheus.
 	EnableReloadEndpoint bool `yaml:"enable_reload_endpoint"`
+	// Pprof serves Go's profiles at /debug/pprof/ on the same listener,
+	// behind the same guards; default off. On a listen address that is
+	// not loopback it needs WebConfigFile (TLS, basic auth).
+	Pprof bool `yaml:"pprof"`
 }
 
 // Store selects and configures the state store.

@@ -58,6 +58,7 @@ var goldenSentinels = map[string]error{
 	"invalid-header.yaml":                ErrInvalid,
 	"invalid-not-mapping.yaml":           ErrInvalid,
 	"invalid-multi-doc.yaml":             ErrSyntax,
+	"invalid-pprof-exposed.yaml":         ErrInvalid,
 	"invalid-bad-interp.yaml":            ErrInvalid,
 	"invalid-web-config.yaml":            ErrInvalid,
 	"invalid-route-notifier.yaml":        ErrReference,

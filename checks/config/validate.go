@@ -80,6 +80,18 @@ func (v *validator) server() {
 		}
 	}
 	v.reloadEndpoint()
+	if v.c.Server.Pprof && v.c.Server.WebConfigFile == "" && !listensOnLoopback(v.c.Server.Listen) {
+		// Profiles name every function and goroutine of the process: not
+		// for anyone who can reach the port.
+		v.errorf("server.pprof", ErrInvalid, "pprof on %s, which is not loopback, needs server.web_config_file (basic auth or TLS client certificates); or listen on 127.0.0.1", v.c.Server.Listen)
+	}
+}
+
+// listensOnLoopback reports whether a listen address binds loopback only;
+// an empty host binds every interface.
+func listensOnLoopback(listen string) bool {
+	host, _, err := net.SplitHostPort(listen)
+	return err == nil && IsLoopback(host)
 }
 
 func (v *validator) store() {

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"net"
 	"net/url"
 )
 
@@ -31,7 +30,7 @@ func (v *validator) reloadEndpoint() {
 	if !s.EnableReloadEndpoint || s.WebConfigFile != "" {
 		return
 	}
-	if host, _, err := net.SplitHostPort(s.Listen); err == nil && IsLoopback(host) {
+	if listensOnLoopback(s.Listen) {
 		return
 	}
 	at := "server.enable_reload_endpoint"

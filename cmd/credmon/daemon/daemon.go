@@ -388,7 +388,7 @@ func (d *Daemon) Serve(parent context.Context) error {
 	ctx, stop := context.WithCancel(parent)
 	defer stop()
 	d.mu.RLock()
-	listen, webConfig := d.gen.cfg.Server.Listen, d.gen.cfg.Server.WebConfigFile
+	listen, webConfig, profiles := d.gen.cfg.Server.Listen, d.gen.cfg.Server.WebConfigFile, d.gen.cfg.Server.Pprof
 	// Silences are always served: the CLI reaches a bolt store the daemon
 	// holds only through them. They are behind web_config's auth like
 	// everything else.
@@ -405,7 +405,11 @@ func (d *Daemon) Serve(parent context.Context) error {
 		d.store.Close()
 		return fmt.Errorf("server.listen: %w", err)
 	}
-	srv := web.NewServer(web.NewHandler(d, d.registry, d.log, hopts...), ln.Addr(), web.ServerOptions{BaseContext: ctx, Logger: d.log})
+	handler := web.NewHandler(d, d.registry, d.log, hopts...)
+	if profiles {
+		handler = web.WithPprof(handler)
+	}
+	srv := web.NewServer(handler, ln.Addr(), web.ServerOptions{BaseContext: ctx, Logger: d.log})
 	var wg sync.WaitGroup
 	serveErr := make(chan error, 1)
 	wg.Go(func() {
