@@ -13,6 +13,7 @@ import (
 
 	"github.com/credmon/credmon/checks"
 	"github.com/credmon/credmon/checks/config"
+	"github.com/credmon/credmon/checks/sandbox"
 )
 
 // bearerServer is a resource server that wants `Authorization: Bearer
@@ -140,37 +141,12 @@ func TestSchemelessAuthorizationAccepted(t *testing.T) {
 	}
 }
 
-// strippingProxy is a forward proxy on loopback that drops Authorization,
-// as misconfigured corporate proxies and some gateways do.
+// strippingProxy is sandbox.StrippingProxy on loopback, and how many
+// requests it forwarded.
 func strippingProxy(t *testing.T) (*httptest.Server, *atomic.Int64) {
 	t.Helper()
 	var seen atomic.Int64
-	px := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		seen.Add(1)
-		out, err := http.NewRequestWithContext(r.Context(), r.Method, r.URL.String(), r.Body)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadGateway)
-			return
-		}
-		for k, vs := range r.Header {
-			if k != "Authorization" && k != "Proxy-Connection" {
-				out.Header[k] = vs
-			}
-		}
-		resp, err := http.DefaultTransport.RoundTrip(out)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadGateway)
-			return
-		}
-		defer resp.Body.Close()
-		for k, vs := range resp.Header {
-			w.Header()[k] = vs
-		}
-		w.WriteHeader(resp.StatusCode)
-		buf := make([]byte, 32<<10)
-		n, _ := resp.Body.Read(buf)
-		_, _ = w.Write(buf[:n])
-	}))
+	px := httptest.NewServer(sandbox.StrippingProxy(&seen))
 	t.Cleanup(px.Close)
 	return px, &seen
 }

@@ -3,13 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/credmon/credmon/checks/sandbox"
 )
 
 const compareKey = "sk_live_FAKEcompare0000000000000c0a1"
@@ -46,32 +47,10 @@ func compareAPI(t *testing.T, bindToConn bool) *httptest.Server {
 	return srv
 }
 
-// authStrippingProxy is a forward proxy that drops Authorization.
+// authStrippingProxy is sandbox.StrippingProxy on loopback.
 func authStrippingProxy(t *testing.T) *httptest.Server {
 	t.Helper()
-	px := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		out, err := http.NewRequestWithContext(r.Context(), r.Method, r.URL.String(), nil)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadGateway)
-			return
-		}
-		for k, vs := range r.Header {
-			if k != "Authorization" && k != "Proxy-Connection" {
-				out.Header[k] = vs
-			}
-		}
-		resp, err := http.DefaultTransport.RoundTrip(out)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadGateway)
-			return
-		}
-		defer resp.Body.Close()
-		for k, vs := range resp.Header {
-			w.Header()[k] = vs
-		}
-		w.WriteHeader(resp.StatusCode)
-		_, _ = io.Copy(w, io.LimitReader(resp.Body, 1<<20))
-	}))
+	px := httptest.NewServer(sandbox.StrippingProxy(nil))
 	t.Cleanup(px.Close)
 	return px
 }
