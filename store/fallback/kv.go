@@ -2,6 +2,7 @@ package fallback
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"time"
 
@@ -20,16 +21,24 @@ func (s *Store) dirtied(key string, deleted bool, ttl time.Duration) {
 	s.mu.Unlock()
 }
 
-// epochKey marks a primary that holds this deployment's state: a primary
-// found without it came back empty (a Redis restarted without
-// persistence), and the Reseed prefixes are written back into it.
-const epochKey = "fallback:epoch"
+// epochKey holds the primary's epoch: a random value written into a
+// primary found without one — a Redis that came back empty (restarted
+// without persistence) or is new. seenEpochKey, in local only, is the
+// epoch this replica last saw. A replica that finds the epoch changed
+// since it last looked writes its Reseed prefixes back: every replica
+// does, each its own (a replica's mirror holds the keys it wrote), so it
+// does not matter which comes back first. A replica that has never seen
+// an epoch (a first start) has nothing of the primary's to give back.
+const (
+	epochKey     = "fallback:epoch"
+	seenEpochKey = "fallback:seen-epoch"
+)
 
 // sendKV brings the primary up to date with the KV: first every key this
 // replica wrote during the outage (the local value wins: the incident of
-// a check is written by its owner alone), then, if the primary came back
-// empty, the Reseed prefixes' last known state, where the primary has
-// none of its own.
+// a subject is written by its owner alone), then, if the primary came
+// back empty since this replica last looked, the Reseed prefixes' last
+// known state, where the primary has none of its own.
 func (s *Store) sendKV(ctx context.Context) error {
 	s.mu.Lock()
 	dirty := s.dirty
@@ -55,14 +64,58 @@ func (s *Store) sendKV(ctx context.Context) error {
 		}
 		delete(dirty, key)
 	}
+	return s.reseedIfEmptied(ctx)
+}
 
-	_, err := s.primary.Get(ctx, epochKey)
-	switch {
-	case err == nil:
-		return nil
-	case !errors.Is(err, store.ErrNotFound):
+// reseedIfEmptied compares the primary's epoch with the one this replica
+// last saw, and writes the Reseed prefixes back when it changed. It costs
+// one GET while nothing changes.
+func (s *Store) reseedIfEmptied(ctx context.Context) error {
+	cur, err := s.primary.Get(ctx, epochKey)
+	if errors.Is(err, store.ErrNotFound) {
+		cur = []byte(rand.Text())
+		ok, err := s.primary.CompareAndSwap(ctx, epochKey, nil, cur, 0)
+		if err != nil {
+			return err
+		}
+		if !ok { // another replica wrote it first
+			if cur, err = s.primary.Get(ctx, epochKey); err != nil {
+				return err
+			}
+		}
+	} else if err != nil {
 		return err
 	}
+	s.mu.Lock()
+	seen := s.seenEpoch
+	s.mu.Unlock()
+	if seen == string(cur) {
+		return nil
+	}
+	if seen == "" {
+		kept, err := s.local.Get(ctx, seenEpochKey)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		seen = string(kept)
+	}
+	if seen != "" && seen != string(cur) {
+		if err := s.reseed(ctx); err != nil {
+			return err
+		}
+	}
+	if err := s.local.Set(ctx, seenEpochKey, cur, 0); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.seenEpoch = string(cur)
+	s.mu.Unlock()
+	return nil
+}
+
+// reseed writes the Reseed prefixes' local state into the primary where
+// it has none.
+func (s *Store) reseed(ctx context.Context) error {
 	seeded := 0
 	for _, prefix := range s.opts.Reseed {
 		kept, err := s.local.Scan(ctx, prefix)
@@ -82,7 +135,7 @@ func (s *Store) sendKV(ctx context.Context) error {
 	if seeded > 0 {
 		s.log.Warn("store: the shared store came back without its data; wrote back the incident and thread state this replica knew", "keys", seeded)
 	}
-	return s.primary.Set(ctx, epochKey, []byte("1"), 0)
+	return nil
 }
 
 // writeBack copies one locally written key into the primary.

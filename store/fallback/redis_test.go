@@ -3,11 +3,6 @@ package fallback_test
 import (
 	"context"
 	"errors"
-	"net"
-	"os"
-	"os/exec"
-	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
@@ -20,89 +15,14 @@ import (
 	"github.com/credmon/credmon/store/storetest"
 )
 
-// redisServer is a redis-server of the test's own, so the test can kill it.
-type redisServer struct {
-	bin  string
-	port int
-	cmd  *exec.Cmd
-}
-
-func newRedisServer(t *testing.T) *redisServer {
-	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("redis-server not found (CI=true requires it): %v", err)
-		}
-		t.Skipf("redis-server not found, skipping (install redis; with CI=true this fails): %v", err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	r := &redisServer{bin: bin, port: port}
-	t.Cleanup(r.kill)
-	r.start(t)
-	return r
-}
-
-func (r *redisServer) url() string { return "redis://127.0.0.1:" + strconv.Itoa(r.port) }
-
-// start runs the server and waits (bounded) until it answers.
-func (r *redisServer) start(t *testing.T) {
-	t.Helper()
-	r.cmd = exec.Command(r.bin, "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--daemonize", "no")
-	if err := r.cmd.Start(); err != nil {
-		t.Fatalf("starting redis-server: %v", err)
-	}
-	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + strconv.Itoa(r.port), MaxRetries: -1})
-	defer c.Close()
-	deadline := time.Now().Add(5 * time.Second)
-	for c.Ping(t.Context()).Err() != nil {
-		if time.Now().After(deadline) {
-			t.Fatalf("redis-server on port %d did not answer within 5s", r.port)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// freeze stops the server without ending it (SIGSTOP): connections hang,
-// as across a network partition, and its data stays.
-func (r *redisServer) freeze(t *testing.T) {
-	t.Helper()
-	if err := r.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = r.cmd.Process.Signal(syscall.SIGCONT) })
-}
-
-// thaw resumes a frozen server.
-func (r *redisServer) thaw(t *testing.T) {
-	t.Helper()
-	if err := r.cmd.Process.Signal(syscall.SIGCONT); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func (r *redisServer) kill() {
-	if r.cmd != nil && r.cmd.Process != nil {
-		_ = r.cmd.Process.Kill()
-		_ = r.cmd.Wait()
-		r.cmd = nil
-	}
-}
-
 // TestRedisOutage kills a real Redis under the store and brings it back:
 // claims are granted locally meanwhile, and what was enqueued and
 // recorded during the outage reaches the new Redis.
 func TestRedisOutage(t *testing.T) {
-	srv := newRedisServer(t)
+	srv := storetest.StartRedisServer(t)
 	ctx := t.Context()
 	const prefix = "credmon-test:"
-	primary, err := redisstore.Open(ctx, redisstore.Options{URL: srv.url(), KeyPrefix: prefix, DialTimeout: time.Second})
+	primary, err := redisstore.Open(ctx, redisstore.Options{URL: srv.URL(), KeyPrefix: prefix, DialTimeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +42,7 @@ func TestRedisOutage(t *testing.T) {
 		t.Fatalf("second owner's Claim with Redis up = %v, %v; want refused by Redis", ok, err)
 	}
 
-	srv.kill()
+	srv.Kill()
 	if up := changes.wait(t); up || s.Healthy() {
 		t.Fatalf("after the kill: change up=%v, Healthy=%v; want down", up, s.Healthy())
 	}
@@ -142,13 +62,13 @@ func TestRedisOutage(t *testing.T) {
 		t.Fatalf("PutResult during the outage: %v", err)
 	}
 
-	srv.start(t) // same port, empty
+	restart(t, srv) // same port, empty
 	if up := changes.wait(t); !up || !s.Healthy() {
 		t.Fatalf("after the restart: change up=%v, Healthy=%v; want up", up, s.Healthy())
 	}
 
 	// Read the new Redis through a store of its own, not the wrapper.
-	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + strconv.Itoa(srv.port)})
+	client := redis.NewClient(&redis.Options{Addr: srv.Addr()})
 	t.Cleanup(func() { client.Close() })
 	direct := redisstore.New(client, prefix)
 	if n, err := direct.Depth(ctx); n != 2 || err != nil {
@@ -170,5 +90,28 @@ func TestRedisOutage(t *testing.T) {
 	}
 	if err := s.Stop(); err != nil && !errors.Is(err, context.Canceled) {
 		t.Errorf("Stop: %v", err)
+	}
+}
+
+func restart(t *testing.T, srv *storetest.RedisServer) {
+	t.Helper()
+	if err := srv.Restart(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// freeze stops the server (SIGSTOP) until thaw, or until the test ends.
+func freeze(t *testing.T, srv *storetest.RedisServer) {
+	t.Helper()
+	if err := srv.Freeze(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Thaw() })
+}
+
+func thaw(t *testing.T, srv *storetest.RedisServer) {
+	t.Helper()
+	if err := srv.Thaw(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -79,6 +79,7 @@ type Store struct {
 	pendingAcks    []outboxAck        // acks the primary missed
 	dirty          map[string]dirtyKV // KV keys written locally while down, for the primary
 	leasedFrom     map[string]bool    // outbox entries this process leased: true if from local
+	seenEpoch      string             // the primary's epoch when this replica last looked (see epochKey)
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
