@@ -50,6 +50,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Ready is called once the HTTP server listens, with its address.
 	Ready func(addr string)
+	// OutageGrace is how long, while Redis is unreachable, each replica
+	// probes only its own share of the checks before it probes them all;
+	// default 1 minute.
+	OutageGrace time.Duration
 	// Instance names this replica; default hostname-pid.
 	Instance string
 	// Version is reported in heartbeats and the status page.
@@ -155,7 +159,7 @@ func New(ctx context.Context, opts Options) (*Daemon, error) {
 		registry: prometheus.NewRegistry(),
 		console:  notify.NewConsole(opts.Logger),
 		last:     map[string]outcome{},
-		members:  newMembership(opts.Instance),
+		members:  newMembership(opts.Instance, opts.OutageGrace),
 		started:  time.Now(),
 	}
 	d.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -380,7 +384,23 @@ func (d *Daemon) handleIncident(op incidentOp) {
 		}
 		return
 	}
+	if d.shared && !d.members.decides(jobKey(op.r)) {
+		return // the owner decides it during the outage
+	}
 	d.observe(ctx, op.r)
+}
+
+// jobKey is the key of the scheduled job that produced r, the key its
+// ownership is decided by: a check's subject, a credential's evaluation.
+// The clock is every replica's own.
+func jobKey(r checks.Result) string {
+	switch r.Kind {
+	case checks.SubjectCredential:
+		return credentialJobID(r.Env, r.Credential)
+	case checks.SubjectClock:
+		return ""
+	}
+	return r.Key()
 }
 
 // Serve starts the scheduler and the HTTP server and blocks until ctx ends.

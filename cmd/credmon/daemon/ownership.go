@@ -13,27 +13,31 @@ import (
 // take its checks over: two heartbeats.
 const takeoverAfter = 2 * heartbeatEvery
 
-// outageGrace is how long, while the shared store is unreachable, the
+// defaultOutageGrace is how long, while the shared store is unreachable, the
 // replicas known alive when it went away are still taken to be alive.
 // Every replica is in the same outage and hears from no one; probing only
 // its own share keeps a short outage from tripling the load on the
 // monitored APIs. After the grace each replica probes everything: a
 // replica that died during a long outage must not leave its checks
 // unprobed until the store returns.
-const outageGrace = time.Minute
+const defaultOutageGrace = time.Minute
 
 // membership is the live replicas as this one last heard of them through
 // the store's heartbeats; ownership of each check follows from it.
 type membership struct {
-	self string
+	self  string
+	grace time.Duration // see defaultOutageGrace
 
 	mu        sync.Mutex
 	seen      map[string]time.Time // replica → when it was last seen alive
 	downSince time.Time            // when the store became unreachable; zero while it answers
 }
 
-func newMembership(self string) *membership {
-	return &membership{self: self, seen: map[string]time.Time{}}
+func newMembership(self string, grace time.Duration) *membership {
+	if grace <= 0 {
+		grace = defaultOutageGrace
+	}
+	return &membership{self: self, grace: grace, seen: map[string]time.Time{}}
 }
 
 // heard records the replicas a heartbeat read returned.
@@ -59,22 +63,56 @@ func (m *membership) storeUp(up bool, now time.Time) {
 	}
 }
 
+// noticeSlack bounds how long after the shared view's last fresh
+// heartbeat an outage may be noticed for that view to still count: a
+// frozen Redis is noticed only when calls time out, seconds after the
+// last heartbeat read.
+const noticeSlack = time.Minute
+
+// known lists the replicas known alive when the shared store was last
+// heard, this one among them, sorted: during an outage the others' last
+// heartbeats are all there is. The reference is the freshest of the
+// others' heartbeats, not the moment the outage was noticed, which can
+// come many seconds later (a frozen Redis hangs until calls time out).
+// Callers hold m.mu.
+func (m *membership) known() []string {
+	var ref time.Time
+	for id, seen := range m.seen {
+		if id != m.self && seen.After(ref) {
+			ref = seen
+		}
+	}
+	out := []string{m.self}
+	if ref.IsZero() || m.downSince.Sub(ref) > noticeSlack {
+		return out // alone, or a view too old to trust
+	}
+	for id, seen := range m.seen {
+		if id != m.self && ref.Sub(seen) <= takeoverAfter {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // live lists the replicas taken to be alive at now, this one always among
-// them, sorted.
+// them, sorted: heard from within takeoverAfter while the store answers;
+// during an outage, those known alive when it began, for the grace.
 func (m *membership) live(now time.Time) []string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if !m.downSince.IsZero() {
+		if now.Sub(m.downSince) <= m.grace {
+			return m.known()
+		}
+		return []string{m.self}
+	}
 	out := []string{m.self}
 	for id, seen := range m.seen {
 		if id == m.self {
 			continue
 		}
-		alive := now.Sub(seen) <= takeoverAfter
-		if !m.downSince.IsZero() {
-			// Heard from shortly before the outage, and the outage young.
-			alive = m.downSince.Sub(seen) <= takeoverAfter && now.Sub(m.downSince) <= outageGrace
-		}
-		if alive {
+		if now.Sub(seen) <= takeoverAfter {
 			out = append(out, id)
 		} else if now.Sub(seen) > time.Hour {
 			delete(m.seen, id) // long gone: keep the map small
@@ -82,6 +120,28 @@ func (m *membership) live(now time.Time) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// decides reports whether this replica decides the incidents of key (a
+// check's or a credential's job key) now. While the shared store answers
+// every replica may: the store's compare-and-swap orders them. During an
+// outage only the owner among the replicas known alive when it began
+// does — with no grace: after outageGrace every replica probes every
+// check, but if each also opened and announced incidents from its own
+// probes, one failure would be announced once per replica. The others'
+// probes still feed their metrics and pages; when the store returns the
+// owner's incident state is written back, and a replica that died during
+// the outage leaves its subjects to the next owner, which decides them
+// from its probes then.
+func (m *membership) decides(key string) bool {
+	m.mu.Lock()
+	if m.downSince.IsZero() {
+		m.mu.Unlock()
+		return true
+	}
+	known := m.known()
+	m.mu.Unlock()
+	return owner(key, known) == m.self
 }
 
 // owns reports whether this replica owns key among the live replicas.

@@ -50,7 +50,7 @@ func TestOwnerSpreadsAndMovesOnlyTheLeaversKeys(t *testing.T) {
 // replica alone.
 func TestMembershipTakeoverAndOutageGrace(t *testing.T) {
 	t0 := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
-	m := newMembership("b")
+	m := newMembership("b", 0)
 	m.heard([]store.Instance{{ID: "a", LastSeen: t0}, {ID: "b", LastSeen: t0}, {ID: "c", LastSeen: t0.Add(-time.Minute)}})
 	if got := m.live(t0.Add(time.Second)); !slices.Equal(got, []string{"a", "b"}) {
 		t.Errorf("live = %v, want [a b] (c unheard for a minute)", got)
@@ -65,7 +65,7 @@ func TestMembershipTakeoverAndOutageGrace(t *testing.T) {
 	if got := m.live(t0.Add(40 * time.Second)); !slices.Equal(got, []string{"a", "b"}) {
 		t.Errorf("live 34s into an outage = %v, want [a b]", got)
 	}
-	if got := m.live(t0.Add(6*time.Second + outageGrace + time.Second)); !slices.Equal(got, []string{"b"}) {
+	if got := m.live(t0.Add(6*time.Second + defaultOutageGrace + time.Second)); !slices.Equal(got, []string{"b"}) {
 		t.Errorf("live after the outage grace = %v, want [b]", got)
 	}
 	m.storeUp(true, t0.Add(2*time.Minute))
@@ -80,5 +80,53 @@ func TestMembershipTakeoverAndOutageGrace(t *testing.T) {
 		if m.owns(key, now) != (owner(key, []string{"a", "b"}) == "b") {
 			t.Fatalf("owns(%s) disagrees with owner()", key)
 		}
+	}
+}
+
+// Who decides incidents: every replica while the store answers; during an
+// outage the owner among those alive when it began, also long after the
+// probing grace — exactly one of them for every key.
+func TestMembershipDecidesDuringAnOutage(t *testing.T) {
+	t0 := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
+	ms := map[string]*membership{}
+	for _, id := range []string{"a", "b", "c"} {
+		m := newMembership(id, time.Second)
+		m.heard([]store.Instance{{ID: "a", LastSeen: t0}, {ID: "b", LastSeen: t0}, {ID: "c", LastSeen: t0}, {ID: "gone", LastSeen: t0.Add(-time.Hour)}})
+		ms[id] = m
+	}
+	for _, m := range ms {
+		if !m.decides("prod/x") {
+			t.Fatalf("%s does not decide while the store answers", m.self)
+		}
+	}
+	for _, m := range ms {
+		m.storeUp(false, t0.Add(time.Second))
+	}
+	later := t0.Add(time.Hour) // far past the grace
+	deciders := map[string]int{}
+	for i := range 300 {
+		key := fmt.Sprintf("prod/c%d", i)
+		n := 0
+		for id, m := range ms {
+			if m.decides(key) {
+				n++
+				deciders[id]++
+			}
+			if got := m.live(later); !slices.Equal(got, []string{m.self}) {
+				t.Fatalf("%s probes as %v after the grace, want itself alone", m.self, got)
+			}
+		}
+		if n != 1 {
+			t.Fatalf("%s is decided by %d replicas during the outage, want 1", key, n)
+		}
+	}
+	if len(deciders) != 3 {
+		t.Errorf("deciders %v: want all three to decide a share", deciders)
+	}
+	// A replica that heard of no one before the outage decides everything.
+	alone := newMembership("solo", time.Second)
+	alone.storeUp(false, t0)
+	if !alone.decides("prod/x") || !alone.decides("prod/y") {
+		t.Error("a replica alone must decide every incident")
 	}
 }
