@@ -1,11 +1,13 @@
 // Command alerts measures alert delivery under failure: a Slack outage
-// (500s, then 429 with Retry-After, then recovery) and a replica SIGKILLed
-// while it holds outbox leases. Both run against a loopback fake Slack and
+// (500s, then 429 with Retry-After, then recovery), a replica SIGKILLed
+// while it holds outbox leases, and a Redis outage under several replicas
+// of the daemon while incidents open and resolve (-scenario redis). Both run against a loopback fake Slack and
 // the real Slack notifier, Dispatcher and Redis outbox, and print tables.
 //
 //	go run ./bench/alerts -outage 60s -ratelimit 10s -retry-after 3s -incidents 5
 //	go run ./bench/alerts -scenario kill -lease 10s
 //	go run ./bench/alerts -store memory -scenario outage -outage 5s -ratelimit 3s
+//	go run ./bench/alerts -scenario redis -replicas 3 -redis-down 30s
 package main
 
 import (
@@ -26,8 +28,11 @@ const botToken = "xoxb-FAKE-bench-alerts-0000"
 const channel = "#prod-credentials"
 
 type options struct {
-	scenario   string // outage, kill or all
-	storeKind  string // redis or memory
+	scenario   string        // outage, kill, redis or all
+	replicas   int           // the redis scenario's daemons
+	redisDown  time.Duration // how long the redis scenario's Redis is away
+	grace      time.Duration // the daemons' probing grace; 0 is the default
+	storeKind  string        // redis or memory
 	redisURL   string
 	outage     time.Duration
 	rateLimit  time.Duration
@@ -53,7 +58,10 @@ func run() int {
 	if defaultRedis == "" {
 		defaultRedis = "redis://127.0.0.1:6379/0"
 	}
-	flag.StringVar(&o.scenario, "scenario", "all", "outage, kill or all")
+	flag.StringVar(&o.scenario, "scenario", "all", "outage, kill, redis or all")
+	flag.IntVar(&o.replicas, "replicas", 3, "daemons of the redis scenario")
+	flag.DurationVar(&o.redisDown, "redis-down", 30*time.Second, "how long the redis scenario's Redis is away")
+	flag.DurationVar(&o.grace, "grace", 0, "the daemons' probing grace during an outage (0: the default, 1m)")
 	flag.StringVar(&o.storeKind, "store", "redis", "outbox for the outage scenario: redis or memory (kill needs redis)")
 	flag.StringVar(&o.redisURL, "redis", defaultRedis, "Redis URL (env REDIS_URL)")
 	flag.DurationVar(&o.outage, "outage", 60*time.Second, "how long Slack answers 500")
@@ -100,24 +108,34 @@ func Run(ctx context.Context, o options) error {
 	}
 	var failed bool
 	switch o.scenario {
-	case "outage", "kill", "all":
+	case "outage", "kill", "redis", "all":
 	default:
-		return fmt.Errorf("-scenario %q: want outage, kill or all", o.scenario)
+		return fmt.Errorf("-scenario %q: want outage, kill, redis or all", o.scenario)
 	}
-	if o.scenario != "kill" {
+	if o.scenario == "outage" || o.scenario == "all" {
 		ok, err := runOutage(ctx, o)
 		if err != nil {
 			return fmt.Errorf("outage: %w", err)
 		}
 		failed = failed || !ok
 	}
-	if o.scenario != "outage" {
+	if o.scenario == "kill" || o.scenario == "all" {
 		if o.scenario == "all" {
 			fmt.Println()
 		}
 		ok, err := runKill(ctx, o)
 		if err != nil {
 			return fmt.Errorf("kill: %w", err)
+		}
+		failed = failed || !ok
+	}
+	if o.scenario == "redis" || o.scenario == "all" {
+		if o.scenario == "all" {
+			fmt.Println()
+		}
+		ok, err := runRedisOutage(ctx, o)
+		if err != nil {
+			return fmt.Errorf("redis: %w", err)
 		}
 		failed = failed || !ok
 	}
