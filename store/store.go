@@ -125,6 +125,14 @@ type OutboxEntry struct {
 	NotBefore time.Time `json:"not_before,omitzero"`
 }
 
+// DeliveredKept is how long an outbox remembers the ID of an entry it
+// acked: a copy of a delivered message that comes back within it — a
+// replica's local copy from a Redis outage, moved in when Redis returns;
+// an Enqueue retried after a first try that did land — is not delivered
+// again. IDs are unique per message (an incident's key, start and
+// sequence), so none is legitimately enqueued again after its ack.
+const DeliveredKept = 24 * time.Hour
+
 // ErrNoID is returned by Enqueue for an entry without an ID: idempotence
 // needs one.
 var ErrNoID = errors.New("store: outbox entry has no id")
@@ -141,7 +149,8 @@ var ErrLeaseLost = errors.New("store: outbox lease lost")
 // leases the entry: a slow delivery that finishes before anyone took over
 // can still be acked, which saves a duplicate message.
 type Outbox interface {
-	// Enqueue adds e; an entry with the same ID already present is kept.
+	// Enqueue adds e; an entry with the same ID already present, or
+	// acked within DeliveredKept, is kept as it is (not added again).
 	// A zero Enqueued is set to now. An empty ID is ErrNoID.
 	Enqueue(ctx context.Context, e OutboxEntry) error
 	// Lease hands owner up to n due entries (NotBefore not after now) for

@@ -22,6 +22,12 @@ import (
 //	outbox_ready    timeKey(ready) ‖ group → "": groups by when their head may next be leased
 //	outbox_groups   groupKey → the group's outbox_ready key, to move it
 //
+// Two more keep the IDs of delivered entries for store.DeliveredKept, made
+// by the first Ack (a file from before them has none until then):
+//
+//	outbox_delivered     id → timeKey(acked)
+//	outbox_delivered_at  timeKey(acked) ‖ id → "": oldest first, for trimming
+//
 // A group's ready time is its head's NotBefore (never earlier than the
 // moment it became head, so groups queue in the order they became due), or
 // its lease expiry while leased. Lease walks outbox_ready from the start
@@ -31,7 +37,57 @@ var (
 	bucketOutboxQueue   = []byte("outbox_queue")
 	bucketOutboxReady   = []byte("outbox_ready")
 	bucketOutboxGroups  = []byte("outbox_groups")
+
+	bucketOutboxDelivered   = []byte("outbox_delivered")
+	bucketOutboxDeliveredAt = []byte("outbox_delivered_at")
 )
+
+// trimPerAck bounds how many expired delivered IDs one Ack removes, so an
+// Ack after a long pause stays small; each Ack adds one.
+const trimPerAck = 8
+
+// delivered reports whether id was acked within store.DeliveredKept (and
+// not yet trimmed).
+func delivered(tx *bolt.Tx, id string) bool {
+	b := tx.Bucket(bucketOutboxDelivered)
+	return b != nil && b.Get([]byte(id)) != nil
+}
+
+// remember keeps acked id for store.DeliveredKept, and forgets up to
+// trimPerAck IDs acked longer ago.
+func remember(tx *bolt.Tx, id string, now time.Time) error {
+	byID, err := tx.CreateBucketIfNotExists(bucketOutboxDelivered)
+	if err != nil {
+		return err
+	}
+	byTime, err := tx.CreateBucketIfNotExists(bucketOutboxDeliveredAt)
+	if err != nil {
+		return err
+	}
+	at := timeKey(now)
+	if err := byID.Put([]byte(id), at); err != nil {
+		return err
+	}
+	if err := byTime.Put(append(at, id...), []byte{}); err != nil {
+		return err
+	}
+	horizon := timeKey(now.Add(-store.DeliveredKept))
+	c := byTime.Cursor()
+	for n, k := 0, firstKey(c); n < trimPerAck && k != nil && bytes.Compare(k[:timeKeyLen], horizon) < 0; n, k = n+1, firstKey(c) {
+		if err := byID.Delete(k[timeKeyLen:]); err != nil {
+			return err
+		}
+		if err := c.Delete(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func firstKey(c *bolt.Cursor) []byte {
+	k, _ := c.First()
+	return k
+}
 
 // outboxRecord is an entry as stored, with its lease. Owner stays set
 // after the lease expires, until another owner leases the entry: the
@@ -181,7 +237,7 @@ func (s *Store) Enqueue(ctx context.Context, e store.OutboxEntry) error {
 		if err != nil {
 			return err
 		}
-		if o.entries.Get([]byte(e.ID)) != nil {
+		if o.entries.Get([]byte(e.ID)) != nil || delivered(tx, e.ID) {
 			return nil
 		}
 		now := s.clock()
@@ -296,6 +352,9 @@ func (s *Store) Ack(ctx context.Context, id, owner string) error {
 			return err
 		}
 		group := rec.Entry.Group
+		if err := remember(tx, id, s.clock()); err != nil {
+			return err
+		}
 		if err := o.entries.Delete([]byte(id)); err != nil {
 			return err
 		}

@@ -25,6 +25,15 @@ type outbox struct {
 	now     func() time.Time // nil means time.Now; tests in this package set it
 	entries map[string]*leasedEntry
 	groups  map[string]*outboxGroup
+	// delivered holds acked IDs for store.DeliveredKept, acked in the
+	// order of deliveredAt, which trims it.
+	delivered   map[string]bool
+	deliveredAt []ackedID
+}
+
+type ackedID struct {
+	id string
+	at time.Time
 }
 
 type leasedEntry struct {
@@ -70,7 +79,7 @@ func (s *Store) Enqueue(ctx context.Context, e store.OutboxEntry) error {
 	o := &s.outbox
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if _, ok := o.entries[e.ID]; ok {
+	if _, ok := o.entries[e.ID]; ok || o.delivered[e.ID] {
 		return nil
 	}
 	if o.entries == nil {
@@ -146,6 +155,7 @@ func (s *Store) Ack(ctx context.Context, id, owner string) error {
 		return err
 	}
 	delete(o.entries, id)
+	o.remember(id)
 	g := o.groups[le.entry.Group]
 	// Only a group's head is ever leased, so id is ids[0].
 	g.ids = g.ids[1:]
@@ -155,6 +165,23 @@ func (s *Store) Ack(ctx context.Context, id, owner string) error {
 	}
 	g.ready = dueAt(o.entries[g.ids[0]].entry, o.clock())
 	return nil
+}
+
+// remember keeps an acked id for store.DeliveredKept and forgets those
+// acked longer ago.
+func (o *outbox) remember(id string) {
+	now := o.clock()
+	if o.delivered == nil {
+		o.delivered = make(map[string]bool)
+	}
+	o.delivered[id] = true
+	o.deliveredAt = append(o.deliveredAt, ackedID{id: id, at: now})
+	n := 0
+	for n < len(o.deliveredAt) && now.Sub(o.deliveredAt[n].at) > store.DeliveredKept {
+		delete(o.delivered, o.deliveredAt[n].id)
+		n++
+	}
+	o.deliveredAt = o.deliveredAt[n:]
 }
 
 // Defer releases id for another attempt at notBefore if owner still holds it.

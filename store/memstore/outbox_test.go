@@ -54,3 +54,28 @@ func TestAckedGroupsAreForgotten(t *testing.T) {
 }
 
 func BenchmarkOutbox(b *testing.B) { storetest.BenchOutbox(b, New()) }
+
+func TestDeliveredIDsDoNotPileUp(t *testing.T) {
+	// The delivered set is trimmed as the contract's
+	// DeliveredIDsForgottenAfterKept shows; here, that it does not keep
+	// the trimmed IDs either (a daemon running for months).
+	s := openClockedOutbox(t).(clockedOutbox)
+	ctx := t.Context()
+	for i := range 3 {
+		e := storetest.Entry("a", i)
+		if err := s.Enqueue(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Lease(ctx, "replica-a", 10, time.Minute)
+		if err != nil || len(got) != 1 {
+			t.Fatalf("Lease = %d entries, %v; want 1", len(got), err)
+		}
+		if err := s.Ack(ctx, e.ID, "replica-a"); err != nil {
+			t.Fatal(err)
+		}
+		s.Advance(store.DeliveredKept + time.Minute)
+	}
+	if n, m := len(s.outbox.delivered), len(s.outbox.deliveredAt); n != 1 || m != 1 {
+		t.Errorf("%d delivered IDs (%d in order) kept, want 1: only the last is within store.DeliveredKept", n, m)
+	}
+}

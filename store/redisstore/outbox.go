@@ -21,6 +21,8 @@ import (
 //	PREFIX outbox:{outbox}:ready          sorted set: group → when its head may next be
 //	                                      leased, in Unix ms (its NotBefore, or its
 //	                                      lease expiry while leased)
+//	PREFIX outbox:{outbox}:delivered      sorted set: id → when it was acked, in Unix ms;
+//	                                      kept store.DeliveredKept, trimmed by each ack
 //
 // Each call is one Lua script, so one round trip and atomic across
 // replicas: no entry is ever leased to two owners at once. Time is the
@@ -84,10 +86,11 @@ local function nowms()
 end
 `
 
-// KEYS: entries, ready, the group's list. ARGV: id, record, group, delay
-// ms. The record's nb is set here, in server time.
+// KEYS: entries, ready, the group's list, delivered. ARGV: id, record,
+// group, delay ms. The record's nb is set here, in server time.
 var enqueueScript = redis.NewScript(nowMS + `
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 0 end
+if redis.call('ZSCORE', KEYS[4], ARGV[1]) then return 0 end
 local r = cjson.decode(ARGV[2])
 local due = 0
 if tonumber(ARGV[4]) > 0 then due = nowms() + tonumber(ARGV[4]) end
@@ -138,7 +141,8 @@ end
 return out
 `)
 
-// KEYS: entries, ready. ARGV: group list key prefix, id, owner.
+// KEYS: entries, ready, delivered. ARGV: group list key prefix, id,
+// owner, how long delivered IDs are kept in ms.
 // Returns 1 acked, 0 gone, -1 held by another owner.
 var ackScript = redis.NewScript(nowMS + `
 local raw = redis.call('HGET', KEYS[1], ARGV[2])
@@ -148,6 +152,9 @@ if ARGV[3] == '' or r.o ~= ARGV[3] then return -1 end
 local list = ARGV[1] .. r.g
 redis.call('LREM', list, 1, ARGV[2])
 redis.call('HDEL', KEYS[1], ARGV[2])
+local acked = nowms()
+redis.call('ZADD', KEYS[3], acked, ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', acked - tonumber(ARGV[4]))
 local nextid = redis.call('LINDEX', list, 0)
 if not nextid then
   redis.call('ZREM', KEYS[2], r.g)
@@ -207,7 +214,7 @@ func (s *Store) Enqueue(ctx context.Context, e store.OutboxEntry) error {
 	if err != nil {
 		return fmt.Errorf("redisstore: encode outbox entry %s: %w", e.ID, err)
 	}
-	keys := []string{s.outboxKey("entries"), s.outboxKey("ready"), s.outboxKey("group:" + e.Group)}
+	keys := []string{s.outboxKey("entries"), s.outboxKey("ready"), s.outboxKey("group:" + e.Group), s.outboxKey("delivered")}
 	if err := s.script(ctx, enqueueScript, keys, e.ID, rec, e.Group, delayMS(e.NotBefore, s.clock())).Err(); err != nil {
 		return fmt.Errorf("redisstore: enqueue outbox entry %s: %w", e.ID, err)
 	}
@@ -275,10 +282,10 @@ func (s *Store) Ack(ctx context.Context, id, owner string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	keys := []string{s.outboxKey("entries"), s.outboxKey("ready")}
+	keys := []string{s.outboxKey("entries"), s.outboxKey("ready"), s.outboxKey("delivered")}
 	retried := false
 	res, err := settle(ctx, func() (int, error) {
-		res, err := s.script(ctx, ackScript, keys, s.outboxKey("group:"), id, owner).Int()
+		res, err := s.script(ctx, ackScript, keys, s.outboxKey("group:"), id, owner, store.DeliveredKept.Milliseconds()).Int()
 		if retried && err == nil && res == 0 {
 			// Gone after an attempt that may have run (its reply lost, or
 			// not yet confirmed by a replica): most likely that attempt's

@@ -33,6 +33,7 @@ func RunOutbox(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("EnqueuedDefaultsToNow", func(t *testing.T) { testOutboxEnqueuedNow(t, fresh(t)) })
 	t.Run("NoIDOrBadUTF8", func(t *testing.T) { testOutboxNoID(t, fresh(t)) })
 	t.Run("IdempotentEnqueue", func(t *testing.T) { testOutboxIdempotent(t, fresh(t)) })
+	t.Run("DeliveredIDsForgottenAfterKept", func(t *testing.T) { testOutboxDeliveredKept(t, fresh(t)) })
 	t.Run("FIFOWithinGroup", func(t *testing.T) { testOutboxFIFO(t, fresh(t)) })
 	t.Run("DeferredHeadBlocksItsGroupOnly", func(t *testing.T) { testOutboxGroupsIndependent(t, fresh(t)) })
 	t.Run("DeferredEntryComesBack", func(t *testing.T) { testOutboxDeferComesBack(t, fresh(t)) })
@@ -229,8 +230,7 @@ func testOutboxIdempotent(t *testing.T, s store.Store) {
 	if len(got) != 1 || got[0].Group != first.Group || !bytes.Equal(got[0].Payload, first.Payload) {
 		t.Fatalf("leased %+v, want only the first enqueue of %s", got, first.ID)
 	}
-	// Enqueueing a leased or acked ID again changes nothing either; after
-	// the ack it is a new message (the caller's IDs are unique per message).
+	// Enqueueing a leased or acked ID again changes nothing either.
 	enqueue(t, s, first)
 	if got := lease(t, s, "replica-b", 10, time.Minute); len(got) != 0 {
 		t.Errorf("re-enqueue of a leased entry was handed out again: %q", ids(got))
@@ -238,6 +238,42 @@ func testOutboxIdempotent(t *testing.T, s store.Store) {
 	ack(t, s, first.ID, "replica-a")
 	if n := depth(t, s); n != 0 {
 		t.Errorf("Depth = %d after ack, want 0", n)
+	}
+	// A delivered message's copy coming back (store.DeliveredKept) is not
+	// delivered again; a new ID in the same group is.
+	fresh := Entry("g", 1)
+	enqueue(t, s, first, fresh, first)
+	if n := depth(t, s); n != 1 {
+		t.Errorf("Depth = %d after re-enqueueing an acked ID beside a new one, want 1", n)
+	}
+	if got := lease(t, s, "replica-b", 10, time.Minute); len(got) != 1 || got[0].ID != fresh.ID {
+		t.Errorf("leased %q after re-enqueueing acked %s, want only %s", ids(got), first.ID, fresh.ID)
+	}
+}
+
+// An ID acked longer than store.DeliveredKept ago is a new message again:
+// the delivered set is trimmed, not kept for ever. Only on a store with a
+// clock to move.
+func testOutboxDeliveredKept(t *testing.T, s store.Store) {
+	a, ok := s.(advancer)
+	if !ok {
+		t.Skip("needs a store on a test clock: store.DeliveredKept is a day")
+	}
+	deliver := func(e store.OutboxEntry) {
+		t.Helper()
+		enqueue(t, s, e)
+		if got := lease(t, s, "replica-a", 10, time.Minute); len(got) != 1 || got[0].ID != e.ID {
+			t.Fatalf("leased %q, want %s", ids(got), e.ID)
+		}
+		ack(t, s, e.ID, "replica-a")
+	}
+	old, recent := Entry("g", 0), Entry("g", 1)
+	deliver(old)
+	a.Advance(store.DeliveredKept + time.Minute)
+	deliver(recent) // an ack trims what was acked before the horizon
+	enqueue(t, s, old, recent)
+	if got := lease(t, s, "replica-b", 10, time.Minute); len(got) != 1 || got[0].ID != old.ID {
+		t.Errorf("leased %q, want only %s (acked beyond store.DeliveredKept; %s was acked within it)", ids(got), old.ID, recent.ID)
 	}
 }
 
