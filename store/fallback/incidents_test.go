@@ -36,7 +36,7 @@ func incidentsThroughOutage(t *testing.T, empty bool) {
 	changes := newChanges()
 	s := fallback.New(primary, memstore.New(), fallback.Options{
 		ProbeEvery: 50 * time.Millisecond, OnChange: changes.record, Logger: discard,
-		Unreachable: redisstore.Unreachable, Reseed: notify.StatePrefixes,
+		Unreachable: redisstore.Unreachable, Uncertain: redisstore.Uncertain, Reseed: notify.StatePrefixes,
 	})
 	t.Cleanup(func() { s.Close() })
 	s.Start(ctx)
@@ -109,7 +109,7 @@ func TestEveryReplicaReseedsAnEmptiedRedis(t *testing.T) {
 			t.Fatal(err)
 		}
 		// No Start: the test calls Probe itself, to choose who catches up first.
-		s := fallback.New(primary, memstore.New(), fallback.Options{Logger: discard, Unreachable: redisstore.Unreachable, Reseed: notify.StatePrefixes})
+		s := fallback.New(primary, memstore.New(), fallback.Options{Logger: discard, Unreachable: redisstore.Unreachable, Uncertain: redisstore.Uncertain, Reseed: notify.StatePrefixes})
 		t.Cleanup(func() { s.Close() })
 		s.Probe(ctx) // sees the epoch
 		return replica{s: s, chk: chk, in: notify.NewIncidents(s, notify.IncidentOptions{FailureThreshold: 1, SuccessThreshold: 1, Now: func() time.Time { return clock }})}

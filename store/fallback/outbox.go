@@ -11,10 +11,26 @@ import (
 type outboxAck struct{ id, owner string }
 
 // Enqueue adds e to the primary, or to local while it is down; the probe
-// moves local entries into the primary when it returns.
+// moves local entries into the primary when it returns. An entry the
+// primary may have taken after all (Options.Uncertain) is held locally
+// for Options.UncertainHold first: the primary's copy, if there is one,
+// is then the only one delivered, unless the outage outlasts the hold.
 func (s *Store) Enqueue(ctx context.Context, e store.OutboxEntry) error {
-	_, _, err := run(ctx, s, func(st store.Store) (struct{}, error) { return struct{}{}, st.Enqueue(ctx, e) })
-	return err
+	if s.up.Load() {
+		err := s.primary.Enqueue(ctx, e)
+		if !s.unreachable(ctx, err) {
+			return err
+		}
+		s.markDown(err)
+		if s.opts.Uncertain(err) {
+			if hold := time.Now().Add(s.opts.UncertainHold); e.NotBefore.Before(hold) {
+				e.NotBefore = hold
+			}
+			s.log.Info("store: a message the shared store may have taken is held locally before it goes out from here",
+				"id", e.ID, "hold", s.opts.UncertainHold, "err", err)
+		}
+	}
+	return s.local.Enqueue(ctx, e)
 }
 
 // Lease leases from the primary, or from local while it is down, and

@@ -29,7 +29,7 @@ func TestRedisOutage(t *testing.T) {
 	changes := newChanges()
 	s := fallback.New(primary, memstore.New(), fallback.Options{
 		ProbeEvery: 100 * time.Millisecond, OnChange: changes.record, Logger: discard,
-		Unreachable: redisstore.Unreachable, // as the daemon builds it
+		Unreachable: redisstore.Unreachable, Uncertain: redisstore.Uncertain, // as the daemon builds it
 	})
 	t.Cleanup(func() { s.Close() })
 	s.Start(ctx)

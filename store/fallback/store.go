@@ -34,6 +34,21 @@ type Options struct {
 	// Unreachable, which knows no driver: pass the primary's own
 	// (redisstore.Unreachable) to count its client's outage errors too.
 	Unreachable func(error) bool
+	// Uncertain tells, of an error Unreachable counts as an outage,
+	// whether the call may still have been applied — a timeout, a
+	// connection lost mid-call, a write its replicas did not confirm —
+	// rather than refused before it was carried out (a connection
+	// refused). Default Uncertain; pass the primary's own
+	// (redisstore.Uncertain).
+	Uncertain func(error) bool
+	// UncertainHold is how long an outbox entry whose Enqueue into the
+	// primary was uncertain waits in the local outbox before it is
+	// delivered from there. If the primary answers within it, the entry
+	// is moved into the primary instead, where a copy that did land is
+	// found (or was delivered and is remembered, store.DeliveredKept) and
+	// nothing goes out twice. Default 15s: longer than a Sentinel failover
+	// takes, short enough for the outage delivery bound.
+	UncertainHold time.Duration
 	// Logger reports state changes and lost catch-up work; default
 	// slog.Default().
 	Logger *slog.Logger
@@ -46,6 +61,9 @@ type Options struct {
 	// they knew instead of opening every incident again.
 	Reseed []string
 }
+
+// defaultUncertainHold is Options.UncertainHold's default.
+const defaultUncertainHold = 15 * time.Second
 
 // Store is a store.Store over a primary (Redis) and a local store (a bolt
 // file, so what an outage left queued survives a restart; or a memstore).
@@ -99,6 +117,12 @@ func New(primary, local store.Store, opts Options) *Store {
 	}
 	if opts.Unreachable == nil {
 		opts.Unreachable = Unreachable
+	}
+	if opts.Uncertain == nil {
+		opts.Uncertain = Uncertain
+	}
+	if opts.UncertainHold <= 0 {
+		opts.UncertainHold = defaultUncertainHold
 	}
 	if opts.MaxPendingResults <= 0 {
 		opts.MaxPendingResults = 10000

@@ -37,3 +37,16 @@ func Unreachable(err error) bool {
 	}
 	return false
 }
+
+// Uncertain reports whether a call that failed with err, an outage error,
+// may still have been carried out: anything but a connection that was
+// never made (refused, or failing to dial). A driver whose client has
+// errors that are clearly refusals adds them (see redisstore.Uncertain)
+// through Options.Uncertain.
+func Uncertain(err error) bool {
+	if err == nil || errors.Is(err, syscall.ECONNREFUSED) {
+		return false
+	}
+	var oe *net.OpError
+	return !errors.As(err, &oe) || oe.Op != "dial"
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"syscall"
 	"testing"
@@ -56,6 +57,30 @@ func TestUnreachable(t *testing.T) {
 	} {
 		if got := redisstore.Unreachable(tc.err); got != tc.want {
 			t.Errorf("Unreachable(%v) = %v, want %v", tc.err, got, tc.want)
+		}
+	}
+}
+
+func TestUncertain(t *testing.T) {
+	// Of the outage errors: which calls may still have been carried out.
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{nil, false},
+		{redis.ErrPoolTimeout, false}, // never sent
+		{&net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}, false},
+		{fmt.Errorf("redisstore: enqueue: %w", syscall.ECONNREFUSED), false},
+		{fmt.Errorf("redisstore: enqueue: %w", replyError("READONLY You can't write against a read only replica.")), false},
+		{replyError("LOADING Redis is loading the dataset in memory"), false},
+		{replyError("NOREPLICAS Not enough good replicas to write."), false},
+		{fmt.Errorf("redisstore: enqueue outbox entry x: %w", redisstore.ErrNotReplicated), true}, // the master took it
+		{context.DeadlineExceeded, true},                                                          // sent, no answer in time
+		{&net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}, true},
+		{fmt.Errorf("redisstore: enqueue: %w", io.EOF), true},
+	} {
+		if got := redisstore.Uncertain(tc.err); got != tc.want {
+			t.Errorf("Uncertain(%v) = %v, want %v", tc.err, got, tc.want)
 		}
 	}
 }

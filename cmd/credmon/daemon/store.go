@@ -95,7 +95,7 @@ func openShared(ctx context.Context, cfg config.Store, log *slog.Logger, onChang
 		return nil, lerr
 	}
 	fb := fallback.New(primary, local, fallback.Options{
-		Logger: log, OnChange: onChange, Unreachable: redisstore.Unreachable,
+		Logger: log, OnChange: onChange, Unreachable: redisstore.Unreachable, Uncertain: redisstore.Uncertain,
 		// What a Redis restarted empty must get back, so no incident opens
 		// twice and every thread continues.
 		Reseed: slices.Concat(notify.StatePrefixes, slack.StatePrefixes, alertmanager.StatePrefixes),
