@@ -32,6 +32,7 @@ func newPage() *page {
 		"utc":         func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
 		"rfc3339":     func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 		"offset":      signedDuration,
+		"n":           thousands,
 	}).Parse(pageTemplate))}
 }
 
@@ -154,11 +155,11 @@ func (f pageFilter) query(key, val string) string {
 	if f.Check != "" {
 		q.Set("check", f.Check)
 	}
-	if f.Limit != pageLimit {
+	switch {
+	case f.Limit == 0:
+		q.Set("limit", "all")
+	case f.Limit != pageLimit:
 		q.Set("limit", strconv.Itoa(f.Limit))
-		if f.Limit == 0 {
-			q.Set("limit", "all")
-		}
 	}
 	if val == "" {
 		q.Del(key)
@@ -209,7 +210,9 @@ type pageView struct {
 	// OKCollapsed counts the all-ok rows left out of Rows (their checks
 	// per column in OKByEnv); 0 when they are listed.
 	OKCollapsed int
+	OKChecks    int
 	OKByEnv     []envCount
+	LimitParam  string // ?limit= to keep in the form; "" for the default
 	ShowAll     string // link that lifts the row limit; "" when not truncated
 	Clear       string // link without filters
 
@@ -475,10 +478,17 @@ func newPageView(s *Snapshot, f pageFilter) *pageView {
 				}
 			}
 			for col, env := range v.Envs {
+				v.OKChecks += perCol[col]
 				if perCol[col] > 0 {
 					v.OKByEnv = append(v.OKByEnv, envCount{Env: env, N: perCol[col], Link: pageFilter{Envs: []string{env}, Causes: f.Causes, Check: f.Check, Limit: f.Limit}.query("status", "ok")})
 				}
 			}
+		}
+	}
+	if f.Limit != pageLimit {
+		v.LimitParam = "all"
+		if f.Limit > 0 {
+			v.LimitParam = strconv.Itoa(f.Limit)
 		}
 	}
 	v.Listed = len(listed)
@@ -721,6 +731,19 @@ func metaHTML(c *CheckStatus, now time.Time) template.HTML {
 		span("token exp ", relative(now, *l.Token.ExpiresAt))
 	}
 	return template.HTML(b.String())
+}
+
+// thousands writes 10000 as 10,000: counts at fleet scale are read at a
+// glance.
+func thousands(n int) string {
+	if n < 0 {
+		return "-" + thousands(-n)
+	}
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 // relative says "in 6d 4h" or "3m ago".
