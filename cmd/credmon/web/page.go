@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/credmon/credmon/checks"
+	"github.com/credmon/credmon/checks/challenge"
 	"github.com/credmon/credmon/checks/duration"
 )
 
@@ -306,7 +307,6 @@ type pageRow struct {
 // the same for every reader formatted once here rather than by template
 // calls per cell.
 type cellView struct {
-	C      *CheckStatus
 	Status string // ok|warn|fail|error|pending
 	Label  string // OK, WARN, ...
 	Icon   string
@@ -319,6 +319,14 @@ type cellView struct {
 	Meta    template.HTML // HTTP status, latency, last and next run, token expiry
 	Fix     bool          // the Fix details are shown
 	Open    bool          // ... and open
+	// What the template prints, taken out of the check and its last
+	// result here: each field chain in a template is a reflective look-up
+	// per cell.
+	Credential, Identity string
+	Detail               string // "" when ok
+	Hint                 string
+	Findings             []checks.Finding
+	Challenge            *challenge.Challenge
 }
 
 type deadlineView struct {
@@ -637,7 +645,7 @@ func sortedCauses(by map[checks.Cause]*causeSummary, envs []string) []causeSumma
 
 func newCellView(c *CheckStatus, now time.Time, mini bool) cellView {
 	status := checkClass(c)
-	cell := cellView{C: c, Status: status, Label: labelOf(status), Icon: iconOf(status), Mini: mini}
+	cell := cellView{Status: status, Label: labelOf(status), Icon: iconOf(status), Mini: mini}
 	if c.Last != nil && c.Last.Cause != checks.CauseOK {
 		cell.Cause = string(c.Last.Cause)
 	}
@@ -647,8 +655,15 @@ func newCellView(c *CheckStatus, now time.Time, mini bool) cellView {
 	cell.OKRatio = fmt.Sprintf("%.0f%%", c.OKRatio*100)
 	cell.Spark = sparkHTML(c.Recent)
 	cell.Meta = metaHTML(c, now)
-	if l := c.Last; l != nil && status != "ok" && (l.Hint != "" || len(l.Findings) > 0) {
-		cell.Fix, cell.Open = true, status == "fail"
+	cell.Credential, cell.Identity = c.Credential, c.Identity
+	if l := c.Last; l != nil {
+		cell.Findings, cell.Hint, cell.Challenge = l.Findings, l.Hint, l.Challenge
+		if l.Status != checks.StatusOK {
+			cell.Detail = l.Detail
+		}
+		if status != "ok" && (l.Hint != "" || len(l.Findings) > 0) {
+			cell.Fix, cell.Open = true, status == "fail"
+		}
 	}
 	return cell
 }
