@@ -70,9 +70,12 @@ func BenchmarkStatusPage10k(b *testing.B) { benchPage(b, "/") }
 // failures, as the summary's links lead to.
 func BenchmarkStatusPage10kFiltered(b *testing.B) { benchPage(b, "/?env=prod&status=fail") }
 
-// BenchmarkStatusPage10kAll is every row rendered (?limit=all): the cost
-// of a row, and the most anyone can ask of the page.
-func BenchmarkStatusPage10kAll(b *testing.B) { benchPage(b, "/?limit=all") }
+// BenchmarkStatusPage10kAll lists every one of the 10,000 checks in full
+// (every status asked for, no row limit), as the page did before it had
+// filters: the cost of a row, and the most anyone can ask of the page.
+func BenchmarkStatusPage10kAll(b *testing.B) {
+	benchPage(b, "/?status=fail,error,warn,pending,ok&limit=all")
+}
 
 func benchPage(b *testing.B, path string) {
 	h := NewHandler(fakeSource{snap: fleet(10000)}, nil, nil)
