@@ -56,140 +56,6 @@ const (
 	listLimit = 100
 )
 
-// pageFilter is what the query string asks the page to show:
-// ?env=prod&status=fail&cause=invalid_token&check=payments&limit=all.
-// Repeated or comma-separated values of one key are alternatives; the
-// keys narrow each other.
-type pageFilter struct {
-	Envs, Statuses, Causes []string
-	Check                  string // substring of the check or credential name
-	Limit                  int    // rows shown; 0 is all
-}
-
-func parseFilter(q url.Values) pageFilter {
-	f := pageFilter{
-		Envs:     filterValues(q["env"], false),
-		Statuses: filterValues(q["status"], true),
-		Causes:   filterValues(q["cause"], true),
-		Check:    strings.TrimSpace(q.Get("check")),
-		Limit:    pageLimit,
-	}
-	switch l := strings.TrimSpace(q.Get("limit")); l {
-	case "":
-	case "all", "0":
-		f.Limit = 0
-	default:
-		if n, err := strconv.Atoi(l); err == nil && n > 0 {
-			f.Limit = n
-		}
-	}
-	return f
-}
-
-// filterValues splits repeated and comma-separated values, without blanks
-// or repeats. Environment names keep their case: they are config keys.
-func filterValues(in []string, lower bool) []string {
-	var out []string
-	for _, v := range in {
-		for part := range strings.SplitSeq(v, ",") {
-			part = strings.TrimSpace(part)
-			if lower {
-				part = strings.ToLower(part)
-			}
-			if part != "" && !slices.Contains(out, part) {
-				out = append(out, part)
-			}
-		}
-	}
-	return out
-}
-
-// Active says whether the filter narrows the checks at all.
-func (f pageFilter) Active() bool {
-	return len(f.Envs)+len(f.Statuses)+len(f.Causes) > 0 || f.Check != ""
-}
-
-func (f pageFilter) wantsEnv(env string) bool {
-	return len(f.Envs) == 0 || slices.Contains(f.Envs, env)
-}
-
-// matches is the check-level test; the environment is a column and is
-// tested by wantsEnv.
-func (f pageFilter) matches(c *CheckStatus, status string) bool {
-	if len(f.Statuses) > 0 && !slices.Contains(f.Statuses, status) {
-		return false
-	}
-	if len(f.Causes) > 0 {
-		found := false
-		for _, cause := range f.Causes {
-			if hasCause(c, checks.Cause(cause)) {
-				found = true
-				break
-			}
-		}
-		if !found {
-			return false
-		}
-	}
-	if f.Check != "" {
-		needle := strings.ToLower(f.Check)
-		if !strings.Contains(strings.ToLower(c.Name), needle) && !strings.Contains(strings.ToLower(c.Credential), needle) {
-			return false
-		}
-	}
-	return true
-}
-
-// query is the filter as a query string with one key replaced (val ""
-// drops it), for links that change one thing and keep the rest.
-func (f pageFilter) query(key, val string) string {
-	q := url.Values{}
-	if len(f.Envs) > 0 {
-		q.Set("env", strings.Join(f.Envs, ","))
-	}
-	if len(f.Statuses) > 0 {
-		q.Set("status", strings.Join(f.Statuses, ","))
-	}
-	if len(f.Causes) > 0 {
-		q.Set("cause", strings.Join(f.Causes, ","))
-	}
-	if f.Check != "" {
-		q.Set("check", f.Check)
-	}
-	switch {
-	case f.Limit == 0:
-		q.Set("limit", "all")
-	case f.Limit != pageLimit:
-		q.Set("limit", strconv.Itoa(f.Limit))
-	}
-	if val == "" {
-		q.Del(key)
-	} else {
-		q.Set(key, val)
-	}
-	if len(q) == 0 {
-		return "./"
-	}
-	return "?" + q.Encode()
-}
-
-// hasCause says whether the check's last result has cause as its main
-// cause or as a finding.
-func hasCause(c *CheckStatus, cause checks.Cause) bool {
-	if c.Last == nil {
-		return false
-	}
-	if c.Last.Cause == cause {
-		return true
-	}
-	for _, fd := range c.Last.Findings {
-		if fd.Cause == cause {
-			return true
-		}
-	}
-	return false
-}
-
 // pageView is the Snapshot arranged for reading: the whole fleet's counts
 // first, then a matrix of the checks the filter selects (rows) by
 // environments (columns), worst rows first, and times already relative.
@@ -215,7 +81,6 @@ type pageView struct {
 	OKByEnv     []envCount
 	LimitParam  string // ?limit= to keep in the form; "" for the default
 	ShowAll     string // link that lifts the row limit; "" when not truncated
-	Clear       string // link without filters
 
 	Deadlines     []deadlineView
 	MoreDeadlines int
@@ -252,49 +117,6 @@ type envCount struct {
 	Env  string
 	N    int
 	Link string // set where the link keeps the other filters
-}
-
-// option is one choice of a filter's select.
-type option struct {
-	Value    string
-	Selected bool
-}
-
-type filterOptionSet struct{ Envs, Statuses, Causes []option }
-
-// filterOptions are the form's choices: what the fleet has, and whatever
-// the query asked for even if nothing has it, so the form shows it.
-func filterOptions(f pageFilter, envs []string, causes []causeSummary) filterOptionSet {
-	set := func(have, selected []string) []option {
-		out := make([]option, 0, len(have))
-		for _, h := range have {
-			out = append(out, option{Value: h, Selected: slices.Contains(selected, h)})
-		}
-		for _, sel := range selected {
-			if !slices.Contains(have, sel) {
-				out = append(out, option{Value: sel, Selected: true})
-			}
-		}
-		return out
-	}
-	causeNames := make([]string, 0, len(causes))
-	for _, c := range causes {
-		causeNames = append(causeNames, string(c.Cause))
-	}
-	return filterOptionSet{
-		Envs:     set(envs, f.Envs),
-		Statuses: set([]string{"fail", "error", "warn", "pending", "ok"}, f.Statuses),
-		Causes:   set(causeNames, f.Causes),
-	}
-}
-
-// causeSummary is how many checks have a cause, as main cause or finding.
-type causeSummary struct {
-	Cause  checks.Cause
-	Status string // the worst status of a check with it, for the colour
-	N      int
-	PerEnv []envCount
-	rank   int
 }
 
 type pageRow struct {
@@ -382,7 +204,7 @@ func newPageView(s *Snapshot, f pageFilter) *pageView {
 	if now.IsZero() {
 		now = time.Now()
 	}
-	v := &pageView{S: s, Now: now, Filter: f, Clear: "./"}
+	v := &pageView{S: s, Now: now, Filter: f}
 	if s.ClockOffset != nil {
 		v.Clock = signedDuration(*s.ClockOffset)
 	}
@@ -455,8 +277,8 @@ func newPageView(s *Snapshot, f pageFilter) *pageView {
 	v.ByCause = sortedCauses(byCause, v.AllEnvs)
 	v.Options = filterOptions(f, v.AllEnvs, v.ByCause)
 
-	// Rows without a selected check go; the rest sort worst first. The
-	// row keeps its index into slots in Cells' place until cells are made.
+	// Rows without a selected check go; the rest (as indices into rows
+	// and slots) sort worst first.
 	kept := make([]int, 0, len(rows))
 	for ri := range rows {
 		if rows[ri].order >= 0 {
