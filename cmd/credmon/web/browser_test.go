@@ -90,4 +90,28 @@ func TestStatusPageInChromium(t *testing.T) {
 			}
 		}
 	})
+
+	t.Run("filtered", func(t *testing.T) {
+		dom := string(runChromium(t, bin, "--dump-dom", srv.URL+"/?env=staging&status=fail"))
+		if !strings.Contains(dom, "wrong_environment") || !strings.Contains(dom, `<option selected="">fail</option>`) {
+			t.Error("the filtered page lacks staging's failure or the selected filter")
+		}
+		if strings.Contains(dom, "previous_key_still_valid</code> ") || strings.Contains(dom, "<th scope=\"row\">mail-send</th>") {
+			t.Error("the filtered page shows a prod check")
+		}
+	})
+
+	t.Run("10k", func(t *testing.T) {
+		big := httptest.NewServer(NewHandler(fakeSource{snap: fleet(10000)}, nil, nil))
+		defer big.Close()
+		dom := string(runChromium(t, bin, "--dump-dom", big.URL+"/"))
+		if n := strings.Count(dom, `<th scope="row">`); n < pageLimit || n > pageLimit+10 {
+			t.Errorf("%d row headers at 10,000 checks, want the %d listed (and the summary's)", n, pageLimit)
+		}
+		for _, want := range []string{"10,000 checks", "ok checks are not listed", "show all"} {
+			if !strings.Contains(dom, want) {
+				t.Errorf("rendered DOM lacks %q", want)
+			}
+		}
+	})
 }

@@ -3,14 +3,18 @@ package web
 import (
 	_ "embed"
 	"fmt"
-	"github.com/credmon/credmon/checks/duration"
+	"html"
 	"html/template"
 	"io"
+	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/credmon/credmon/checks"
+	"github.com/credmon/credmon/checks/challenge"
+	"github.com/credmon/credmon/checks/duration"
 )
 
 //go:embed page.html.tmpl
@@ -29,45 +33,122 @@ func newPage() *page {
 		"utc":         func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
 		"rfc3339":     func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 		"offset":      signedDuration,
+		"n":           thousands,
 	}).Parse(pageTemplate))}
 }
 
-func (p *page) render(w io.Writer, s *Snapshot) error {
-	return p.tmpl.Execute(w, newPageView(s))
+// render shows s narrowed by the query's filters (parseFilter).
+func (p *page) render(w io.Writer, s *Snapshot, q url.Values) error {
+	return p.tmpl.Execute(w, newPageView(s, parseFilter(q)))
 }
 
-// pageView is the Snapshot arranged for reading: a matrix of checks (rows)
-// by environments (columns), worst rows first, and times already relative.
+// Bounds that keep the page readable and fast at any fleet size: 10,000
+// checks rendered in full are 14 MB that nobody reads; the summary and the
+// filters lead to the rest.
+const (
+	// pageLimit is how many rows the check matrix shows unless ?limit= says
+	// otherwise.
+	pageLimit = 200
+	// okInline is how many all-ok rows the page lists when no status filter
+	// asks for them; more are collapsed into counts per environment.
+	okInline = 50
+	// listLimit bounds the deadlines and incidents tables.
+	listLimit = 100
+)
+
+// pageView is the Snapshot arranged for reading: the whole fleet's counts
+// first, then a matrix of the checks the filter selects (rows) by
+// environments (columns), worst rows first, and times already relative.
 type pageView struct {
-	S         *Snapshot
-	Now       time.Time
-	Envs      []string
-	Rows      []pageRow
-	Counts    counts
-	Worst     string // class of the worst status, for the header accent
-	Deadlines []deadlineView
-	Incidents []incidentView
-	Instances []instanceView
-	Clock     string // formatted clock offset, "" when unknown
+	S       *Snapshot
+	Now     time.Time
+	Filter  pageFilter
+	AllEnvs []string // every environment, for the summary and the form
+	Envs    []string // the columns: the environments the filter selects
+	Rows    []pageRow
+	Counts  counts // the whole fleet, whatever the filter
+	Worst   string // class of the worst status, for the header accent
+	ByEnv   []envSummary
+	ByCause []causeSummary
+	Options filterOptionSet
+	// Matched is how many checks the filter selects, Listed how many rows
+	// could be listed, of which Rows holds the first Filter.Limit.
+	Matched, Listed int
+	// OKCollapsed counts the all-ok rows left out of Rows (their checks
+	// per column in OKByEnv); 0 when they are listed.
+	OKCollapsed int
+	OKChecks    int
+	OKByEnv     []envCount
+	LimitParam  string // ?limit= to keep in the form; "" for the default
+	ShowAll     string // link that lifts the row limit; "" when not truncated
+
+	Deadlines     []deadlineView
+	MoreDeadlines int
+	Incidents     []incidentView
+	MoreIncidents int
+	Instances     []instanceView
+	Clock         string // formatted clock offset, "" when unknown
 }
 
 type counts struct{ OK, Warn, Fail, Error, Pending, Total int }
 
+func (c *counts) add(status string) {
+	c.Total++
+	switch status {
+	case "ok":
+		c.OK++
+	case "warn":
+		c.Warn++
+	case "fail":
+		c.Fail++
+	case "error":
+		c.Error++
+	default:
+		c.Pending++
+	}
+}
+
+type envSummary struct {
+	Env string
+	counts
+}
+
+type envCount struct {
+	Env  string
+	N    int
+	Link string // set where the link keeps the other filters
+}
+
 type pageRow struct {
 	Name  string
 	Cells []*cellView // one per Envs entry; nil where the check is not configured
-	rank  int
+	order int
 }
 
+// cellView is one check as the matrix shows it, with everything that is
+// the same for every reader formatted once here rather than by template
+// calls per cell.
 type cellView struct {
-	C        CheckStatus
-	Status   string // ok|warn|fail|error|pending
-	Ago      string
-	Next     string
-	Spark    []string // statuses oldest to newest, for left-to-right reading
-	Findings []checks.Finding
-	TokenExp string
-	OKRatio  string
+	Status string // ok|warn|fail|error|pending
+	Label  string // OK, WARN, ...
+	Icon   string
+	Cause  string // "" when ok or not run
+	// Mini is a check the filter did not select, in a row it did: shown
+	// as its status only, for context.
+	Mini    bool
+	Spark   template.HTML // the recent runs' bars, oldest first
+	OKRatio string
+	Meta    template.HTML // HTTP status, latency, last and next run, token expiry
+	Fix     bool          // the Fix details are shown
+	Open    bool          // ... and open
+	// What the template prints, taken out of the check and its last
+	// result here: each field chain in a template is a reflective look-up
+	// per cell.
+	Credential, Identity string
+	Detail               string // "" when ok
+	Hint                 string
+	Findings             []checks.Finding
+	Challenge            *challenge.Challenge
 }
 
 type deadlineView struct {
@@ -93,74 +174,181 @@ type instanceView struct {
 // the widest default alerting band (expiry_warn_before: 14d).
 const deadlineWarn = 14 * 24 * time.Hour
 
-func newPageView(s *Snapshot) *pageView {
+// checkClass is a check's status for the page: its last result's, or
+// pending.
+func checkClass(c *CheckStatus) string {
+	if c.Last == nil {
+		return "pending"
+	}
+	return classOf(string(c.Last.Status))
+}
+
+// listOrder sorts the matrix: failures first, then errors, warnings and
+// checks not run yet; ok last, where it is collapsed at scale.
+func listOrder(status string) int {
+	switch status {
+	case "fail":
+		return 4
+	case "error":
+		return 3
+	case "warn":
+		return 2
+	case "pending":
+		return 1
+	}
+	return 0
+}
+
+func newPageView(s *Snapshot, f pageFilter) *pageView {
 	now := s.Generated
 	if now.IsZero() {
 		now = time.Now()
 	}
-	v := &pageView{S: s, Now: now}
+	v := &pageView{S: s, Now: now, Filter: f}
 	if s.ClockOffset != nil {
 		v.Clock = signedDuration(*s.ClockOffset)
 	}
 
-	rows := map[string]*pageRow{}
 	envIndex := map[string]int{}
-	for _, c := range s.Checks {
-		if _, ok := envIndex[c.Env]; !ok {
-			envIndex[c.Env] = len(v.Envs)
-			v.Envs = append(v.Envs, c.Env)
+	for i := range s.Checks {
+		if env := s.Checks[i].Env; !hasKey(envIndex, env) {
+			envIndex[env] = len(v.AllEnvs)
+			v.AllEnvs = append(v.AllEnvs, env)
 		}
 	}
-	worst := -1
-	for _, c := range s.Checks {
-		cell := newCellView(c, now)
-		v.Counts.Total++
-		switch cell.Status {
-		case "ok":
-			v.Counts.OK++
-		case "warn":
-			v.Counts.Warn++
-		case "fail":
-			v.Counts.Fail++
-		case "error":
-			v.Counts.Error++
-		default:
-			v.Counts.Pending++
+	column := make([]int, len(v.AllEnvs)) // by envIndex; -1: not shown
+	for i, env := range v.AllEnvs {
+		column[i] = -1
+		if f.wantsEnv(env) {
+			column[i] = len(v.Envs)
+			v.Envs = append(v.Envs, env)
 		}
-		row := rows[c.Name]
-		if row == nil {
-			row = &pageRow{Name: c.Name, Cells: make([]*cellView, len(v.Envs)), rank: -1}
-			rows[c.Name] = row
-		}
-		row.Cells[envIndex[c.Env]] = cell
-		r := checks.Status(cell.Status).Rank()
-		row.rank = max(row.rank, r)
-		worst = max(worst, r)
 	}
-	for _, r := range rows {
-		v.Rows = append(v.Rows, *r)
+	v.ByEnv = make([]envSummary, len(v.AllEnvs))
+	for i, env := range v.AllEnvs {
+		v.ByEnv[i].Env = env
 	}
-	// Failing rows float to the top: the page answers "what is broken" first.
-	slices.SortFunc(v.Rows, func(a, b pageRow) int {
-		if a.rank != b.rank {
-			return b.rank - a.rank
+
+	// One pass: the fleet's counts, and the selected checks grouped into
+	// rows. A row's slots (one per column) are a window of one slice, so
+	// 10,000 rows are not 10,000 allocations.
+	type slot struct {
+		check int // index into s.Checks, -1 where not configured
+		match bool
+	}
+	var (
+		ncols   = len(v.Envs)
+		slots   = make([]slot, 0, len(s.Checks)*max(ncols, 1))
+		rows    = make([]pageRow, 0, len(s.Checks))
+		byName  = make(map[string]int, len(s.Checks))
+		byCause = map[checks.Cause]*causeSummary{}
+		worst   = -1
+	)
+	for i := range s.Checks {
+		c := &s.Checks[i]
+		status := checkClass(c)
+		ei := envIndex[c.Env]
+		v.Counts.add(status)
+		v.ByEnv[ei].add(status)
+		worst = max(worst, checks.Status(status).Rank())
+		countCauses(c, status, ei, len(v.AllEnvs), byCause)
+
+		col := column[ei]
+		if col < 0 {
+			continue
 		}
-		return strings.Compare(a.Name, b.Name)
+		match := f.matches(c, status)
+		ri, ok := byName[c.Name]
+		if !ok {
+			ri = len(rows)
+			byName[c.Name] = ri
+			rows = append(rows, pageRow{Name: c.Name, order: -1})
+			for range ncols {
+				slots = append(slots, slot{check: -1})
+			}
+		}
+		slots[ri*ncols+col] = slot{check: i, match: match}
+		if match {
+			v.Matched++
+			rows[ri].order = max(rows[ri].order, listOrder(status))
+		}
+	}
+	v.Worst = worstClass(worst)
+	v.ByCause = sortedCauses(byCause, v.AllEnvs)
+	v.Options = filterOptions(f, v.AllEnvs, v.ByCause)
+
+	// Rows without a selected check go; the rest (as indices into rows
+	// and slots) sort worst first.
+	kept := make([]int, 0, len(rows))
+	for ri := range rows {
+		if rows[ri].order >= 0 {
+			kept = append(kept, ri)
+		}
+	}
+	slices.SortFunc(kept, func(a, b int) int {
+		if rows[a].order != rows[b].order {
+			return rows[b].order - rows[a].order
+		}
+		return strings.Compare(rows[a].Name, rows[b].Name)
 	})
-	switch worst {
-	case 3:
-		v.Worst = "fail"
-	case 2:
-		v.Worst = "error"
-	case 1:
-		v.Worst = "warn"
-	case 0:
-		v.Worst = "ok"
-	default:
-		v.Worst = "pending"
+	listed := kept
+	if firstOK := slices.IndexFunc(kept, func(ri int) bool { return rows[ri].order == 0 }); firstOK >= 0 {
+		okRows := kept[firstOK:]
+		// Nobody reads thousands of green rows: unless a status filter
+		// asks for them, they are counted per environment with a link.
+		if len(f.Statuses) == 0 && len(okRows) > okInline {
+			listed = kept[:firstOK]
+			v.OKCollapsed = len(okRows)
+			perCol := make([]int, ncols)
+			for _, ri := range okRows {
+				for col := range ncols {
+					if sl := slots[ri*ncols+col]; sl.check >= 0 && sl.match {
+						perCol[col]++
+					}
+				}
+			}
+			for col, env := range v.Envs {
+				v.OKChecks += perCol[col]
+				if perCol[col] > 0 {
+					v.OKByEnv = append(v.OKByEnv, envCount{Env: env, N: perCol[col], Link: pageFilter{Envs: []string{env}, Causes: f.Causes, Check: f.Check, Limit: f.Limit}.query("status", "ok")})
+				}
+			}
+		}
+	}
+	if f.Limit != pageLimit {
+		v.LimitParam = "all"
+		if f.Limit > 0 {
+			v.LimitParam = strconv.Itoa(f.Limit)
+		}
+	}
+	v.Listed = len(listed)
+	if f.Limit > 0 && len(listed) > f.Limit {
+		listed = listed[:f.Limit]
+		v.ShowAll = f.query("limit", "all")
+	}
+	v.Rows = make([]pageRow, 0, len(listed))
+	cells := make([]cellView, 0, len(listed)*ncols)
+	for _, ri := range listed {
+		row := pageRow{Name: rows[ri].Name, Cells: make([]*cellView, ncols)}
+		for col := range ncols {
+			sl := slots[ri*ncols+col]
+			if sl.check < 0 {
+				continue
+			}
+			cells = append(cells, newCellView(&s.Checks[sl.check], now, !sl.match))
+			row.Cells[col] = &cells[len(cells)-1]
+		}
+		v.Rows = append(v.Rows, row)
 	}
 
 	for _, d := range s.Deadlines {
+		if !f.wantsEnv(d.Env) {
+			continue
+		}
+		if len(v.Deadlines) == listLimit {
+			v.MoreDeadlines++
+			continue
+		}
 		dv := deadlineView{Deadline: d, Left: relative(now, d.At)}
 		left := d.At.Sub(now)
 		switch {
@@ -174,6 +362,13 @@ func newPageView(s *Snapshot) *pageView {
 		v.Deadlines = append(v.Deadlines, dv)
 	}
 	for _, in := range s.Incidents {
+		if !f.wantsEnv(in.Env) {
+			continue
+		}
+		if len(v.Incidents) == listLimit {
+			v.MoreIncidents++
+			continue
+		}
 		iv := incidentView{Incident: in, For: duration.Human(now.Sub(in.Since))}
 		if !in.LastNotified.IsZero() {
 			iv.LastNotified = relative(now, in.LastNotified)
@@ -191,33 +386,201 @@ func newPageView(s *Snapshot) *pageView {
 	return v
 }
 
-func newCellView(c CheckStatus, now time.Time) *cellView {
-	cell := &cellView{C: c, Status: "pending", OKRatio: fmt.Sprintf("%.0f%%", c.OKRatio*100)}
-	if c.Last != nil {
-		cell.Status = string(c.Last.Status)
-		at := c.Last.Started
+func hasKey[K comparable, V any](m map[K]V, k K) bool {
+	_, ok := m[k]
+	return ok
+}
+
+func worstClass(rank int) string {
+	switch rank {
+	case 3:
+		return "fail"
+	case 2:
+		return "error"
+	case 1:
+		return "warn"
+	case 0:
+		return "ok"
+	}
+	return "pending"
+}
+
+// countCauses adds the check's causes other than ok (main and findings,
+// each once) to the summary.
+func countCauses(c *CheckStatus, status string, env, nenvs int, by map[checks.Cause]*causeSummary) {
+	if c.Last == nil {
+		return
+	}
+	add := func(cause checks.Cause, st string) {
+		if cause == "" || cause == checks.CauseOK {
+			return
+		}
+		cs := by[cause]
+		if cs == nil {
+			cs = &causeSummary{Cause: cause, PerEnv: make([]envCount, nenvs), rank: -1}
+			by[cause] = cs
+		}
+		cs.N++
+		cs.PerEnv[env].N++
+		if r := listOrder(st); r > cs.rank {
+			cs.rank, cs.Status = r, st
+		}
+	}
+	add(c.Last.Cause, status)
+	for i, fd := range c.Last.Findings {
+		if fd.Cause == c.Last.Cause || slices.ContainsFunc(c.Last.Findings[:i], func(o checks.Finding) bool { return o.Cause == fd.Cause }) {
+			continue
+		}
+		st := "warn"
+		if fd.Status != "" {
+			st = classOf(string(fd.Status))
+		}
+		add(fd.Cause, st)
+	}
+}
+
+// sortedCauses lists the causes worst first, then by how many checks have
+// them; PerEnv keeps only the environments that have the cause.
+func sortedCauses(by map[checks.Cause]*causeSummary, envs []string) []causeSummary {
+	out := make([]causeSummary, 0, len(by))
+	for _, cs := range by {
+		per := cs.PerEnv[:0]
+		for i, ec := range cs.PerEnv {
+			if ec.N > 0 {
+				per = append(per, envCount{Env: envs[i], N: ec.N})
+			}
+		}
+		cs.PerEnv = per
+		out = append(out, *cs)
+	}
+	slices.SortFunc(out, func(a, b causeSummary) int {
+		if a.rank != b.rank {
+			return b.rank - a.rank
+		}
+		if a.N != b.N {
+			return b.N - a.N
+		}
+		return strings.Compare(string(a.Cause), string(b.Cause))
+	})
+	return out
+}
+
+func newCellView(c *CheckStatus, now time.Time, mini bool) cellView {
+	status := checkClass(c)
+	cell := cellView{Status: status, Label: labelOf(status), Icon: iconOf(status), Mini: mini}
+	if c.Last != nil && c.Last.Cause != checks.CauseOK {
+		cell.Cause = string(c.Last.Cause)
+	}
+	if mini {
+		return cell
+	}
+	cell.OKRatio = fmt.Sprintf("%.0f%%", c.OKRatio*100)
+	cell.Spark = sparkHTML(c.Recent)
+	cell.Meta = metaHTML(c, now)
+	cell.Credential, cell.Identity = c.Credential, c.Identity
+	if l := c.Last; l != nil {
+		cell.Findings, cell.Hint, cell.Challenge = l.Findings, l.Hint, l.Challenge
+		if l.Status != checks.StatusOK {
+			cell.Detail = l.Detail
+		}
+		if status != "ok" && (l.Hint != "" || len(l.Findings) > 0) {
+			cell.Fix, cell.Open = true, status == "fail"
+		}
+	}
+	return cell
+}
+
+// sparkBars are the bars of the sparkline, made once: a cell has one per
+// kept run, and 10,000 cells times 20 runs through the template were most
+// of the page's time.
+var sparkBars = func() map[checks.Status]string {
+	m := map[checks.Status]string{}
+	for _, st := range []checks.Status{checks.StatusOK, checks.StatusWarn, checks.StatusFail, checks.StatusError} {
+		m[st] = `<i class="b-` + statusClass(st) + `" title="` + string(st) + `"></i>`
+	}
+	return m
+}()
+
+// sparkHTML draws recent (newest first) left to right, oldest first. Every
+// piece is a fixed string or escaped here.
+func sparkHTML(recent []checks.Status) template.HTML {
+	if len(recent) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.Grow(40 + 40*len(recent))
+	b.WriteString(`<span class="spark" title="last `)
+	b.WriteString(strconv.Itoa(len(recent)))
+	b.WriteString(` runs, oldest first">`)
+	for i := len(recent) - 1; i >= 0; i-- {
+		if bar, ok := sparkBars[recent[i]]; ok {
+			b.WriteString(bar)
+			continue
+		}
+		b.WriteString(`<i class="b-pending" title="`)
+		b.WriteString(html.EscapeString(string(recent[i])))
+		b.WriteString(`"></i>`)
+	}
+	b.WriteString(`</span>`)
+	return template.HTML(b.String())
+}
+
+// metaHTML is the cell's line of facts: HTTP status, latency, last run,
+// next run and token expiry, each escaped.
+func metaHTML(c *CheckStatus, now time.Time) template.HTML {
+	var b strings.Builder
+	span := func(parts ...string) {
+		b.WriteString("<span>")
+		for _, p := range parts {
+			b.WriteString(html.EscapeString(p))
+		}
+		b.WriteString("</span>")
+	}
+	ran := ""
+	if l := c.Last; l != nil {
+		if l.HTTPStatus != 0 {
+			span("HTTP ", strconv.Itoa(l.HTTPStatus))
+		}
+		if m := millis(l.Latency); m != "" {
+			span(m)
+		}
+		at := l.Started
 		if at.IsZero() {
-			at = c.Last.Tick
+			at = l.Tick
 		}
 		if !at.IsZero() {
-			cell.Ago = relative(now, at)
+			ran = relative(now, at)
 		}
-		cell.Findings = c.Last.Findings
-		if t := c.Last.Token; t != nil && t.ExpiresAt != nil {
-			cell.TokenExp = relative(now, *t.ExpiresAt)
-		}
+	}
+	if ran != "" {
+		span("ran ", ran)
+	} else {
+		span("not run yet")
 	}
 	if !c.NextRun.IsZero() {
 		if c.NextRun.After(now) {
-			cell.Next = relative(now, c.NextRun)
+			span("next ", relative(now, c.NextRun))
 		} else {
-			cell.Next = "due now"
+			span("next due now")
 		}
 	}
-	for i := len(c.Recent) - 1; i >= 0; i-- {
-		cell.Spark = append(cell.Spark, string(c.Recent[i]))
+	if l := c.Last; l != nil && l.Token != nil && l.Token.ExpiresAt != nil {
+		span("token exp ", relative(now, *l.Token.ExpiresAt))
 	}
-	return cell
+	return template.HTML(b.String())
+}
+
+// thousands writes 10000 as 10,000: counts at fleet scale are read at a
+// glance.
+func thousands(n int) string {
+	if n < 0 {
+		return "-" + thousands(-n)
+	}
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 // relative says "in 6d 4h" or "3m ago".
@@ -260,17 +623,31 @@ func signedDuration(d time.Duration) string {
 }
 
 func statusClass(s any) string {
-	switch v := fmt.Sprint(s); v {
+	switch x := s.(type) {
+	case string:
+		return classOf(x)
+	case checks.Status:
+		return classOf(string(x))
+	}
+	return classOf(fmt.Sprint(s))
+}
+
+func classOf(s string) string {
+	switch s {
 	case "ok", "warn", "fail", "error":
-		return v
+		return s
 	}
 	return "pending"
 }
 
 // statusLabel and statusIcon give every status a word and a shape, so the
 // page reads the same to someone who cannot tell red from green.
-func statusLabel(s any) string {
-	switch statusClass(s) {
+func statusLabel(s any) string { return labelOf(statusClass(s)) }
+
+func statusIcon(s any) string { return iconOf(statusClass(s)) }
+
+func labelOf(class string) string {
+	switch class {
 	case "ok":
 		return "OK"
 	case "warn":
@@ -283,8 +660,8 @@ func statusLabel(s any) string {
 	return "PENDING"
 }
 
-func statusIcon(s any) string {
-	switch statusClass(s) {
+func iconOf(class string) string {
+	switch class {
 	case "ok":
 		return "✓"
 	case "warn":

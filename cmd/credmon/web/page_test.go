@@ -14,7 +14,7 @@ import (
 func renderPage(t *testing.T, s *Snapshot) string {
 	t.Helper()
 	var buf bytes.Buffer
-	if err := newPage().render(&buf, s); err != nil {
+	if err := newPage().render(&buf, s, nil); err != nil {
 		t.Fatal(err)
 	}
 	return buf.String()
@@ -123,7 +123,7 @@ func TestDeadlineClasses(t *testing.T) {
 		{Kind: DeadlineExpiry, At: now.Add(15 * 24 * time.Hour)},
 		{Kind: DeadlineToken, At: now.Add(time.Minute)},
 		{Kind: DeadlineToken, At: now.Add(-time.Minute)},
-	}})
+	}}, parseFilter(nil))
 	want := []string{"passed", "due", "", "", "passed"}
 	for i, d := range v.Deadlines {
 		if d.Class != want[i] {

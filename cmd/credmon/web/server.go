@@ -101,7 +101,7 @@ func (s *server) statusPage(w http.ResponseWriter, r *http.Request) {
 	// Render fully before writing so a template failure is a clean 500,
 	// not half a page with a 200.
 	var buf bytes.Buffer
-	if err := s.page.render(&buf, snap); err != nil {
+	if err := s.page.render(&buf, snap, r.URL.Query()); err != nil {
 		s.log.Error("status page render failed", "err", err)
 		http.Error(w, "status page failed", http.StatusInternalServerError)
 		return
