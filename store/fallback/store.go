@@ -139,6 +139,11 @@ func New(primary, local store.Store, opts Options) *Store {
 	return s
 }
 
+// Local is the local store's KV, for state of this replica's own that
+// must outlive a restart during an outage (the daemon keeps the
+// membership it last heard there). Never shared, never caught up.
+func (s *Store) Local() store.KV { return s.local }
+
 // Healthy reports whether the primary is up.
 func (s *Store) Healthy() bool { return s.up.Load() }
 

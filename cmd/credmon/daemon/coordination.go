@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"strconv"
@@ -43,13 +44,63 @@ func (d *Daemon) claimTick(ctx context.Context, key string, tick time.Time, time
 	return ok
 }
 
+// firstHeartbeatAgain is how soon after the first beat the second comes:
+// replicas started together then hear each other within a second, not
+// after a whole heartbeatEvery.
+const firstHeartbeatAgain = time.Second
+
+// membershipKey holds, in the local buffer only, the membership this
+// replica last heard through the shared store (see keepMembership).
+const membershipKey = "daemon:membership"
+
+// localKeeper is a store with a local part of this replica's own
+// (store/fallback).
+type localKeeper interface{ Local() store.KV }
+
+// keepMembership writes the membership just heard into the local buffer,
+// so a replica restarted during an outage knows who was alive before it.
+func (d *Daemon) keepMembership(ctx context.Context) {
+	lk, ok := d.store.(localKeeper)
+	if !ok {
+		return
+	}
+	raw, err := json.Marshal(d.members.view())
+	if err == nil {
+		err = lk.Local().Set(ctx, membershipKey, raw, 0)
+	}
+	if err != nil {
+		d.log.Debug("membership not kept in the local buffer", "err", err)
+	}
+}
+
+// restoreMembership reads what keepMembership kept in an earlier run.
+func (d *Daemon) restoreMembership(ctx context.Context) {
+	lk, ok := d.store.(localKeeper)
+	if !ok {
+		return
+	}
+	raw, err := lk.Local().Get(ctx, membershipKey)
+	if err != nil {
+		return // none kept yet
+	}
+	var seen map[string]time.Time
+	if err := json.Unmarshal(raw, &seen); err != nil {
+		d.log.Warn("the membership kept in the local buffer is unreadable; ignored", "err", err)
+		return
+	}
+	d.members.restore(seen)
+}
+
 // heartbeat announces this replica until ctx ends.
 func (d *Daemon) heartbeat(ctx context.Context) {
 	host, _ := os.Hostname()
 	in := store.Instance{ID: d.instance, Host: host, Version: d.opts.Version, Started: d.started}
-	t := time.NewTicker(heartbeatEvery)
+	t := time.NewTicker(firstHeartbeatAgain)
 	defer t.Stop()
-	for {
+	for beat := 0; ; beat++ {
+		if beat == 1 {
+			t.Reset(heartbeatEvery)
+		}
 		in.LastSeen = time.Now()
 		hctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		if err := d.store.Heartbeat(hctx, in, heartbeatTTL); err != nil && ctx.Err() == nil {
@@ -58,6 +109,9 @@ func (d *Daemon) heartbeat(ctx context.Context) {
 		if d.shared {
 			if live, err := d.store.Instances(hctx); err == nil {
 				d.members.heard(live)
+				if o, ok := d.store.(outageAware); !ok || o.Healthy() {
+					d.keepMembership(hctx) // heard through Redis, not the local buffer
+				}
 			}
 		}
 		cancel()

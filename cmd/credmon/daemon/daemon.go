@@ -193,6 +193,9 @@ func New(ctx context.Context, opts Options) (*Daemon, error) {
 	}
 	d.store = st
 	d.shared = cfg.Store.Driver == "redis"
+	if d.shared {
+		d.restoreMembership(ctx)
+	}
 	d.deps = checks.Deps{Transports: checks.NewTransports(), MaxOffset: cfg.Clock.MaxOffset.D(), Metrics: d.checkMetrics, ClockOffset: d.ntpOffset}
 	key, err := storeKey(cfg.Store)
 	if err != nil {

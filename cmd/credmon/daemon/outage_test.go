@@ -148,11 +148,15 @@ func TestAlertsExactlyOnceThroughALongRedisOutage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs three replicas through a Redis outage")
 	}
-	t.Run("back empty", func(t *testing.T) { alertsThroughOutage(t, true) })
-	t.Run("back with its data", func(t *testing.T) { alertsThroughOutage(t, false) })
+	t.Run("back empty", func(t *testing.T) { alertsThroughOutage(t, true, false) })
+	t.Run("back with its data", func(t *testing.T) { alertsThroughOutage(t, false, false) })
+	// A replica restarted during the outage hears no heartbeat: it knows
+	// who was alive from the membership it kept in its local buffer, and
+	// does not decide every incident as if it were alone.
+	t.Run("a replica restarted during it", func(t *testing.T) { alertsThroughOutage(t, true, true) })
 }
 
-func alertsThroughOutage(t *testing.T, empty bool) {
+func alertsThroughOutage(t *testing.T, empty, restart bool) {
 	srv := storetest.StartRedisServer(t)
 	api := &switchAPI{failing: map[string]bool{}}
 	target := httptest.NewServer(api)
@@ -174,12 +178,15 @@ func alertsThroughOutage(t *testing.T, empty bool) {
 	const grace = 2 * time.Second
 	replicas := map[string]*running{}
 	dir := t.TempDir()
-	for _, id := range []string{"replica-a", "replica-b", "replica-c"} {
+	startReplica := func(id string) {
 		t.Setenv("CREDMON_TEST_FALLBACK", filepath.Join(dir, id+".db"))
 		replicas[id] = start(t, daemon.Options{
 			ConfigPath: path, WatchInterval: -1, Instance: id, OutageGrace: grace,
 			Notifiers: []notify.Notifier{got.notifier(id)}, OnResult: ran.add,
 		})
+	}
+	for _, id := range []string{"replica-a", "replica-b", "replica-c"} {
+		startReplica(id)
 	}
 	// waitUntil polls cond on every delivery or result, with a hang guard.
 	waitUntil := func(what string, limit time.Duration, cond func() bool) {
@@ -222,6 +229,16 @@ func alertsThroughOutage(t *testing.T, empty bool) {
 	}
 	down := time.Now()
 	waitUntil("every replica not ready (Redis gone)", 30*time.Second, ready(http.StatusServiceUnavailable))
+	if restart {
+		old := replicas["replica-a"]
+		old.cancel()
+		if err := <-old.done; err != nil {
+			t.Fatalf("replica-a stopping: %v", err)
+		}
+		old.done <- nil // for the cleanup's receive
+		startReplica("replica-a")
+		waitUntil("the restarted replica-a not ready (Redis gone)", 30*time.Second, ready(http.StatusServiceUnavailable))
+	}
 	// Past the grace every replica probes every check.
 	waitUntil("past the probing grace", 30*time.Second, func() bool { return time.Since(down) > grace+2*time.Second })
 

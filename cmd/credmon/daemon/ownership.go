@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"hash/fnv"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -47,6 +48,26 @@ func (m *membership) heard(live []store.Instance) {
 	for _, in := range live {
 		if in.LastSeen.After(m.seen[in.ID]) {
 			m.seen[in.ID] = in.LastSeen
+		}
+	}
+}
+
+// view is the replicas heard of and when, to keep across a restart.
+func (m *membership) view() map[string]time.Time {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return maps.Clone(m.seen)
+}
+
+// restore adds a view kept by an earlier run: a replica restarted during
+// an outage then knows who was alive before it, instead of deciding every
+// incident as if it were alone.
+func (m *membership) restore(seen map[string]time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for id, at := range seen {
+		if at.After(m.seen[id]) {
+			m.seen[id] = at
 		}
 	}
 }

@@ -247,6 +247,7 @@ func alertsThroughFailover(t *testing.T, trigger, recover sentinelStep) {
 		select {
 		case err := <-r.done:
 			t.Errorf("%s stopped during the test: %v", id, err)
+			r.done <- err // for the cleanup's receive
 		default:
 		}
 	}
