@@ -29,6 +29,11 @@ const (
 // even while shutting down so a message Slack accepted is not sent again.
 const storeTimeout = 5 * time.Second
 
+// leaseTimeout bounds one Lease (and the Depth read after a pass): one on a store that stopped answering (a
+// frozen Redis) fails soon, so the store's fallback serves the local
+// outbox, instead of holding every delivery for the client's retries.
+const leaseTimeout = 2 * time.Second
+
 // unhealthyAfter is how many retryable failures in a row make a notifier a
 // delivery problem in Health: one 5xx is weather, several are an outage.
 const unhealthyAfter = 3
@@ -253,7 +258,10 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			}
 		}
 		if (d.opts.OnDepth != nil || d.opts.Metrics != nil) && ctx.Err() == nil {
-			if n, err := d.outbox.Depth(ctx); err == nil {
+			dctx, cancel := context.WithTimeout(ctx, leaseTimeout)
+			n, err := d.outbox.Depth(dctx)
+			cancel()
+			if err == nil {
 				d.opts.Metrics.depth(n)
 				if d.opts.OnDepth != nil {
 					d.opts.OnDepth(n)
@@ -275,7 +283,9 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 // one slow notifier must not hold the others' leases past their expiry.
 // It returns how many entries it leased and how many it delivered.
 func (d *Dispatcher) pass(ctx context.Context) (leased, sent int, err error) {
-	entries, err := d.outbox.Lease(ctx, d.opts.Owner, d.opts.Batch, d.opts.Lease)
+	lctx, cancel := context.WithTimeout(ctx, leaseTimeout)
+	entries, err := d.outbox.Lease(lctx, d.opts.Owner, d.opts.Batch, d.opts.Lease)
+	cancel()
 	if err != nil {
 		return 0, 0, err
 	}

@@ -13,7 +13,7 @@ import (
 // PutResult records r in the primary, or locally (and for catch-up) while
 // it is down.
 func (s *Store) PutResult(ctx context.Context, r checks.Result) error {
-	_, onLocal, err := run(ctx, s, func(st store.Store) (struct{}, error) {
+	_, onLocal, err := run(ctx, s, func(ctx context.Context, st store.Store) (struct{}, error) {
 		return struct{}{}, st.PutResult(ctx, r)
 	})
 	if onLocal && err == nil {
@@ -31,7 +31,7 @@ func (s *Store) PutResult(ctx context.Context, r checks.Result) error {
 // PutResults records rs in the primary in one call, or locally (and for
 // catch-up) while it is down.
 func (s *Store) PutResults(ctx context.Context, rs []checks.Result) error {
-	_, onLocal, err := run(ctx, s, func(st store.Store) (struct{}, error) {
+	_, onLocal, err := run(ctx, s, func(ctx context.Context, st store.Store) (struct{}, error) {
 		return struct{}{}, store.PutResults(ctx, st, rs)
 	})
 	if onLocal && err == nil {
@@ -48,26 +48,32 @@ func (s *Store) PutResults(ctx context.Context, rs []checks.Result) error {
 
 // RecentResults reads the primary, or local while it is down.
 func (s *Store) RecentResults(ctx context.Context, key string, n int) ([]checks.Result, error) {
-	v, _, err := run(ctx, s, func(st store.Store) ([]checks.Result, error) { return st.RecentResults(ctx, key, n) })
+	v, _, err := run(ctx, s, func(ctx context.Context, st store.Store) ([]checks.Result, error) {
+		return st.RecentResults(ctx, key, n)
+	})
 	return v, err
 }
 
 // LatestResults reads the primary, or local while it is down.
 func (s *Store) LatestResults(ctx context.Context) ([]checks.Result, error) {
-	v, _, err := run(ctx, s, func(st store.Store) ([]checks.Result, error) { return st.LatestResults(ctx) })
+	v, _, err := run(ctx, s, func(ctx context.Context, st store.Store) ([]checks.Result, error) { return st.LatestResults(ctx) })
 	return v, err
 }
 
 // RecentStatuses reads the primary, or local while it is down.
 func (s *Store) RecentStatuses(ctx context.Context) (map[string][]checks.Status, error) {
-	v, _, err := run(ctx, s, func(st store.Store) (map[string][]checks.Status, error) { return st.RecentStatuses(ctx) })
+	v, _, err := run(ctx, s, func(ctx context.Context, st store.Store) (map[string][]checks.Status, error) {
+		return st.RecentStatuses(ctx)
+	})
 	return v, err
 }
 
 // DeleteResults deletes from the primary, or while it is down locally,
 // and drops such results waiting for catch-up, so none comes back.
 func (s *Store) DeleteResults(ctx context.Context, keys ...string) error {
-	_, _, err := run(ctx, s, func(st store.Store) (struct{}, error) { return struct{}{}, st.DeleteResults(ctx, keys...) })
+	_, _, err := run(ctx, s, func(ctx context.Context, st store.Store) (struct{}, error) {
+		return struct{}{}, st.DeleteResults(ctx, keys...)
+	})
 	gone := make(map[string]bool, len(keys))
 	for _, k := range keys {
 		gone[k] = true
@@ -80,13 +86,13 @@ func (s *Store) DeleteResults(ctx context.Context, keys ...string) error {
 
 // Get reads the primary, or local while it is down.
 func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
-	v, _, err := run(ctx, s, func(st store.Store) ([]byte, error) { return st.Get(ctx, key) })
+	v, _, err := run(ctx, s, func(ctx context.Context, st store.Store) ([]byte, error) { return st.Get(ctx, key) })
 	return v, err
 }
 
 // Set writes the primary (mirrored into local), or local while it is down.
 func (s *Store) Set(ctx context.Context, key string, val []byte, ttl time.Duration) error {
-	_, onLocal, err := run(ctx, s, func(st store.Store) (struct{}, error) {
+	_, onLocal, err := run(ctx, s, func(ctx context.Context, st store.Store) (struct{}, error) {
 		return struct{}{}, st.Set(ctx, key, val, ttl)
 	})
 	switch {
@@ -101,7 +107,7 @@ func (s *Store) Set(ctx context.Context, key string, val []byte, ttl time.Durati
 // CompareAndSwap swaps in the primary (mirrored into local), or in local
 // while it is down.
 func (s *Store) CompareAndSwap(ctx context.Context, key string, old, new []byte, ttl time.Duration) (bool, error) {
-	ok, onLocal, err := run(ctx, s, func(st store.Store) (bool, error) {
+	ok, onLocal, err := run(ctx, s, func(ctx context.Context, st store.Store) (bool, error) {
 		return st.CompareAndSwap(ctx, key, old, new, ttl)
 	})
 	switch {
@@ -128,21 +134,21 @@ func (s *Store) mirror(ctx context.Context, key string, val []byte, ttl time.Dur
 
 // Scan reads the primary, or local while it is down.
 func (s *Store) Scan(ctx context.Context, prefix string) (map[string][]byte, error) {
-	v, _, err := run(ctx, s, func(st store.Store) (map[string][]byte, error) { return st.Scan(ctx, prefix) })
+	v, _, err := run(ctx, s, func(ctx context.Context, st store.Store) (map[string][]byte, error) { return st.Scan(ctx, prefix) })
 	return v, err
 }
 
 // Claim claims in the primary, or locally while it is down: exclusive
 // within this replica only, so replicas then probe on their own.
 func (s *Store) Claim(ctx context.Context, key, owner string, ttl time.Duration) (bool, error) {
-	v, _, err := run(ctx, s, func(st store.Store) (bool, error) { return st.Claim(ctx, key, owner, ttl) })
+	v, _, err := run(ctx, s, func(ctx context.Context, st store.Store) (bool, error) { return st.Claim(ctx, key, owner, ttl) })
 	return v, err
 }
 
 // Release frees key wherever owner may hold it: a claim granted locally
 // during an outage may be released after the primary returned.
 func (s *Store) Release(ctx context.Context, key, owner string) error {
-	_, onLocal, err := run(ctx, s, func(st store.Store) (struct{}, error) {
+	_, onLocal, err := run(ctx, s, func(ctx context.Context, st store.Store) (struct{}, error) {
 		return struct{}{}, st.Release(ctx, key, owner)
 	})
 	if !onLocal {
@@ -153,7 +159,7 @@ func (s *Store) Release(ctx context.Context, key, owner string) error {
 
 // Heartbeat records in the primary, or locally while it is down.
 func (s *Store) Heartbeat(ctx context.Context, in store.Instance, ttl time.Duration) error {
-	_, _, err := run(ctx, s, func(st store.Store) (struct{}, error) {
+	_, _, err := run(ctx, s, func(ctx context.Context, st store.Store) (struct{}, error) {
 		return struct{}{}, st.Heartbeat(ctx, in, ttl)
 	})
 	return err
@@ -162,6 +168,6 @@ func (s *Store) Heartbeat(ctx context.Context, in store.Instance, ttl time.Durat
 // Instances lists the primary's replicas, or only the local ones (this
 // replica) while it is down.
 func (s *Store) Instances(ctx context.Context) ([]store.Instance, error) {
-	v, _, err := run(ctx, s, func(st store.Store) ([]store.Instance, error) { return st.Instances(ctx) })
+	v, _, err := run(ctx, s, func(ctx context.Context, st store.Store) ([]store.Instance, error) { return st.Instances(ctx) })
 	return v, err
 }

@@ -17,11 +17,10 @@ type outboxAck struct{ id, owner string }
 // is then the only one delivered, unless the outage outlasts the hold.
 func (s *Store) Enqueue(ctx context.Context, e store.OutboxEntry) error {
 	if s.up.Load() {
-		err := s.primary.Enqueue(ctx, e)
-		if !s.unreachable(ctx, err) {
+		down, err := s.onPrimary(ctx, func(ctx context.Context) error { return s.primary.Enqueue(ctx, e) })
+		if !down {
 			return err
 		}
-		s.markDown(err)
 		if s.opts.Uncertain(err) {
 			if hold := time.Now().Add(s.opts.UncertainHold); e.NotBefore.Before(hold) {
 				e.NotBefore = hold
@@ -36,7 +35,7 @@ func (s *Store) Enqueue(ctx context.Context, e store.OutboxEntry) error {
 // Lease leases from the primary, or from local while it is down, and
 // remembers where each entry came from for Ack and Defer.
 func (s *Store) Lease(ctx context.Context, owner string, n int, lease time.Duration) ([]store.OutboxEntry, error) {
-	es, onLocal, err := run(ctx, s, func(st store.Store) ([]store.OutboxEntry, error) {
+	es, onLocal, err := run(ctx, s, func(ctx context.Context, st store.Store) ([]store.OutboxEntry, error) {
 		return st.Lease(ctx, owner, n, lease)
 	})
 	s.mu.Lock()
@@ -70,11 +69,10 @@ func (s *Store) Ack(ctx context.Context, id, owner string) error {
 		return s.local.Ack(ctx, id, owner)
 	}
 	if s.up.Load() {
-		err := s.primary.Ack(ctx, id, owner)
-		if !s.unreachable(ctx, err) {
+		down, err := s.onPrimary(ctx, func(ctx context.Context) error { return s.primary.Ack(ctx, id, owner) })
+		if !down {
 			return err
 		}
-		s.markDown(err)
 	}
 	s.mu.Lock()
 	s.pendingAcks = append(s.pendingAcks, outboxAck{id: id, owner: owner})
@@ -128,9 +126,8 @@ func (s *Store) Defer(ctx context.Context, id, owner string, notBefore time.Time
 	if !s.up.Load() {
 		return nil
 	}
-	err := s.primary.Defer(ctx, id, owner, notBefore)
-	if s.unreachable(ctx, err) {
-		s.markDown(err)
+	down, err := s.onPrimary(ctx, func(ctx context.Context) error { return s.primary.Defer(ctx, id, owner, notBefore) })
+	if down {
 		return nil
 	}
 	return err
@@ -143,9 +140,12 @@ func (s *Store) Depth(ctx context.Context) (int, error) {
 	if err != nil || !s.up.Load() {
 		return local, err
 	}
-	n, err := s.primary.Depth(ctx)
-	if s.unreachable(ctx, err) {
-		s.markDown(err)
+	var n int // read only if the call finished in time
+	down, err := s.onPrimary(ctx, func(ctx context.Context) (err error) {
+		n, err = s.primary.Depth(ctx)
+		return err
+	})
+	if down {
 		return local, nil
 	}
 	return n + local, err

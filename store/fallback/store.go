@@ -89,7 +89,8 @@ type Store struct {
 	log            *slog.Logger
 
 	up      atomic.Bool
-	stateMu sync.Mutex // orders state changes and their OnChange calls
+	period  atomic.Pointer[upPeriod] // the current (or last) stretch up; see onPrimary
+	stateMu sync.Mutex               // orders state changes and their OnChange calls
 
 	mu             sync.Mutex
 	pendingResults []checks.Result    // written locally, for the primary
@@ -133,6 +134,7 @@ func New(primary, local store.Store, opts Options) *Store {
 	}
 	s := &Store{primary: primary, local: local, opts: opts, log: log, leasedFrom: make(map[string]bool), dirty: map[string]dirtyKV{}}
 	s.up.Store(true)
+	s.period.Store(newUpPeriod())
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	s.loadAcks(ctx)
@@ -160,6 +162,7 @@ func (s *Store) markDown(err error) {
 		return
 	}
 	s.up.Store(false)
+	s.period.Load().cancel() // calls in flight on the primary give up
 	s.log.Warn("store: shared store unreachable; serving from the local store until it returns", "err", err)
 	if s.opts.OnChange != nil {
 		s.opts.OnChange(false)
@@ -172,6 +175,7 @@ func (s *Store) markUp() {
 	if s.up.Load() {
 		return
 	}
+	s.period.Store(newUpPeriod())
 	s.up.Store(true)
 	s.log.Info("store: shared store is back and caught up")
 	if s.opts.OnChange != nil {
@@ -181,16 +185,74 @@ func (s *Store) markUp() {
 
 // run calls op on the primary while it is up, and on local when it is
 // down or turns out unreachable now. onLocal says where op last ran.
-func run[T any](ctx context.Context, s *Store, op func(store.Store) (T, error)) (v T, onLocal bool, err error) {
+func run[T any](ctx context.Context, s *Store, op func(context.Context, store.Store) (T, error)) (v T, onLocal bool, err error) {
 	if s.up.Load() {
-		v, err = op(s.primary)
-		if !s.unreachable(ctx, err) {
-			return v, false, err
+		var pv T // written by the primary's call; read only if it finished in time
+		down, err := s.onPrimary(ctx, func(ctx context.Context) error {
+			var err error
+			pv, err = op(ctx, s.primary)
+			return err
+		})
+		if !down {
+			return pv, false, err
 		}
-		s.markDown(err)
 	}
-	v, err = op(s.local)
+	v, err = op(ctx, s.local)
 	return v, true, err
+}
+
+// errAbandoned is a call on the primary given up because the primary was
+// marked down while it was in flight.
+var errAbandoned = errors.New("fallback: the shared store was marked down during the call")
+
+// upPeriod is one stretch of the primary being up; it ends (its context
+// is cancelled) when the primary is marked down.
+type upPeriod struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+func newUpPeriod() *upPeriod {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &upPeriod{ctx: ctx, cancel: cancel}
+}
+
+// onPrimary runs call on the primary, and gives up on it when the primary
+// is marked down meanwhile: a call hanging on a Redis that stopped
+// answering (frozen, partitioned — go-redis gives up only at its deadline)
+// is abandoned as soon as the probe or another call notices, and the
+// caller goes on with the local store. An abandoned call goes on in the
+// background, its context cancelled, until its client gives up; what it
+// returns then is dropped (it may still land: Options.Uncertain). down
+// reports that call failed or was abandoned because the primary is down.
+func (s *Store) onPrimary(ctx context.Context, call func(context.Context) error) (down bool, err error) {
+	period := s.period.Load()
+	if period.ctx.Err() != nil {
+		return true, errAbandoned // marked down since the caller looked
+	}
+	pctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(period.ctx, cancel)
+	done := make(chan error, 1)
+	go func() {
+		defer cancel()
+		defer stop()
+		done <- call(pctx)
+	}()
+	select {
+	case err = <-done:
+	case <-period.ctx.Done():
+		return true, errAbandoned
+	}
+	switch {
+	case err == nil:
+		return false, nil
+	case ctx.Err() == nil && period.ctx.Err() != nil:
+		return true, err
+	case s.unreachable(ctx, err):
+		s.markDown(err)
+		return true, err
+	}
+	return false, err
 }
 
 // Close stops the probe and closes both stores.

@@ -117,6 +117,14 @@ func checkWait(opts Options) error {
 	return nil
 }
 
+// contextDeadlines: the client honours the caller's context deadline on
+// every read and write (go-redis's ContextTimeoutEnabled). Without it a
+// call on a Redis that accepts connections but does not answer (frozen,
+// or across a partition) waits the command timeout and is then retried —
+// about 10 s with the defaults — however short the caller's deadline: the
+// fallback's 1 s health ping noticed a frozen Redis only after 10 s, and
+// scheduler ticks waited on their claims meanwhile.
+
 // newClient builds the client and a printable name for the target.
 func newClient(opts Options) (redis.UniversalClient, string, error) {
 	timeout := opts.DialTimeout
@@ -157,6 +165,7 @@ func newClient(opts Options) (redis.UniversalClient, string, error) {
 			o.TLSConfig = opts.TLS
 		}
 		o.DialTimeout = timeout
+		o.ContextTimeoutEnabled = true // see contextDeadlines
 		if opts.CommandTimeout > 0 {
 			o.ReadTimeout, o.WriteTimeout = opts.CommandTimeout, opts.CommandTimeout
 		}
@@ -170,6 +179,8 @@ func newClient(opts Options) (redis.UniversalClient, string, error) {
 			DB:          opts.DB,
 			TLSConfig:   opts.TLS,
 			DialTimeout: timeout,
+			// See contextDeadlines.
+			ContextTimeoutEnabled: true,
 		}
 		if opts.CommandTimeout > 0 {
 			u.ReadTimeout, u.WriteTimeout = opts.CommandTimeout, opts.CommandTimeout

@@ -17,6 +17,11 @@ const (
 	heartbeatTTL   = 3 * heartbeatEvery
 )
 
+// claimTimeout bounds a tick claim: a claim takes a millisecond, and one
+// that hangs (a frozen Redis) must not hold the tick back for long — it
+// fails, the store is marked down, and the check runs locally.
+const claimTimeout = time.Second
+
 // claimTick reports whether this replica runs the tick. Only a shared store
 // coordinates. Each check has an owner among the live replicas (see
 // membership): the others leave its ticks alone, so in steady state one
@@ -33,7 +38,9 @@ func (d *Daemon) claimTick(ctx context.Context, key string, tick time.Time, time
 		d.metrics.TickOwnedElsewhere()
 		return false
 	}
-	ok, err := d.store.Claim(ctx, tickKey(key, tick), d.instance, 2*timeout+time.Minute)
+	cctx, cancel := context.WithTimeout(ctx, claimTimeout)
+	defer cancel()
+	ok, err := d.store.Claim(cctx, tickKey(key, tick), d.instance, 2*timeout+time.Minute)
 	if err != nil {
 		d.log.Debug("tick claim failed; running locally", "check", key, "err", err)
 		return true
