@@ -87,9 +87,16 @@ func (e *entry) runTick(tick time.Time) {
 	default:
 	}
 
-	ctx, cancel := context.WithCancel(s.runCtx)
+	// One context per run, always cancelled: a child of runCtx that is
+	// never cancelled stays registered with it until Stop, one per run.
+	var (
+		ctx    context.Context
+		cancel context.CancelFunc
+	)
 	if e.timeout > 0 {
 		ctx, cancel = context.WithTimeout(s.runCtx, e.timeout)
+	} else {
+		ctx, cancel = context.WithCancel(s.runCtx)
 	}
 	defer cancel()
 
