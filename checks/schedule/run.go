@@ -66,9 +66,11 @@ func (e *entry) runTick(tick time.Time) {
 		return
 	}
 	if !e.state.running.CompareAndSwap(false, true) {
-		s.obs.Skipped(e.id, tick)
+		// Metrics and log before the observer: what it is told about is
+		// already counted.
 		s.metrics.skip(e.labels)
 		s.log.Warn("run skipped: the previous run is still going", "job", e.id, "tick", tick.UTC().Format(time.RFC3339))
+		s.obs.Skipped(e.id, tick)
 		return
 	}
 	defer e.state.running.Store(false)
@@ -102,18 +104,18 @@ func (e *entry) runTick(tick time.Time) {
 
 	start := time.Now()
 	lag := start.Sub(tick.Add(e.cohort.key.offset))
-	s.obs.Started(e.id, tick, start.In(s.loc), lag)
 	s.metrics.started(lag)
+	s.obs.Started(e.id, tick, start.In(s.loc), lag)
 	defer func() {
 		if v := recover(); v != nil {
 			stack := debug.Stack()
-			s.obs.Panicked(e.id, tick, v, stack)
 			s.metrics.panicked(e.labels)
 			s.log.Error("job panicked", "job", e.id, "tick", tick,
 				"panic", describePanic(v), "stack", string(stack))
+			s.obs.Panicked(e.id, tick, v, stack)
 		}
-		s.obs.Finished(e.id, tick, time.Since(start))
 		s.metrics.finished()
+		s.obs.Finished(e.id, tick, time.Since(start))
 	}()
 	(*e.run.Load())(ctx, tick)
 }
