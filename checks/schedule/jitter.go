@@ -2,16 +2,15 @@ package schedule
 
 import (
 	"hash/fnv"
-	"sync/atomic"
 	"time"
 
 	"github.com/robfig/cron/v3"
 )
 
 // OffsetStep is the resolution of start offsets. Jobs with the same spec
-// and offset share one cron entry (a cohort), and cron sorts all its
-// entries on every wake-up, so coarse offsets keep it cheap: a 5s jitter
-// window has at most 500 start times per spec, whatever the job count.
+// and offset share one start (a cohort), so coarse offsets keep the starts
+// few: a 5s jitter window has at most 500 start times per spec, whatever
+// the job count.
 const OffsetStep = 10 * time.Millisecond
 
 // Offset returns the job's start offset in [0, jitter): a hash of the ID,
@@ -32,23 +31,17 @@ func Offset(id string, jitter time.Duration) time.Duration {
 	return time.Duration(sum % uint64(jitter))
 }
 
-// jittered shifts every activation of base by offset. Cron only sees the
-// shifted times; the tick a run belongs to stays the unshifted one.
+// jittered shifts every activation of base by offset: the starts of a
+// cohort. The tick a run belongs to stays the unshifted one.
 type jittered struct {
 	base   cron.Schedule
 	offset time.Duration
-	// next is the last start time handed to cron, in Unix nanoseconds,
-	// kept so Scheduler.Next need not snapshot cron's entries.
-	next atomic.Int64
 }
 
 func (j *jittered) Next(t time.Time) time.Time {
 	n := j.base.Next(t.Add(-j.offset))
 	if n.IsZero() {
-		j.next.Store(0)
 		return n
 	}
-	n = n.Add(j.offset)
-	j.next.Store(n.UnixNano())
-	return n
+	return n.Add(j.offset)
 }

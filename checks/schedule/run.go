@@ -66,9 +66,11 @@ func (e *entry) runTick(tick time.Time) {
 		return
 	}
 	if !e.state.running.CompareAndSwap(false, true) {
-		s.obs.Skipped(e.id, tick)
+		// Metrics and log before the observer: what it is told about is
+		// already counted.
 		s.metrics.skip(e.labels)
 		s.log.Warn("run skipped: the previous run is still going", "job", e.id, "tick", tick.UTC().Format(time.RFC3339))
+		s.obs.Skipped(e.id, tick)
 		return
 	}
 	defer e.state.running.Store(false)
@@ -87,26 +89,33 @@ func (e *entry) runTick(tick time.Time) {
 	default:
 	}
 
-	ctx, cancel := context.WithCancel(s.runCtx)
+	// One context per run, always cancelled: a child of runCtx that is
+	// never cancelled stays registered with it until Stop, one per run.
+	var (
+		ctx    context.Context
+		cancel context.CancelFunc
+	)
 	if e.timeout > 0 {
 		ctx, cancel = context.WithTimeout(s.runCtx, e.timeout)
+	} else {
+		ctx, cancel = context.WithCancel(s.runCtx)
 	}
 	defer cancel()
 
 	start := time.Now()
 	lag := start.Sub(tick.Add(e.cohort.key.offset))
-	s.obs.Started(e.id, tick, start.In(s.loc), lag)
 	s.metrics.started(lag)
+	s.obs.Started(e.id, tick, start.In(s.loc), lag)
 	defer func() {
 		if v := recover(); v != nil {
 			stack := debug.Stack()
-			s.obs.Panicked(e.id, tick, v, stack)
 			s.metrics.panicked(e.labels)
 			s.log.Error("job panicked", "job", e.id, "tick", tick,
 				"panic", describePanic(v), "stack", string(stack))
+			s.obs.Panicked(e.id, tick, v, stack)
 		}
-		s.obs.Finished(e.id, tick, time.Since(start))
 		s.metrics.finished()
+		s.obs.Finished(e.id, tick, time.Since(start))
 	}()
 	(*e.run.Load())(ctx, tick)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -62,29 +63,32 @@ type Scheduler struct {
 	stopping chan struct{} // closed when Stop begins: no new runs start
 	runCtx   context.Context
 	cancel   context.CancelFunc
-	inflight atomic.Int64 // runs between cron's call and their return
+	inflight atomic.Int64   // runs between cron's call and their return
+	walks    sync.WaitGroup // catch-up walks (timeline.catchUp), outside cron's count
 
-	mu      sync.Mutex // serialises Set, Start and Stop
-	entries map[string]*entry
-	cohorts map[cohortKey]*cohort
-	states  map[string]*jobState
-	started bool
-	stopped bool
+	mu        sync.Mutex // serialises Set, Start and Stop
+	entries   map[string]*entry
+	cohorts   map[cohortKey]*cohort
+	timelines map[string]*timeline // by spec
+	states    map[string]*jobState
+	started   bool
+	stopped   bool
 }
 
 // New returns a Scheduler with no jobs; call Set and Start.
 func New(opts Options) *Scheduler {
 	s := &Scheduler{
-		loc:      opts.Location,
-		jitter:   opts.Jitter,
-		timeout:  opts.Timeout,
-		obs:      opts.Observer,
-		metrics:  opts.Metrics,
-		log:      opts.Logger,
-		stopping: make(chan struct{}),
-		entries:  map[string]*entry{},
-		cohorts:  map[cohortKey]*cohort{},
-		states:   map[string]*jobState{},
+		loc:       opts.Location,
+		jitter:    opts.Jitter,
+		timeout:   opts.Timeout,
+		obs:       opts.Observer,
+		metrics:   opts.Metrics,
+		log:       opts.Logger,
+		stopping:  make(chan struct{}),
+		entries:   map[string]*entry{},
+		cohorts:   map[cohortKey]*cohort{},
+		timelines: map[string]*timeline{},
+		states:    map[string]*jobState{},
 	}
 	if s.loc == nil {
 		s.loc = time.UTC
@@ -114,6 +118,10 @@ func (s *Scheduler) Start() {
 	}
 	s.started = true
 	s.cron.Start()
+	now := time.Now().In(s.loc)
+	for _, tl := range s.timelines {
+		tl.catchUp(now)
+	}
 }
 
 // Set replaces the job set. Jobs whose ID, spec, jitter and timeout are
@@ -182,18 +190,49 @@ func (s *Scheduler) Set(jobs []Job) error {
 			members[e.cohort] = append(members[e.cohort], e)
 		}
 	}
+	changed := map[*timeline]bool{}
 	for c := range touched {
 		jobs := members[c]
 		if len(jobs) == 0 {
-			if c.cronID != 0 {
-				s.cron.Remove(c.cronID)
-			}
 			delete(s.cohorts, c.key)
+		} else {
+			c.jobs.Store(&jobs)
+		}
+		changed[s.timelines[c.key.spec]] = true
+	}
+	for tl := range changed {
+		var cs []*cohort
+		listed := map[*cohort]bool{}
+		for _, c := range *tl.cohorts.Load() {
+			listed[c] = true
+			if s.cohorts[c.key] == c {
+				cs = append(cs, c)
+			}
+		}
+		old := len(cs)
+		for c := range touched {
+			if c.key.spec == tl.spec && s.cohorts[c.key] == c && !listed[c] {
+				cs = append(cs, c)
+			}
+		}
+		added := cs[old:]
+		if len(cs) == 0 {
+			if tl.cronID != 0 {
+				s.cron.Remove(tl.cronID)
+			}
+			delete(s.timelines, tl.spec)
 			continue
 		}
-		c.jobs.Store(&jobs)
-		if c.cronID == 0 {
-			c.cronID = s.cron.Schedule(c.sched, c)
+		tl.set(cs)
+		if tl.cronID == 0 {
+			tl.cronID = s.cron.Schedule(tl.base, tl)
+		}
+		if s.started && len(added) > 0 {
+			// Start only the new cohorts early; the others wait for
+			// their tick as before.
+			catch := &timeline{s: s, spec: tl.spec, base: tl.base}
+			catch.set(slices.Clone(added))
+			catch.catchUp(time.Now().In(s.loc))
 		}
 	}
 	// Running state outlives a removal until the last run ends, so a job
@@ -206,13 +245,20 @@ func (s *Scheduler) Set(jobs []Job) error {
 	return nil
 }
 
-// cohort returns the cohort e starts with, creating it unscheduled.
+// cohort returns the cohort e starts with, creating it and its timeline
+// unscheduled.
 func (s *Scheduler) cohort(e *entry) *cohort {
 	key := cohortKey{spec: e.spec, offset: Offset(e.id, e.jitter)}
 	c := s.cohorts[key]
 	if c == nil {
-		base, _ := Parse(e.spec) // validated by plan
-		c = &cohort{s: s, key: key, sched: &jittered{base: base, offset: key.offset}}
+		tl := s.timelines[e.spec]
+		if tl == nil {
+			base, _ := Parse(e.spec) // validated by plan
+			tl = &timeline{s: s, spec: e.spec, base: base}
+			tl.cohorts.Store(&[]*cohort{})
+			s.timelines[e.spec] = tl
+		}
+		c = &cohort{key: key, sched: &jittered{base: tl.base, offset: key.offset}}
 		s.cohorts[key] = c
 	}
 	return c
@@ -252,16 +298,7 @@ func (s *Scheduler) Next(id string) time.Time {
 	if e == nil {
 		return time.Time{}
 	}
-	j := e.cohort.sched
-	if n := j.next.Load(); n != 0 {
-		return time.Unix(0, n).In(s.loc)
-	}
-	// Cron computes starts only once running; answer the same question.
-	n := j.base.Next(time.Now().In(s.loc).Add(-j.offset))
-	if n.IsZero() {
-		return n
-	}
-	return n.Add(j.offset)
+	return e.cohort.sched.Next(time.Now().In(s.loc))
 }
 
 // Stop stops firing and waits for runs in progress to finish; runs
@@ -277,12 +314,19 @@ func (s *Scheduler) Stop(ctx context.Context) error {
 	}
 	s.stopped = true
 	close(s.stopping)
-	// After cron.Stop returns cron starts no job, so its wait covers every run.
-	drained := s.cron.Stop()
+	// After cron.Stop returns cron starts no job, and no catch-up walk
+	// begins once stopped is set, so these two waits cover every run.
+	cronDrained := s.cron.Stop()
 	s.mu.Unlock()
+	drained := make(chan struct{})
+	go func() {
+		<-cronDrained.Done()
+		s.walks.Wait()
+		close(drained)
+	}()
 
 	select {
-	case <-drained.Done():
+	case <-drained:
 		s.cancel()
 		return nil
 	case <-ctx.Done():
@@ -292,7 +336,7 @@ func (s *Scheduler) Stop(ctx context.Context) error {
 	grace := time.NewTimer(stopGrace)
 	defer grace.Stop()
 	select {
-	case <-drained.Done():
+	case <-drained:
 		return fmt.Errorf("schedule: stop: %d run(s) still running at the deadline were cancelled: %w",
 			running, ctx.Err())
 	case <-grace.C:

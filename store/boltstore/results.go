@@ -1,13 +1,10 @@
 package boltstore
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -15,48 +12,18 @@ import (
 	"github.com/credmon/credmon/store"
 )
 
-// Layout: results/<ENV/CHECK>/<resultKey> → result JSON, one sub-bucket
-// per check so a cursor walks one check's history in time order; and
-// latest/<ENV/CHECK> → the newest result JSON, so LatestResults reads one
-// value per check; and statuses/<ENV/CHECK> → the statuses of the kept
-// results, newest first, as JSON, so the page's history reads one small
-// value per check instead of decoding ten results.
-var (
-	bucketResults  = []byte("results")
-	bucketLatest   = []byte("latest")
-	bucketStatuses = []byte("statuses")
-)
-
-// resultKey orders by Started, then by write order: big-endian seconds
-// with the sign bit flipped (so times before 1970 sort first), nanoseconds,
-// then the bucket's sequence number. Seconds and nanoseconds rather than
-// UnixNano because UnixNano is undefined outside 1678–2262, which includes
-// a zero Started.
-func resultKey(started time.Time, seq uint64) []byte {
-	k := make([]byte, 20)
-	binary.BigEndian.PutUint64(k[0:8], uint64(started.Unix())^(1<<63))
-	binary.BigEndian.PutUint32(k[8:12], uint32(started.Nanosecond()))
-	binary.BigEndian.PutUint64(k[12:20], seq)
-	return k
-}
+// Layout: history/<ENV/CHECK> → the check's kept results, newest first,
+// as one value (history.go): LatestResults and RecentStatuses read one
+// value per check, a write reads and replaces one. Files written before
+// this layout (results/<ENV/CHECK>/<seq> JSON, latest/, statuses/) are
+// converted on Open.
+var bucketHistory = []byte("history")
 
 // PutResult records r and trims its check to the newest store.Keep, in one
 // transaction. The daemon writes through PutResults instead: one commit
 // (one fsync) per batch rather than per probe.
 func (s *Store) PutResult(ctx context.Context, r checks.Result) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	data, err := encodeResult(r)
-	if err != nil {
-		return err
-	}
-	key := []byte(r.Key())
-	err = s.db.Update(func(tx *bolt.Tx) error { return putTx(tx, key, r.Started, r.Status, data) })
-	if err != nil {
-		return fmt.Errorf("boltstore: put result %s: %w", r.Key(), err)
-	}
-	return nil
+	return s.PutResults(ctx, []checks.Result{r})
 }
 
 // PutResults records every result in one transaction.
@@ -65,24 +32,29 @@ func (s *Store) PutResults(ctx context.Context, rs []checks.Result) error {
 		return err
 	}
 	type enc struct {
-		key     []byte
-		started time.Time
-		status  checks.Status
-		data    []byte
+		key []byte
+		rec record
 	}
 	var errs []error
 	encoded := make([]enc, 0, len(rs))
 	for _, r := range rs {
-		data, err := encodeResult(r)
-		if err != nil {
-			errs = append(errs, err)
+		if !r.Subject().Valid() {
+			errs = append(errs, store.ErrNoKey)
 			continue
 		}
-		encoded = append(encoded, enc{[]byte(r.Key()), r.Started, r.Status, data})
+		rec, err := newRecord(r)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("boltstore: encode result %s: %w", r.Key(), err))
+			continue
+		}
+		encoded = append(encoded, enc{[]byte(r.Key()), rec})
 	}
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		for _, e := range encoded {
-			if err := putTx(tx, e.key, e.started, e.status, e.data); err != nil {
+		b := tx.Bucket(bucketHistory)
+		// Values change size in place; full pages hold more checks.
+		b.FillPercent = 0.9
+		for i := range encoded {
+			if err := b.Put(encoded[i].key, addRecord(b.Get(encoded[i].key), &encoded[i].rec, store.Keep)); err != nil {
 				return err
 			}
 		}
@@ -94,74 +66,52 @@ func (s *Store) PutResults(ctx context.Context, rs []checks.Result) error {
 	return errors.Join(errs...)
 }
 
-func encodeResult(r checks.Result) ([]byte, error) {
-	if !r.Subject().Valid() {
-		return nil, store.ErrNoKey
+// addRecord returns a new history value: old (nil for none) with rec in
+// its place by Started, trimmed to the newest keep. A damaged old value
+// is dropped: results are rebuilt by the next runs.
+func addRecord(old []byte, rec *record, keep int) []byte {
+	out := []byte{historyVersion}
+	h := readHistory(old)
+	first, ok := h.next(false)
+	if !ok || keep <= 1 {
+		return appendRecord(out, rec, nil)
 	}
-	data, err := json.Marshal(r)
-	if err != nil {
-		return nil, fmt.Errorf("boltstore: encode result %s: %w", r.Key(), err)
+	if !rec.r.Started.Before(first.r.Started) {
+		// The usual case: rec is the newest. Only the record after it
+		// changes; the older ones stay relative to theirs.
+		out = appendRecord(out, rec, nil)
+		out = appendRecord(out, &first, rec)
+		return append(out, firstRecords(h.raw(), keep-2)...)
 	}
-	return data, nil
+	// A late result of an earlier run: rebuild in order.
+	all := []record{first}
+	for r, ok := h.next(false); ok; r, ok = h.next(false) {
+		all = append(all, r)
+	}
+	i := 0
+	for i < len(all) && !all[i].r.Started.Before(rec.r.Started) {
+		i++
+	}
+	all = append(all[:i], append([]record{*rec}, all[i:]...)...)
+	var newer *record
+	for j := range all[:min(len(all), keep)] {
+		out = appendRecord(out, &all[j], newer)
+		newer = &all[j]
+	}
+	return out
 }
 
-// putTx adds one encoded result under key, trims the check and updates its
-// latest entry and its statuses.
-func putTx(tx *bolt.Tx, key []byte, started time.Time, status checks.Status, data []byte) error {
-	b, err := tx.Bucket(bucketResults).CreateBucketIfNotExists(key)
-	if err != nil {
-		return err
-	}
-	seq, err := b.NextSequence()
-	if err != nil {
-		return err
-	}
-	rk := resultKey(started, seq)
-	if err := b.Put(rk, data); err != nil {
-		return err
-	}
-	if err := trim(b, store.Keep); err != nil {
-		return err
-	}
-	// The newest may not be r: an earlier run can finish last. Cloned
-	// because a value read in a write transaction may point into a mmap
-	// that the commit replaces.
-	newestKey, newest := b.Cursor().Last()
-	if err := tx.Bucket(bucketLatest).Put(key, bytes.Clone(newest)); err != nil {
-		return err
-	}
-	return putStatuses(tx, b, key, status, bytes.Equal(newestKey, rk))
-}
-
-// putStatuses updates key's statuses for a result of status just added to
-// b. The newest result (the usual case) is prepended to what is kept; a
-// late result of an earlier run, rare, has the list rebuilt from b.
-func putStatuses(tx *bolt.Tx, b *bolt.Bucket, key []byte, status checks.Status, newest bool) error {
-	sb := tx.Bucket(bucketStatuses)
-	var list []checks.Status
-	if newest {
-		if v := sb.Get(key); v != nil {
-			_ = json.Unmarshal(v, &list) // damaged: start afresh
+// firstRecords is the prefix of encoded records holding at most n.
+func firstRecords(data []byte, n int) []byte {
+	end := 0
+	for ; n > 0 && end < len(data); n-- {
+		l, k := binary.Uvarint(data[end:])
+		if k <= 0 || uint64(len(data)-end-k) < l {
+			break
 		}
-		list = append([]checks.Status{status}, list...)
-		list = list[:min(len(list), store.Keep)]
-	} else {
-		c := b.Cursor()
-		for k, v := c.Last(); k != nil; k, v = c.Prev() {
-			var r struct {
-				Status checks.Status `json:"status"`
-			}
-			if err := json.Unmarshal(v, &r); err != nil {
-				return fmt.Errorf("decode %x: %w", k, err)
-			}
-			list = append(list, r.Status)
-		}
+		end += k + int(l)
 	}
-	v, err := json.Marshal(list)
-	if err != nil {
-		return err
-	}
-	return sb.Put(key, v)
+	return data[:end]
 }
 
 // RecentStatuses returns the statuses of every check's kept results,
@@ -172,10 +122,14 @@ func (s *Store) RecentStatuses(ctx context.Context) (map[string][]checks.Status,
 	}
 	out := map[string][]checks.Status{}
 	err := s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketStatuses).ForEach(func(k, v []byte) error {
+		return tx.Bucket(bucketHistory).ForEach(func(k, v []byte) error {
 			var list []checks.Status
-			if err := json.Unmarshal(v, &list); err != nil {
-				return fmt.Errorf("decode %s: %w", k, err)
+			h := readHistory(v)
+			for rec, ok := h.next(false); ok; rec, ok = h.next(false) {
+				list = append(list, rec.r.Status)
+			}
+			if h.err != nil {
+				return fmt.Errorf("decode %s: %w", k, h.err)
 			}
 			out[string(k)] = list
 			return nil
@@ -187,28 +141,6 @@ func (s *Store) RecentStatuses(ctx context.Context) (map[string][]checks.Status,
 	return out, nil
 }
 
-// trim deletes all but the newest keep entries of b.
-func trim(b *bolt.Bucket, keep int) error {
-	c := b.Cursor()
-	// Walk back from the newest: there are at most a few entries past keep,
-	// so this is cheaper than counting the bucket.
-	k, _ := c.Last()
-	for i := 0; i < keep && k != nil; i++ {
-		k, _ = c.Prev()
-	}
-	if k == nil {
-		return nil
-	}
-	boundary := bytes.Clone(k)
-	// Re-seek after each delete: a bbolt cursor may skip after Delete.
-	for k, _ := c.First(); k != nil && bytes.Compare(k, boundary) <= 0; k, _ = c.First() {
-		if err := c.Delete(); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // RecentResults returns up to n newest results of key, newest first.
 func (s *Store) RecentResults(ctx context.Context, key string, n int) ([]checks.Result, error) {
 	if err := ctx.Err(); err != nil {
@@ -216,17 +148,16 @@ func (s *Store) RecentResults(ctx context.Context, key string, n int) ([]checks.
 	}
 	var out []checks.Result
 	err := s.db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketResults).Bucket([]byte(key))
-		if b == nil || n <= 0 {
+		v := tx.Bucket(bucketHistory).Get([]byte(key))
+		if v == nil || n <= 0 {
 			return nil
 		}
-		c := b.Cursor()
-		for k, v := c.Last(); k != nil && len(out) < n; k, v = c.Prev() {
-			var r checks.Result
-			if err := json.Unmarshal(v, &r); err != nil {
-				return fmt.Errorf("decode %x: %w", k, err)
-			}
-			out = append(out, r)
+		h := readHistory(v)
+		for rec, ok := h.next(true); ok && len(out) < n; rec, ok = h.next(true) {
+			out = append(out, rec.r)
+		}
+		if h.err != nil {
+			return fmt.Errorf("decode %s: %w", key, h.err)
 		}
 		return nil
 	})
@@ -244,12 +175,13 @@ func (s *Store) LatestResults(ctx context.Context) ([]checks.Result, error) {
 	var out []checks.Result
 	err := s.db.View(func(tx *bolt.Tx) error {
 		// Bucket keys are sorted bytes, which is Go string order.
-		return tx.Bucket(bucketLatest).ForEach(func(k, v []byte) error {
-			var r checks.Result
-			if err := json.Unmarshal(v, &r); err != nil {
-				return fmt.Errorf("decode %s: %w", k, err)
+		return tx.Bucket(bucketHistory).ForEach(func(k, v []byte) error {
+			h := readHistory(v)
+			rec, ok := h.next(true)
+			if !ok {
+				return fmt.Errorf("decode %s: %w", k, h.err)
 			}
-			out = append(out, r)
+			out = append(out, rec.r)
 			return nil
 		})
 	})
@@ -266,13 +198,7 @@ func (s *Store) DeleteResults(ctx context.Context, keys ...string) error {
 	}
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		for _, k := range keys {
-			if err := tx.Bucket(bucketResults).DeleteBucket([]byte(k)); err != nil && !errors.Is(err, bolt.ErrBucketNotFound) {
-				return err
-			}
-			if err := tx.Bucket(bucketLatest).Delete([]byte(k)); err != nil {
-				return err
-			}
-			if err := tx.Bucket(bucketStatuses).Delete([]byte(k)); err != nil {
+			if err := tx.Bucket(bucketHistory).Delete([]byte(k)); err != nil {
 				return err
 			}
 		}

@@ -47,7 +47,7 @@ func OpenTimeout(path string, lockTimeout time.Duration) (*Store, error) {
 				return err
 			}
 		}
-		return nil
+		return convertResults(tx)
 	})
 	if err != nil {
 		db.Close()
@@ -57,7 +57,7 @@ func OpenTimeout(path string, lockTimeout time.Duration) (*Store, error) {
 }
 
 // topBuckets are created on Open so transactions can rely on them.
-var topBuckets = [][]byte{bucketResults, bucketLatest, bucketStatuses}
+var topBuckets = [][]byte{bucketHistory}
 
 // Close closes the file and releases its lock.
 func (s *Store) Close() error { return s.db.Close() }

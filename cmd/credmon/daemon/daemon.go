@@ -305,7 +305,7 @@ func (d *Daemon) forget(subjects []checks.Subject, creds []credentialRef) {
 	if w := d.writer.Load(); w != nil {
 		w.forget(ctx, keys)
 	} else {
-		newResultWriter(d.store, d.log).delete(ctx, keys)
+		newResultWriter(d.store, d.log, 0).delete(ctx, keys)
 	}
 	for _, s := range subjects {
 		d.queueIncident(incidentOp{forget: &s})
@@ -440,15 +440,15 @@ func (d *Daemon) Serve(parent context.Context) error {
 			serveErr <- err
 		}
 	})
-	w := newResultWriter(d.store, d.log)
-	go w.run()
-	d.writer.Store(w)
-	q := newIncidentQueue(d.handleIncident)
-	d.incidentQ.Store(q)
-	d.sched.Start()
 	d.mu.RLock()
 	nChecks := len(d.gen.checks)
 	d.mu.RUnlock()
+	w := newResultWriter(d.store, d.log, nChecks)
+	go w.run()
+	d.writer.Store(w)
+	q := newIncidentQueue(d.handleIncident, nChecks)
+	d.incidentQ.Store(q)
+	d.sched.Start()
 	d.log.Info("credmon running", "instance", d.instance, "listen", ln.Addr().String(), "checks", nChecks)
 	if d.opts.Ready != nil {
 		d.opts.Ready(ln.Addr().String())

@@ -12,9 +12,14 @@ import (
 // the order they were recorded.
 const incidentShards = 8
 
-// incidentBuffer is each shard's queue. A full queue makes the recording
-// probe wait: slower probing, never a lost transition.
-const incidentBuffer = 1024
+// Each shard's queue holds about its share of one result per check,
+// within these bounds (a slot is a whole Result, ≈ 400 bytes). A full
+// queue makes the recording probe wait: slower probing, never a lost
+// transition.
+const (
+	minIncidentBuffer = 32
+	maxIncidentBuffer = 1024
+)
 
 // incidentQueue takes incident evaluation off the scheduler's slots: a
 // probe's slot is free once its result is queued, not once the incident
@@ -44,10 +49,12 @@ func (op incidentOp) subject() checks.Subject {
 	return op.r.Subject()
 }
 
-func newIncidentQueue(handle func(incidentOp)) *incidentQueue {
+// newIncidentQueue sizes its shards for about n subjects.
+func newIncidentQueue(handle func(incidentOp), n int) *incidentQueue {
 	q := &incidentQueue{seed: maphash.MakeSeed(), handle: handle, shards: make([]chan incidentOp, incidentShards)}
+	size := min(max(n/incidentShards, minIncidentBuffer), maxIncidentBuffer)
 	for i := range q.shards {
-		ch := make(chan incidentOp, incidentBuffer)
+		ch := make(chan incidentOp, size)
 		q.shards[i] = ch
 		q.wg.Go(func() {
 			for op := range ch {

@@ -14,8 +14,12 @@ import (
 // transaction per batch costs far less than one per probe, and a probe
 // never waits for the store.
 const (
-	writerBuffer = 8192
-	writerBatch  = 512
+	// The queue holds about one result per check, within these bounds: a
+	// slot is a whole Result (≈ 340 bytes), so a fixed 8,192 was 2.7 MiB
+	// also at 100 checks. A full queue is no loss (put writes itself).
+	minWriterBuffer = 256
+	maxWriterBuffer = 8192
+	writerBatch     = 512
 	// A batch waits at most a second: each is a bolt commit and an fsync,
 	// at 100 probes a second 50 ms batches were a fifth of the daemon's
 	// CPU. Results can be rebuilt by the next run; a crash loses at most
@@ -43,8 +47,10 @@ type writeOp struct {
 	forget []string
 }
 
-func newResultWriter(st store.Store, log *slog.Logger) *resultWriter {
-	return &resultWriter{st: st, log: log, ch: make(chan writeOp, writerBuffer), done: make(chan struct{})}
+// newResultWriter sizes its queue for about n results.
+func newResultWriter(st store.Store, log *slog.Logger, n int) *resultWriter {
+	size := min(max(n, minWriterBuffer), maxWriterBuffer)
+	return &resultWriter{st: st, log: log, ch: make(chan writeOp, size), done: make(chan struct{})}
 }
 
 // put queues r; when the queue is full the caller writes it itself, which
