@@ -84,6 +84,23 @@ func (r deliveryRecorder) Notify(_ context.Context, m notify.Message) (bool, err
 	return false, nil
 }
 
+// waitUntil polls cond on every delivery and every 100 ms until it holds,
+// failing the test after limit (a hang guard) with what was delivered.
+func (d *delivered) waitUntil(t *testing.T, what string, limit time.Duration, cond func() bool) {
+	t.Helper()
+	guard := time.After(limit)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-d.note:
+		case <-tick.C:
+		case <-guard:
+			t.Fatalf("%s: not within %v; delivered so far: %v", what, limit, d.counts())
+		}
+	}
+}
+
 // has reports whether every key has been delivered at least once.
 func (d *delivered) has(keys ...string) bool {
 	d.mu.Lock()
@@ -188,20 +205,9 @@ func alertsThroughOutage(t *testing.T, empty, restart bool) {
 	for _, id := range []string{"replica-a", "replica-b", "replica-c"} {
 		startReplica(id)
 	}
-	// waitUntil polls cond on every delivery or result, with a hang guard.
 	waitUntil := func(what string, limit time.Duration, cond func() bool) {
 		t.Helper()
-		guard := time.After(limit)
-		tick := time.NewTicker(100 * time.Millisecond)
-		defer tick.Stop()
-		for !cond() {
-			select {
-			case <-got.note:
-			case <-tick.C:
-			case <-guard:
-				t.Fatalf("%s: not within %v; delivered so far: %v", what, limit, got.counts())
-			}
-		}
+		got.waitUntil(t, what, limit, cond)
 	}
 	ready := func(want int) func() bool {
 		return func() bool {

@@ -135,17 +135,7 @@ func alertsThroughFailover(t *testing.T, trigger, recover sentinelStep) {
 	}
 	waitUntil := func(what string, limit time.Duration, cond func() bool) {
 		t.Helper()
-		guard := time.After(limit)
-		tick := time.NewTicker(100 * time.Millisecond)
-		defer tick.Stop()
-		for !cond() {
-			select {
-			case <-got.note:
-			case <-tick.C:
-			case <-guard:
-				t.Fatalf("%s: not within %v; delivered so far: %v", what, limit, got.counts())
-			}
-		}
+		got.waitUntil(t, what, limit, cond)
 	}
 	// readiness polls every replica's /readyz and keeps what each said.
 	var (
