@@ -4,6 +4,7 @@ import (
 	"hash/maphash"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -31,6 +32,15 @@ type checkCollector struct {
 
 	seed   maphash.Seed
 	shards [checkShards]checkShard
+
+	// changes counts checks added and removed. The text is written in
+	// (check, env) order, sorted again only when a check came or went:
+	// most scrapes follow the last order. Sorted, the text reads and diffs
+	// as the registry's did and compresses half again as well.
+	changes atomic.Uint64
+	orderMu sync.Mutex
+	order   []*checkState // read-only once set; replaced, never changed
+	orderAt uint64        // changes when order was taken
 }
 
 // checkFamily indexes checkFamilies.
@@ -76,6 +86,9 @@ type checkKey struct{ env, check string }
 // checks package's constants (Result carries them), so they cost nothing
 // per check.
 type checkState struct {
+	key   checkKey
+	shard *checkShard
+
 	up              float64
 	status, cause   string
 	lastRun, offset float64
@@ -121,8 +134,9 @@ func (c *checkCollector) observe(env, check string, r *checks.Result) {
 	defer s.mu.Unlock()
 	st := s.checks[checkKey{env, check}]
 	if st == nil {
-		st = &checkState{invalid: !utf8.ValidString(env) || !utf8.ValidString(check)}
+		st = &checkState{key: checkKey{env, check}, shard: s, invalid: !utf8.ValidString(env) || !utf8.ValidString(check)}
 		s.checks[checkKey{env, check}] = st
+		c.changes.Add(1)
 	}
 	st.up = 0
 	if r.Status == checks.StatusOK || r.Status == checks.StatusWarn {
@@ -164,7 +178,10 @@ func inc(cs []causeCount, cause string) []causeCount {
 func (c *checkCollector) forget(env, check string) {
 	s := c.shard(env, check)
 	s.mu.Lock()
-	delete(s.checks, checkKey{env, check})
+	if _, ok := s.checks[checkKey{env, check}]; ok {
+		delete(s.checks, checkKey{env, check})
+		c.changes.Add(1)
+	}
 	s.mu.Unlock()
 }
 
@@ -238,40 +255,69 @@ func (r checkRegistration) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// writeFamily writes family f in the text format 0.0.4, as the registry's
-// text encoder does: HELP and TYPE once, then a line per series, labels in
-// name order, values formatted alike; a family without series is left
-// out. Series come shard by shard in map order, not sorted: the format
-// does not ask for an order, and sorting 70,000 lines is most of what a
-// scrape would cost. Each shard is rendered into scratch under its lock
-// and written after it, so a slow reader never holds up results. It
-// returns scratch for reuse.
-func (c *checkCollector) writeFamily(w io.Writer, f checkFamily, scratch []byte) ([]byte, error) {
-	header := false
-	for i := range c.shards {
-		s := &c.shards[i]
-		buf := scratch[:0]
-		if !header {
-			buf = appendFamilyHeader(buf, f)
-		}
-		mark := len(buf)
-		s.mu.Lock()
-		for k, st := range s.checks {
-			if !st.invalid {
-				buf = appendSeries(buf, f, k, st)
+// ordered is every check's state sorted by check, then env: the order
+// the registry gave the families labelled by those two alone. A check
+// removed after the order was taken is still in it until the next scrape:
+// it existed when that scrape began. The slice must not be changed.
+func (c *checkCollector) ordered() []*checkState {
+	c.orderMu.Lock()
+	defer c.orderMu.Unlock()
+	// Read before collecting: a check added meanwhile moves changes again,
+	// and the next scrape sorts again.
+	if at := c.changes.Load(); at != c.orderAt || c.order == nil {
+		order := make([]*checkState, 0, len(c.order))
+		for i := range c.shards {
+			s := &c.shards[i]
+			s.mu.Lock()
+			for _, st := range s.checks {
+				order = append(order, st)
 			}
+			s.mu.Unlock()
 		}
-		s.mu.Unlock()
-		scratch = buf
-		if len(buf) == mark {
-			continue // nothing in this shard; the header waits for a series
+		slices.SortFunc(order, func(a, b *checkState) int {
+			if n := strings.Compare(a.key.check, b.key.check); n != 0 {
+				return n
+			}
+			return strings.Compare(a.key.env, b.key.env)
+		})
+		c.order, c.orderAt = order, at
+	}
+	return c.order
+}
+
+// flushAt is how much text is rendered before it is written out.
+const flushAt = 32 << 10
+
+// writeFamily writes family f of the checks in order, in the text format
+// 0.0.4, as the registry's text encoder does: HELP and TYPE once, then a
+// line per series, labels in name order, values formatted alike; a family
+// without series is left out. A check's lines are rendered under its
+// shard's lock, and written out after it, so a slow reader never holds up
+// results. It returns scratch for reuse.
+func writeFamily(w io.Writer, f checkFamily, order []*checkState, scratch []byte) ([]byte, error) {
+	buf := appendFamilyHeader(scratch[:0], f)
+	series := false
+	for _, st := range order {
+		mark := len(buf)
+		st.shard.mu.Lock()
+		if !st.invalid {
+			buf = appendSeries(buf, f, st)
 		}
-		header = true
-		if _, err := w.Write(buf); err != nil {
-			return scratch, err
+		st.shard.mu.Unlock()
+		series = series || len(buf) > mark
+		if series && len(buf) >= flushAt {
+			if _, err := w.Write(buf); err != nil {
+				return buf, err
+			}
+			buf = buf[:0]
 		}
 	}
-	return scratch, nil
+	if series && len(buf) > 0 {
+		if _, err := w.Write(buf); err != nil {
+			return buf, err
+		}
+	}
+	return buf, nil
 }
 
 func appendFamilyHeader(b []byte, f checkFamily) []byte {
@@ -288,8 +334,8 @@ func appendFamilyHeader(b []byte, f checkFamily) []byte {
 }
 
 // appendSeries appends the lines of family f of one check.
-func appendSeries(b []byte, f checkFamily, k checkKey, st *checkState) []byte {
-	name := checkFamilies[f].name
+func appendSeries(b []byte, f checkFamily, st *checkState) []byte {
+	name, k := checkFamilies[f].name, st.key
 	switch f {
 	case famUp:
 		b = appendLine(b, name, nil, k, nil, st.up)

@@ -8,6 +8,9 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
 	"slices"
 	"strings"
 	"sync"
@@ -236,6 +239,22 @@ func TestCheckSeriesTextMatchesRegistry(t *testing.T) {
 	slices.Sort(gotLines)
 	if !slices.Equal(wantLines, gotLines) {
 		t.Errorf("/metrics is not the registry path's text:\n%s", lineDiff(strings.Join(wantLines, "\n"), strings.Join(gotLines, "\n")))
+	}
+	// The families labelled by check and env alone list their series in
+	// the registry's order too: sorted by check, then env.
+	for _, name := range []string{"credmon_check_up", "credmon_check_last_run_timestamp_seconds", "credmon_server_time_offset_seconds"} {
+		of := func(text string) []string {
+			var out []string
+			for line := range strings.SplitSeq(text, "\n") {
+				if strings.HasPrefix(line, name+"{") {
+					out = append(out, line)
+				}
+			}
+			return out
+		}
+		if g, w := of(body), of(promText.String()); !slices.Equal(g, w) || len(w) < 300 {
+			t.Errorf("%s: %d series not in the registry's order (%d)", name, len(g), len(w))
+		}
 	}
 	// The families come in name order, as the registry's did.
 	var order []string
@@ -471,15 +490,117 @@ func TestCheckSeriesTextAllocations(t *testing.T) {
 	observedFleet(t, m, 1000)
 	scratch := make([]byte, 0, 64<<10)
 	write := func() {
+		order := m.perCheck.ordered()
 		for f := range checkFamilies {
 			var err error
-			if scratch, err = m.perCheck.writeFamily(io.Discard, checkFamily(f), scratch); err != nil {
+			if scratch, err = writeFamily(io.Discard, checkFamily(f), order, scratch); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
-	write() // grows scratch to the largest shard's family
+	write() // sorts, and grows scratch
 	if allocs := testing.AllocsPerRun(5, write); allocs > 0 {
 		t.Errorf("writing 7,000 series allocates %v times; want none", allocs)
+	}
+}
+
+// discardResponse is a ResponseWriter that keeps nothing, so that a
+// benchmark's allocations are the handler's, not a recorder's body.
+type discardResponse struct {
+	header http.Header
+	n      int
+	code   int
+}
+
+func (d *discardResponse) Header() http.Header  { return d.header }
+func (d *discardResponse) WriteHeader(code int) { d.code = code }
+func (d *discardResponse) Write(p []byte) (int, error) {
+	d.n += len(p)
+	return len(p), nil
+}
+
+// scrapePath is /metrics at 10,000 checks, before (path "registry":
+// promhttp over the registry) or after ("text": written from compact
+// state).
+func scrapePath(b testing.TB, path string) http.Handler {
+	reg := prometheus.NewRegistry()
+	m := NewMetrics(reg)
+	for _, c := range fleet(10000).Checks {
+		if c.Last != nil {
+			m.ObserveResult(*c.Last)
+		}
+	}
+	var opts []HandlerOption
+	if path == "text" {
+		opts = append(opts, WithCheckSeries(m))
+	}
+	return NewHandler(fakeSource{snap: fixtureSnapshot()}, reg, nil, opts...)
+}
+
+// BenchmarkMetricsScrapeHeap10k scrapes /metrics repeatedly and reports
+// what the heap keeps. retained-KiB is the growth of the live heap (marked
+// by a GC) from before the first scrape to after the last: the same at
+// -benchtime 50x and 500x means repeated scrapes do not grow the heap (what
+// it is: the sorted order and pooled buffers, kept once). held-MiB is how much
+// more memory the heap holds from the OS after the scrapes than before the
+// first: what scraping adds to RSS. B/op is what one scrape allocates (the
+// response is discarded, not recorded):
+// go test -run '^$' -bench ScrapeHeap10k -benchtime 50x -benchmem ./cmd/credmon/web
+func BenchmarkMetricsScrapeHeap10k(b *testing.B) {
+	for _, path := range []string{"registry", "text"} {
+		b.Run(path, func(b *testing.B) {
+			h := scrapePath(b, path)
+			req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+			// Start from a heap that holds only what it needs: setup's
+			// garbage collected and returned.
+			debug.FreeOSMemory()
+			liveBefore, heldBefore := heapNow()
+			for b.Loop() {
+				w := &discardResponse{header: http.Header{}}
+				h.ServeHTTP(w, req)
+				if w.code != 0 && w.code != http.StatusOK || w.n == 0 {
+					b.Fatalf("GET /metrics: %d, %d bytes", w.code, w.n)
+				}
+			}
+			runtime.GC()
+			liveAfter, heldAfter := heapNow()
+			runtime.KeepAlive(h) // its checks are live throughout, not garbage at the end
+			b.ReportMetric(float64(liveAfter-liveBefore)/(1<<10), "retained-KiB")
+			b.ReportMetric(float64(heldAfter-heldBefore)/(1<<20), "held-MiB")
+		})
+	}
+}
+
+// heapNow is the live heap as of the last GC, and the memory the heap holds
+// from the OS (obtained and not released).
+func heapNow() (live, held int64) {
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(s)
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return int64(s[0].Value.Uint64()), int64(ms.HeapSys) - int64(ms.HeapReleased)
+}
+
+// BenchmarkMetricsScrapeGzip10k is a scrape as Prometheus makes it, gzip
+// accepted, before and after:
+// go test -run '^$' -bench ScrapeGzip10k -benchmem ./cmd/credmon/web
+func BenchmarkMetricsScrapeGzip10k(b *testing.B) {
+	for _, path := range []string{"registry", "text"} {
+		b.Run(path, func(b *testing.B) {
+			h := scrapePath(b, path)
+			req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+			req.Header.Set("Accept", "application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.2,*/*;q=0.1")
+			req.Header.Set("Accept-Encoding", "gzip")
+			size := 0
+			for b.Loop() {
+				w := &discardResponse{header: http.Header{}}
+				h.ServeHTTP(w, req)
+				if w.Header().Get("Content-Encoding") != "gzip" {
+					b.Fatal("not gzipped")
+				}
+				size = w.n
+			}
+			b.ReportMetric(float64(size), "gzip-bytes/scrape")
+		})
 	}
 }
