@@ -19,9 +19,11 @@ import (
 // checkCollector holds the per-check series — up, status, results and
 // findings by cause, last run, server time offset — as compact state and
 // turns it into metrics only when scraped, as exporters with many targets
-// do. Retained *Vec children cost about 1 KiB per series (label pairs,
-// hashes, a metric object each); a check here costs one small struct.
-// Names, labels, help and values are those the *Vecs had.
+// do: written as text straight from that state (writeFamily) where /metrics
+// is served WithCheckSeries, as const metrics through a registry (Collect)
+// otherwise. Retained *Vec children cost about 1 KiB per series (label
+// pairs, hashes, a metric object each); a check here costs one small
+// struct. Names, labels, help and values are those the *Vecs had.
 type checkCollector struct {
 	descs [len(checkFamilies)]*prometheus.Desc
 

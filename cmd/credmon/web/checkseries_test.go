@@ -604,3 +604,17 @@ func BenchmarkMetricsScrapeGzip10k(b *testing.B) {
 		})
 	}
 }
+
+// A gatherer that has the per-check families from elsewhere does not make
+// /metrics list them twice.
+func TestCheckSeriesTextNotTwice(t *testing.T) {
+	reg, elsewhere := prometheus.NewRegistry(), prometheus.NewRegistry()
+	m := NewMetrics(reg)
+	elsewhere.MustRegister(m.perCheck)
+	observedFleet(t, m, 20)
+	h := NewHandler(fakeSource{snap: fixtureSnapshot()}, prometheus.Gatherers{reg, elsewhere}, nil, WithCheckSeries(m))
+	got := decodeScrape(t, scrapeText(t, h, "/metrics"))
+	if got["credmon_check_up"] == "" {
+		t.Fatal("no credmon_check_up")
+	}
+}

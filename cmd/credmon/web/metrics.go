@@ -191,7 +191,8 @@ type metricsText struct {
 	dto http.Handler
 }
 
-// scrapeScratch holds the buffer a shard's lines are rendered into.
+// scrapeScratch holds the buffer per-check lines are rendered into before
+// they are written.
 var scrapeScratch = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
 
 // gzipWriters are reused, at BestSpeed: the sorted text of 10,000 checks
@@ -257,7 +258,10 @@ func (h *metricsText) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if err = writeChecksBefore(mf.GetName()); err != nil {
 			break
 		}
-		if only != nil && !only[mf.GetName()] {
+		if only != nil && !only[mf.GetName()] || isCheckFamily(mf.GetName()) {
+			// The gatherer has no per-check series when m is registered
+			// with it; if it has them from elsewhere, a family twice would
+			// make the whole exposition invalid.
 			continue
 		}
 		if err = enc.Encode(mf); err != nil {
@@ -276,6 +280,15 @@ func (h *metricsText) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		h.log.Println("error sending metrics:", err)
 	}
+}
+
+func isCheckFamily(name string) bool {
+	for _, f := range checkFamilies {
+		if f.name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // queryNames are the families asked for with name[], as promhttp reads
