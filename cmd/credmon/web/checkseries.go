@@ -38,7 +38,7 @@ type checkCollector struct {
 	// changes counts checks added and removed. The text is written in
 	// (check, env) order, sorted again only when a check came or went:
 	// most scrapes follow the last order. Sorted, the text reads and diffs
-	// as the registry's did and compresses half again as well.
+	// as the registry's did, and gzips to half the size of map order.
 	changes atomic.Uint64
 	orderMu sync.Mutex
 	order   []*checkState // read-only once set; replaced, never changed
@@ -60,7 +60,7 @@ const (
 // checkFamilies are the per-check families, sorted by name as a registry
 // sorts them, so that /metrics can merge them into the registry's order.
 // They are the one source of the names and help of both the registry path
-// (Describe, Collect) and the text written directly (writeText).
+// (Describe, Collect) and the text written directly (writeFamily).
 var checkFamilies = [...]struct {
 	name, help, typ string
 	labels          []string
@@ -194,7 +194,7 @@ func (c *checkCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 // Collect is the registry path: a const metric per series. /metrics with
-// WithCheckSeries writes the same series as text instead (writeText); a
+// WithCheckSeries writes the same series as text instead (writeFamily); a
 // scrape that negotiated protobuf, and the tests, still take this path.
 func (c *checkCollector) Collect(ch chan<- prometheus.Metric) {
 	var batch []prometheus.Metric
