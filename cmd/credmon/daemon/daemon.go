@@ -415,7 +415,7 @@ func (d *Daemon) Serve(parent context.Context) error {
 	// Silences are always served: the CLI reaches a bolt store the daemon
 	// holds only through them. They are behind web_config's auth like
 	// everything else.
-	hopts := []web.HandlerOption{web.WithSilences(d.silences)}
+	hopts := []web.HandlerOption{web.WithSilences(d.silences), web.WithCheckSeries(d.metrics)}
 	if d.gen.cfg.Server.EnableReloadEndpoint {
 		hopts = append(hopts, web.WithReload(func() error { return d.Reload("POST /-/reload") }))
 	}

@@ -53,7 +53,7 @@ func BenchmarkMetricsScrape10k(b *testing.B) {
 			m.ObserveResult(*c.Last)
 		}
 	}
-	h := NewHandler(fakeSource{snap: fixtureSnapshot()}, reg, nil)
+	h := NewHandler(fakeSource{snap: fixtureSnapshot()}, reg, nil, WithCheckSeries(m))
 	size := 0
 	for b.Loop() {
 		size = serveBench(b, h, "/metrics")

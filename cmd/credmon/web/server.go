@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // NewHandler serves the daemon's HTTP surface: the status page at /, the
@@ -33,10 +32,7 @@ func NewHandler(src Source, gatherer prometheus.Gatherer, log *slog.Logger, opts
 	// header for other methods on these paths and 404 for unknown paths.
 	mux.HandleFunc("GET /{$}", s.statusPage)
 	mux.HandleFunc("GET /api/v1/status", s.status)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{
-		ErrorLog:      promLog{log},
-		ErrorHandling: promhttp.ContinueOnError,
-	}))
+	mux.Handle("GET /metrics", metricsHandler(gatherer, s.checkSeries, log))
 	mux.HandleFunc("GET /healthz", healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.HandleFunc("GET /-/healthy", healthz)
@@ -62,6 +58,8 @@ type server struct {
 	reload func() error
 	// silences serves /api/v1/silences; nil: 404.
 	silences SilenceAPI
+	// checkSeries are written directly at /metrics (WithCheckSeries).
+	checkSeries *checkCollector
 }
 
 // securityHeaders applies to every response: the page is the one that needs
