@@ -23,6 +23,23 @@ const kvPrefix = "incident:"
 // from, for a store that must restore it (store/fallback's Reseed).
 var StatePrefixes = []string{kvPrefix}
 
+// StateKeyOf names the KV key the message in an outbox entry was decided
+// from: its subject's incident record. "" for an entry that is not one of
+// the dispatcher's. For store/fallback, which drops a message decided
+// during an outage when another replica changed that record meanwhile.
+func StateKeyOf(e store.OutboxEntry) string {
+	var env envelope
+	if err := json.Unmarshal(e.Payload, &env); err != nil {
+		return ""
+	}
+	// IncidentKey is the subject's key, "/", its cause family.
+	i := strings.LastIndexByte(env.Message.IncidentKey, '/')
+	if i <= 0 {
+		return ""
+	}
+	return kvPrefix + env.Message.IncidentKey[:i]
+}
+
 // maxCASAttempts bounds the read-compute-swap loop. Contention is a handful
 // of replicas on one subject, so running out means something is wrong
 // (a KV whose CompareAndSwap never matches what Get returned).

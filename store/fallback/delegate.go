@@ -106,15 +106,36 @@ func (s *Store) Set(ctx context.Context, key string, val []byte, ttl time.Durati
 
 // CompareAndSwap swaps in the primary (mirrored into local), or in local
 // while it is down.
+//
+// A swap made locally remembers what it swapped out (the first one per key
+// in an outage): when the primary returns, the local value goes back only
+// if the primary still holds that — or, when the swap was tried on the
+// primary first and may have landed there, what it swapped in. Anything
+// else means another replica changed the key during the outage, and its
+// value stays (see sendKV).
 func (s *Store) CompareAndSwap(ctx context.Context, key string, old, new []byte, ttl time.Duration) (bool, error) {
-	ok, onLocal, err := run(ctx, s, func(ctx context.Context, st store.Store) (bool, error) {
-		return st.CompareAndSwap(ctx, key, old, new, ttl)
-	})
-	switch {
-	case !onLocal && ok:
-		s.mirror(ctx, key, new, ttl)
-	case onLocal && ok:
-		s.dirtied(key, new == nil, ttl)
+	tried := false
+	if s.up.Load() {
+		var ok bool // read only if the call finished in time
+		down, err := s.onPrimary(ctx, func(ctx context.Context) (err error) {
+			ok, err = s.primary.CompareAndSwap(ctx, key, old, new, ttl)
+			return err
+		})
+		if !down {
+			if ok {
+				s.mirror(ctx, key, new, ttl)
+			}
+			return ok, err
+		}
+		tried = s.opts.Uncertain(err)
+	}
+	ok, err := s.local.CompareAndSwap(ctx, key, old, new, ttl)
+	if ok {
+		bases := [][]byte{old}
+		if tried {
+			bases = append(bases, new)
+		}
+		s.dirtiedFrom(key, new == nil, ttl, bases)
 	}
 	return ok, err
 }

@@ -1,9 +1,11 @@
 package fallback
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/credmon/credmon/store"
@@ -13,12 +15,28 @@ import (
 type dirtyKV struct {
 	deleted bool
 	ttl     time.Duration
+	// bases, for a key first changed by a compare-and-swap in this
+	// outage, are the values the primary may hold if no other replica
+	// changed the key since (what the swap replaced; also what it put,
+	// when it was tried on the primary first). nil: written back as is.
+	bases [][]byte
 }
 
 func (s *Store) dirtied(key string, deleted bool, ttl time.Duration) {
 	s.mu.Lock()
 	s.dirty[key] = dirtyKV{deleted: deleted, ttl: ttl}
 	s.mu.Unlock()
+}
+
+// dirtiedFrom records a local compare-and-swap, keeping the bases of the
+// first change to key in this outage.
+func (s *Store) dirtiedFrom(key string, deleted bool, ttl time.Duration, bases [][]byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if prev, ok := s.dirty[key]; ok {
+		bases = prev.bases
+	}
+	s.dirty[key] = dirtyKV{deleted: deleted, ttl: ttl, bases: bases}
 }
 
 // epochKey holds the primary's epoch: a random value written into a
@@ -140,6 +158,9 @@ func (s *Store) reseed(ctx context.Context) error {
 
 // writeBack copies one locally written key into the primary.
 func (s *Store) writeBack(ctx context.Context, key string, d dirtyKV) error {
+	if d.bases != nil {
+		return s.writeBackSwap(ctx, key, d)
+	}
 	if d.deleted {
 		cur, err := s.primary.Get(ctx, key)
 		if errors.Is(err, store.ErrNotFound) {
@@ -159,4 +180,47 @@ func (s *Store) writeBack(ctx context.Context, key string, d dirtyKV) error {
 		return err
 	}
 	return s.primary.Set(ctx, key, val, d.ttl)
+}
+
+// writeBackSwap puts key's local value into the primary if the primary
+// still holds one of d's bases, or nothing (a Redis that came back
+// empty). Otherwise another replica changed the key during the outage —
+// it reached Redis while this one did not, and decided from it — and its
+// value stays: key is marked conflicted, and the messages this replica
+// still holds from deciding it locally are dropped (moveOutbox).
+func (s *Store) writeBackSwap(ctx context.Context, key string, d dirtyKV) error {
+	var val []byte
+	if !d.deleted {
+		v, err := s.local.Get(ctx, key)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil // expired locally meanwhile
+		}
+		if err != nil {
+			return err
+		}
+		val = v
+	}
+	cur, err := s.primary.Get(ctx, key)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		cur = nil
+	case err != nil:
+		return err
+	}
+	if cur != nil && !slices.ContainsFunc(d.bases, func(b []byte) bool { return bytes.Equal(b, cur) }) {
+		if bytes.Equal(cur, val) {
+			return nil
+		}
+		s.mu.Lock()
+		s.conflicted[key] = true
+		s.mu.Unlock()
+		s.log.Info("store: another replica changed this key through the shared store during the outage; its value stays", "key", key)
+		return nil
+	}
+	ok, err := s.primary.CompareAndSwap(ctx, key, cur, val, d.ttl)
+	if err == nil && !ok {
+		// Changed between the read and the swap: the next catch-up looks again.
+		s.dirtiedFrom(key, d.deleted, d.ttl, d.bases)
+	}
+	return err
 }

@@ -29,7 +29,27 @@ func (s *Store) Enqueue(ctx context.Context, e store.OutboxEntry) error {
 				"id", e.ID, "hold", s.opts.UncertainHold, "err", err)
 		}
 	}
+	if s.opts.OutageHold > 0 {
+		s.mu.Lock()
+		late := !s.downSince.IsZero() && time.Since(s.downSince) >= s.opts.OutageHoldAfter
+		s.mu.Unlock()
+		if hold := time.Now().Add(s.opts.OutageHold); late && e.NotBefore.Before(hold) {
+			e.NotBefore = hold
+		}
+	}
 	return s.local.Enqueue(ctx, e)
+}
+
+// superseded reports whether e, held locally, was decided from
+// state another replica changed through the primary during the outage.
+func (s *Store) superseded(e store.OutboxEntry) bool {
+	if s.opts.StateKeyOf == nil {
+		return false
+	}
+	key := s.opts.StateKeyOf(e)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return key != "" && s.conflicted[key]
 }
 
 // Lease leases from the primary, or from local while it is down, and

@@ -175,6 +175,14 @@ func (s *Store) moveOutbox(ctx context.Context) error {
 			return err
 		}
 		for _, e := range es {
+			if s.superseded(e) {
+				s.log.Info("store: a message decided during the outage is dropped: another replica decided its incident through the shared store meanwhile", "id", e.ID)
+				s.forgetLease(e.ID)
+				if err := s.local.Ack(ctx, e.ID, replayOwner); err != nil {
+					return err
+				}
+				continue
+			}
 			err := s.primary.Enqueue(ctx, e)
 			if s.unreachable(ctx, err) || ctx.Err() != nil {
 				return errors.Join(err, ctx.Err())

@@ -49,6 +49,21 @@ type Options struct {
 	// nothing goes out twice. Default 15s: longer than a Sentinel failover
 	// takes, short enough for the outage delivery bound.
 	UncertainHold time.Duration
+	// OutageHold is how long a message enqueued locally later than
+	// OutageHoldAfter into an outage waits before it is delivered from
+	// here; zero delivers at once. By then the other replicas, if they
+	// still reach the primary, may have taken this one's checks over and
+	// decide them through it: when the primary returns within the hold,
+	// a message whose state another replica changed meanwhile (StateKeyOf,
+	// a conflict found by the KV catch-up) is dropped instead of moved,
+	// since that replica has said what there was to say.
+	OutageHold time.Duration
+	// OutageHoldAfter: see OutageHold (the daemon passes its takeover
+	// time: two heartbeats).
+	OutageHoldAfter time.Duration
+	// StateKeyOf names the KV key an outbox entry's message was decided
+	// from (notify.StateKeyOf); nil, or "" for an entry, keeps it.
+	StateKeyOf func(store.OutboxEntry) string
 	// Logger reports state changes and lost catch-up work; default
 	// slog.Default().
 	Logger *slog.Logger
@@ -99,6 +114,8 @@ type Store struct {
 	dirty          map[string]dirtyKV // KV keys written locally while down, for the primary
 	leasedFrom     map[string]bool    // outbox entries this process leased: true if from local
 	seenEpoch      string             // the primary's epoch when this replica last looked (see epochKey)
+	downSince      time.Time          // when the primary was last marked down
+	conflicted     map[string]bool    // KV keys another replica changed during the last outage (writeBackSwap)
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -132,7 +149,7 @@ func New(primary, local store.Store, opts Options) *Store {
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Store{primary: primary, local: local, opts: opts, log: log, leasedFrom: make(map[string]bool), dirty: map[string]dirtyKV{}}
+	s := &Store{primary: primary, local: local, opts: opts, log: log, leasedFrom: make(map[string]bool), dirty: map[string]dirtyKV{}, conflicted: map[string]bool{}}
 	s.up.Store(true)
 	s.period.Store(newUpPeriod())
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -163,6 +180,10 @@ func (s *Store) markDown(err error) {
 	}
 	s.up.Store(false)
 	s.period.Load().cancel() // calls in flight on the primary give up
+	s.mu.Lock()
+	s.downSince = time.Now()
+	clear(s.conflicted) // a new outage: the last one's conflicts are settled
+	s.mu.Unlock()
 	s.log.Warn("store: shared store unreachable; serving from the local store until it returns", "err", err)
 	if s.opts.OnChange != nil {
 		s.opts.OnChange(false)

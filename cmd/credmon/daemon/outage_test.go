@@ -142,6 +142,13 @@ func (p *probes) add(r checks.Result) {
 	p.mu.Unlock()
 }
 
+// byReplica is the results of check that replica recorded.
+func (p *probes) byReplica(replica, check string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.n[replica][check]
+}
+
 // total is the results of check over every replica.
 func (p *probes) total(check string) int {
 	p.mu.Lock()
