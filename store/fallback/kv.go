@@ -71,7 +71,22 @@ func (s *Store) sendKV(ctx context.Context) error {
 		}
 		s.mu.Unlock()
 	}
+	// Compare-and-swap write-backs only into the primary this replica
+	// left: one that came back empty since holds at most what other
+	// replicas wrote back from their own stale mirrors (reseed), and this
+	// replica's outage writes win over those.
+	same := false
+	if len(dirty) > 0 {
+		var err error
+		if same, err = s.sameEpoch(ctx); err != nil {
+			requeue(dirty)
+			return err
+		}
+	}
 	for key, d := range dirty {
+		if !same {
+			d.bases = nil
+		}
 		err := s.writeBack(ctx, key, d)
 		if s.unreachable(ctx, err) || ctx.Err() != nil {
 			requeue(dirty)
@@ -83,6 +98,29 @@ func (s *Store) sendKV(ctx context.Context) error {
 		delete(dirty, key)
 	}
 	return s.reseedIfEmptied(ctx)
+}
+
+// sameEpoch reports whether the primary still has the epoch this replica
+// last saw there: it has not lost its data since.
+func (s *Store) sameEpoch(ctx context.Context) (bool, error) {
+	cur, err := s.primary.Get(ctx, epochKey)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	s.mu.Lock()
+	seen := s.seenEpoch
+	s.mu.Unlock()
+	if seen == "" { // restarted: what the last run saw
+		kept, err := s.local.Get(ctx, seenEpochKey)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return false, err
+		}
+		seen = string(kept)
+	}
+	return seen != "" && seen == string(cur), nil
 }
 
 // reseedIfEmptied compares the primary's epoch with the one this replica
