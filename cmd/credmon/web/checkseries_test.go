@@ -33,8 +33,13 @@ func TestCheckSeriesConcurrentScrape(t *testing.T) {
 	m := NewMetrics(reg)
 	const n, runs = 200, 5
 	var wg sync.WaitGroup
+	// The writers start once the scraper has gathered once, so a scrape
+	// is sure to run however the goroutines are scheduled; the later ones
+	// run beside the writers.
+	first := make(chan struct{})
 	for w := range 4 {
 		wg.Go(func() {
+			<-first
 			for run := range runs {
 				for i := w; i < n; i += 4 {
 					m.ObserveResult(checks.Result{Env: "prod", Check: fmt.Sprintf("c%03d", i), Status: checks.StatusOK, Cause: checks.CauseOK,
@@ -57,7 +62,9 @@ func TestCheckSeriesConcurrentScrape(t *testing.T) {
 			if _, err := reg.Gather(); err != nil {
 				t.Error(err)
 			}
-			k++
+			if k++; k == 1 {
+				close(first)
+			}
 		}
 	}()
 	wg.Wait()
