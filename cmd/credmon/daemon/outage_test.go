@@ -84,6 +84,17 @@ func (r deliveryRecorder) Notify(_ context.Context, m notify.Message) (bool, err
 	return false, nil
 }
 
+// startRecorded starts replica id of a fleet sharing the config at path:
+// its own outage buffer in dir, its deliveries into d, its results into
+// ran. opts adds what the test needs (an outage grace).
+func (d *delivered) startRecorded(t *testing.T, ran *probes, path, dir, id string, opts daemon.Options) *running {
+	t.Helper()
+	t.Setenv("CREDMON_TEST_FALLBACK", filepath.Join(dir, id+".db"))
+	opts.ConfigPath, opts.WatchInterval, opts.Instance = path, -1, id
+	opts.Notifiers, opts.OnResult = []notify.Notifier{d.notifier(id)}, ran.add
+	return start(t, opts)
+}
+
 // waitUntil polls cond on every delivery and every 100 ms until it holds,
 // failing the test after limit (a hang guard) with what was delivered.
 func (d *delivered) waitUntil(t *testing.T, what string, limit time.Duration, cond func() bool) {
@@ -203,11 +214,7 @@ func alertsThroughOutage(t *testing.T, empty, restart bool) {
 	replicas := map[string]*running{}
 	dir := t.TempDir()
 	startReplica := func(id string) {
-		t.Setenv("CREDMON_TEST_FALLBACK", filepath.Join(dir, id+".db"))
-		replicas[id] = start(t, daemon.Options{
-			ConfigPath: path, WatchInterval: -1, Instance: id, OutageGrace: grace,
-			Notifiers: []notify.Notifier{got.notifier(id)}, OnResult: ran.add,
-		})
+		replicas[id] = got.startRecorded(t, ran, path, dir, id, daemon.Options{OutageGrace: grace})
 	}
 	for _, id := range []string{"replica-a", "replica-b", "replica-c"} {
 		startReplica(id)

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/credmon/credmon/cmd/credmon/daemon"
-	"github.com/credmon/credmon/notify"
 	"github.com/credmon/credmon/store/storetest"
 )
 
@@ -55,11 +54,7 @@ func TestAlertsExactlyOnceThroughAPartitionOfOneReplica(t *testing.T) {
 	for _, id := range []string{"replica-a", "replica-b", "replica-c"} {
 		proxies[id] = storetest.StartTCPProxy(t, srv.Addr())
 		t.Setenv("CREDMON_TEST_REDIS_URL", proxies[id].URL())
-		t.Setenv("CREDMON_TEST_FALLBACK", filepath.Join(dir, id+".db"))
-		replicas[id] = start(t, daemon.Options{
-			ConfigPath: path, WatchInterval: -1, Instance: id,
-			Notifiers: []notify.Notifier{got.notifier(id)}, OnResult: ran.add,
-		})
+		replicas[id] = got.startRecorded(t, ran, path, dir, id, daemon.Options{})
 	}
 	waitUntil := func(what string, limit time.Duration, cond func() bool) {
 		t.Helper()

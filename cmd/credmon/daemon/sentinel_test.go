@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/credmon/credmon/cmd/credmon/daemon"
-	"github.com/credmon/credmon/notify"
 	"github.com/credmon/credmon/store/storetest"
 )
 
@@ -127,11 +126,7 @@ func alertsThroughFailover(t *testing.T, trigger, recover sentinelStep) {
 	dir := t.TempDir()
 	began := time.Now()
 	for _, id := range []string{"replica-a", "replica-b"} {
-		t.Setenv("CREDMON_TEST_FALLBACK", filepath.Join(dir, id+".db"))
-		replicas[id] = start(t, daemon.Options{
-			ConfigPath: path, WatchInterval: -1, Instance: id,
-			Notifiers: []notify.Notifier{got.notifier(id)}, OnResult: ran.add,
-		})
+		replicas[id] = got.startRecorded(t, ran, path, dir, id, daemon.Options{})
 	}
 	waitUntil := func(what string, limit time.Duration, cond func() bool) {
 		t.Helper()
