@@ -71,6 +71,16 @@ func (s Subject) Key() string { return s.Env + "/" + s.Path() }
 // the outbox, so everything said about one incident is delivered in order.
 func (s Subject) IncidentKey(family string) string { return s.Key() + "/" + family }
 
+// SubjectKeyOf is the Key of the subject an IncidentKey names ("" if k is
+// not one): families have no slash, so it is all before the last.
+func SubjectKeyOf(incidentKey string) string {
+	i := strings.LastIndexByte(incidentKey, '/')
+	if i <= 0 {
+		return ""
+	}
+	return incidentKey[:i]
+}
+
 // Valid reports whether the subject can be keyed: a check or credential
 // needs an environment and a name; the clock is one per host.
 func (s Subject) Valid() bool {

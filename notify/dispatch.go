@@ -29,9 +29,10 @@ const (
 // even while shutting down so a message Slack accepted is not sent again.
 const storeTimeout = 5 * time.Second
 
-// leaseTimeout bounds one Lease (and the Depth read after a pass): one on a store that stopped answering (a
-// frozen Redis) fails soon, so the store's fallback serves the local
-// outbox, instead of holding every delivery for the client's retries.
+// leaseTimeout bounds one Lease, and the Depth read after a pass: one on a
+// store that stopped answering (a frozen Redis) fails soon, so the store's
+// fallback serves the local outbox, instead of holding every delivery for
+// the client's retries.
 const leaseTimeout = 2 * time.Second
 
 // unhealthyAfter is how many retryable failures in a row make a notifier a

@@ -32,12 +32,11 @@ func StateKeyOf(e store.OutboxEntry) string {
 	if err := json.Unmarshal(e.Payload, &env); err != nil {
 		return ""
 	}
-	// IncidentKey is the subject's key, "/", its cause family.
-	i := strings.LastIndexByte(env.Message.IncidentKey, '/')
-	if i <= 0 {
+	subject := checks.SubjectKeyOf(env.Message.IncidentKey)
+	if subject == "" {
 		return ""
 	}
-	return kvPrefix + env.Message.IncidentKey[:i]
+	return kvPrefix + subject
 }
 
 // maxCASAttempts bounds the read-compute-swap loop. Contention is a handful

@@ -110,17 +110,24 @@ func (s *Store) sameEpoch(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	seen, err := s.lastSeenEpoch(ctx)
+	return err == nil && seen != "" && seen == string(cur), err
+}
+
+// lastSeenEpoch is the primary's epoch when this replica last looked, or
+// after a restart what the last run kept; "" if it never looked.
+func (s *Store) lastSeenEpoch(ctx context.Context) (string, error) {
 	s.mu.Lock()
 	seen := s.seenEpoch
 	s.mu.Unlock()
-	if seen == "" { // restarted: what the last run saw
-		kept, err := s.local.Get(ctx, seenEpochKey)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return false, err
-		}
-		seen = string(kept)
+	if seen != "" {
+		return seen, nil
 	}
-	return seen != "" && seen == string(cur), nil
+	kept, err := s.local.Get(ctx, seenEpochKey)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return "", err
+	}
+	return string(kept), nil
 }
 
 // reseedIfEmptied compares the primary's epoch with the one this replica
@@ -142,20 +149,14 @@ func (s *Store) reseedIfEmptied(ctx context.Context) error {
 	} else if err != nil {
 		return err
 	}
-	s.mu.Lock()
-	seen := s.seenEpoch
-	s.mu.Unlock()
+	seen, err := s.lastSeenEpoch(ctx)
+	if err != nil {
+		return err
+	}
 	if seen == string(cur) {
 		return nil
 	}
-	if seen == "" {
-		kept, err := s.local.Get(ctx, seenEpochKey)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return err
-		}
-		seen = string(kept)
-	}
-	if seen != "" && seen != string(cur) {
+	if seen != "" {
 		if err := s.reseed(ctx); err != nil {
 			return err
 		}

@@ -22,9 +22,7 @@ func (s *Store) Enqueue(ctx context.Context, e store.OutboxEntry) error {
 			return err
 		}
 		if s.opts.Uncertain(err) {
-			if hold := time.Now().Add(s.opts.UncertainHold); e.NotBefore.Before(hold) {
-				e.NotBefore = hold
-			}
+			holdFor(&e, s.opts.UncertainHold)
 			s.log.Info("store: a message the shared store may have taken is held locally before it goes out from here",
 				"id", e.ID, "hold", s.opts.UncertainHold, "err", err)
 		}
@@ -33,11 +31,19 @@ func (s *Store) Enqueue(ctx context.Context, e store.OutboxEntry) error {
 		s.mu.Lock()
 		late := !s.downSince.IsZero() && time.Since(s.downSince) >= s.opts.OutageHoldAfter
 		s.mu.Unlock()
-		if hold := time.Now().Add(s.opts.OutageHold); late && e.NotBefore.Before(hold) {
-			e.NotBefore = hold
+		if late {
+			holdFor(&e, s.opts.OutageHold)
 		}
 	}
 	return s.local.Enqueue(ctx, e)
+}
+
+// holdFor keeps e from being leased for d from now, or longer if its
+// NotBefore says so.
+func holdFor(e *store.OutboxEntry, d time.Duration) {
+	if hold := time.Now().Add(d); e.NotBefore.Before(hold) {
+		e.NotBefore = hold
+	}
 }
 
 // superseded reports whether e, held locally, was decided from

@@ -23,16 +23,19 @@ func Unreachable(err error) bool {
 	// MOVED and ASK reach us only when a Cluster's slots move faster than
 	// go-redis follows them; NOREPLICAS is a master set to refuse writes
 	// without its replicas (min-replicas-to-write). All pass with the switch.
-	for _, prefix := range refusals {
+	return refused(err) || fallback.Unreachable(err)
+}
+
+// refused reports whether err is one of Redis's error replies to a call it
+// did not carry out because it cannot serve it now.
+func refused(err error) bool {
+	for _, prefix := range []string{"LOADING", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "READONLY", "MOVED", "ASK", "NOREPLICAS"} {
 		if redis.HasErrorPrefix(err, prefix) {
 			return true
 		}
 	}
-	return fallback.Unreachable(err)
+	return false
 }
-
-// refusals are Redis's error replies to a call it did not carry out.
-var refusals = []string{"LOADING", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "READONLY", "MOVED", "ASK", "NOREPLICAS"}
 
 // Uncertain is fallback.Uncertain with go-redis's own: a pool timeout
 // (nothing was sent) and Redis's error replies refusing the call are
@@ -46,10 +49,5 @@ func Uncertain(err error) bool {
 	case errors.Is(err, ErrNotReplicated):
 		return true
 	}
-	for _, prefix := range refusals {
-		if redis.HasErrorPrefix(err, prefix) {
-			return false
-		}
-	}
-	return fallback.Uncertain(err)
+	return !refused(err) && fallback.Uncertain(err)
 }

@@ -14,6 +14,11 @@ import (
 // take its checks over: two heartbeats.
 const takeoverAfter = 2 * heartbeatEvery
 
+// earliestTakeover is how soon after this replica loses the shared store
+// the others, if they still reach it, may take its checks over: its last
+// heartbeat there can be one beat older than the outage.
+const earliestTakeover = takeoverAfter - heartbeatEvery
+
 // defaultOutageGrace is how long, while the shared store is unreachable, the
 // replicas known alive when it went away are still taken to be alive.
 // Every replica is in the same outage and hears from no one; probing only

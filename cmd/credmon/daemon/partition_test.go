@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
 	"github.com/credmon/credmon/cmd/credmon/daemon"
 	"github.com/credmon/credmon/store/storetest"
 )
@@ -69,55 +72,93 @@ func TestAlertsExactlyOnceThroughAPartitionOfOneReplica(t *testing.T) {
 	})
 	hb := time.Now()
 	waitUntil("two heartbeats", 30*time.Second, func() bool { return time.Since(hb) > 11*time.Second })
-	// What replica-a runs before the cut: its share.
-	before := map[string]int{}
-	for i := range nChecks {
-		before[fmt.Sprintf("c%d", i)] = ran.byReplica("replica-a", fmt.Sprintf("c%d", i))
+	// replica-a's share: the checks it ran over a few ticks once the
+	// heartbeats settled.
+	counts := func(id string) map[string]int {
+		m := map[string]int{}
+		for _, p := range paths {
+			m[p[1:]] = ran.byReplica(id, p[1:])
+		}
+		return m
 	}
+	settled, n0 := counts("replica-a"), ran.total("c0")
+	waitUntil("a few ticks", 30*time.Second, func() bool { return ran.total("c0") >= n0+3 })
+	var share []string
+	for c, n := range counts("replica-a") {
+		if n > settled[c] {
+			share = append(share, c)
+		}
+	}
+	if len(share) == 0 || len(share) == nChecks {
+		t.Fatalf("replica-a ran %d of %d checks before the cut: the test proves nothing", len(share), nChecks)
+	}
+	others := func() map[string]int {
+		b, c := counts("replica-b"), counts("replica-c")
+		for k, v := range c {
+			b[k] += v
+		}
+		return b
+	}
+	atCut := others()
 
 	proxies["replica-a"].Cut()
-	cut := time.Now()
 	waitUntil("replica-a not ready, the others ready", 30*time.Second, func() bool {
 		return readyz("replica-a") == http.StatusServiceUnavailable && readyz("replica-b") == http.StatusOK
 	})
-	// Past the takeover: the others run replica-a's checks now.
-	waitUntil("the takeover", 30*time.Second, func() bool { return time.Since(cut) > 13*time.Second })
+	// The takeover: the others run replica-a's checks now.
+	waitUntil("the others run replica-a's checks", 30*time.Second, func() bool {
+		now := others()
+		for _, c := range share {
+			if now[c] <= atCut[c] {
+				return false
+			}
+		}
+		return true
+	})
 
 	api.set(true, paths...)
 	waitUntil("every check announced", 30*time.Second, func() bool { return got.has(opened...) })
-	// replica-a decided its share too, locally, and holds it; it comes
-	// back within the hold.
+	// replica-a decided its share too, locally, and holds it (its outbox,
+	// the local one now, is not empty); it comes back within the hold.
+	depth := func() float64 { return gauge(t, replicas["replica-a"].addr, "credmon_outbox_depth") }
+	waitUntil("replica-a holding its share's openings", 30*time.Second, func() bool { return depth() > 0 })
 	proxies["replica-a"].Restore()
 	waitUntil("replica-a ready again", 30*time.Second, func() bool { return readyz("replica-a") == http.StatusOK })
-	// Past the hold: a held message that were to go out would have.
-	back := time.Now()
-	waitUntil("past the outage hold", 40*time.Second, func() bool { return time.Since(back) > 25*time.Second })
+	// The hold ends: the held messages are dropped (or, wrongly, moved into
+	// Redis and delivered), and replica-a's outbox drains.
+	waitUntil("replica-a's held messages settled", 40*time.Second, func() bool { return depth() == 0 })
 
 	api.set(false, paths...)
 	waitUntil("every check resolved", 30*time.Second, func() bool { return got.has(resolved...) })
 	n := ran.total("c0")
 	waitUntil("more probes", 30*time.Second, func() bool { return ran.total("c0") >= n+4 })
 
-	share := 0
-	for i := range nChecks {
-		c := fmt.Sprintf("c%d", i)
-		if before[c] > 0 {
-			share++
-		}
-	}
-	if share == 0 {
-		t.Fatalf("replica-a ran none of the checks before the cut: the test proves nothing")
-	}
-	counts := got.counts()
+	delivered := got.counts()
 	for _, k := range append(opened, resolved...) {
-		if len(counts[k]) != 1 {
-			t.Errorf("%q delivered %d times, by %v; want exactly once", k, len(counts[k]), counts[k])
+		if len(delivered[k]) != 1 {
+			t.Errorf("%q delivered %d times, by %v; want exactly once", k, len(delivered[k]), delivered[k])
 		}
 	}
-	for k, v := range counts {
+	for k, v := range delivered {
 		if !strings.HasSuffix(k, " opened") && !strings.HasSuffix(k, " resolved") {
 			t.Errorf("unexpected message %q delivered by %v", k, v)
 		}
 	}
-	t.Logf("replica-a's share before the cut: %d of %d checks; messages %v", share, nChecks, counts)
+	t.Logf("replica-a's share: %v of %d checks; messages %v", share, nChecks, delivered)
+}
+
+// gauge reads an unlabelled gauge from a replica's /metrics.
+func gauge(t *testing.T, addr, name string) float64 {
+	t.Helper()
+	_, body := get(t, "http://"+addr+"/metrics")
+	p := expfmt.NewTextParser(model.LegacyValidation)
+	fams, err := p.TextToMetricFamilies(strings.NewReader(body))
+	if err != nil {
+		t.Fatalf("/metrics of %s: %v", addr, err)
+	}
+	f := fams[name]
+	if f == nil || len(f.GetMetric()) != 1 {
+		t.Fatalf("/metrics of %s: no single %s", addr, name)
+	}
+	return f.GetMetric()[0].GetGauge().GetValue()
 }

@@ -98,7 +98,7 @@ func openShared(ctx context.Context, cfg config.Store, log *slog.Logger, onChang
 	fb := fallback.New(primary, local, fallback.Options{
 		Logger: log, OnChange: onChange, Unreachable: redisstore.Unreachable, Uncertain: redisstore.Uncertain,
 		// A replica cut off alone: see outageHold.
-		OutageHold: outageHold, OutageHoldAfter: takeoverAfter, StateKeyOf: notify.StateKeyOf,
+		OutageHold: outageHold, OutageHoldAfter: earliestTakeover, StateKeyOf: notify.StateKeyOf,
 		// What a Redis restarted empty must get back, so no incident opens
 		// twice and every thread continues.
 		Reseed: slices.Concat(notify.StatePrefixes, slack.StatePrefixes, alertmanager.StatePrefixes),
@@ -109,14 +109,14 @@ func openShared(ctx context.Context, cfg config.Store, log *slog.Logger, onChang
 	return fb, nil
 }
 
-// outageHold: a message this replica decides more than takeoverAfter into
-// an outage waits this long before it goes out from the local buffer. By
-// then the others have taken its checks over if they still reach Redis (a
-// partition of this one replica) and decide them there; if Redis answers
-// within the hold and another replica changed the incident meanwhile,
-// the held message is dropped. 20 s keeps every opening within the
-// outage bound (failure_threshold × interval + 30 s) and covers a
-// partition of up to about 30 s.
+// outageHold: a message this replica decides more than earliestTakeover
+// into an outage waits this long before it goes out from the local
+// buffer. By then the others may have taken its checks over, if they
+// still reach Redis (a partition of this one replica), and decide them
+// there; if Redis answers within the hold and another replica changed the
+// incident meanwhile, the held message is dropped. 20 s keeps every
+// opening within the outage bound (failure_threshold × interval + 30 s)
+// and covers a partition of up to about 25 s.
 const outageHold = 20 * time.Second
 
 // openFallbackFile opens the redis driver's local buffer. A path the
