@@ -61,7 +61,9 @@ type Finding struct {
 }
 
 // status is the status the finding implies.
-func (f Finding) status() Status {
+// Implied is the status a finding stands for: its own, or its cause's.
+// Verdict ranks by it; a page showing a finding's weight must too.
+func (f Finding) Implied() Status {
 	if f.Status != "" {
 		return f.Status
 	}
@@ -111,7 +113,7 @@ func (r Result) Key() string { return r.Subject().Key() }
 func Verdict(c Cause, findings []Finding) Status {
 	s := c.Status()
 	for _, f := range findings {
-		if fs := f.status(); fs.Rank() > s.Rank() {
+		if fs := f.Implied(); fs.Rank() > s.Rank() {
 			s = fs
 		}
 	}

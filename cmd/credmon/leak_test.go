@@ -434,7 +434,20 @@ func (s *syncBuffer) String() string {
 
 func getURL(t *testing.T, u string) (int, string) {
 	t.Helper()
-	resp, err := http.Get(u)
+	return getURLAccepting(t, u, "")
+}
+
+// getURLAccepting is getURL with an Accept header ("" sends none).
+func getURLAccepting(t *testing.T, u, accept string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -499,10 +512,17 @@ func hostileRun(t *testing.T, store string) {
 		}
 	}
 	outputs := map[string]string{}
-	for _, path := range []string{"/metrics", "/api/v1/status", "/", "/readyz"} {
+	// The page also filtered and listing every check, and /metrics also as
+	// protobuf (the registry path; the text is written from compact state).
+	for _, path := range []string{"/metrics", "/api/v1/status", "/", "/?status=fail,error,warn,pending,ok&limit=all", "/readyz"} {
 		_, body := getURL(t, "http://"+addr+path)
 		outputs["GET "+path] = body
 	}
+	_, proto := getURLAccepting(t, "http://"+addr+"/metrics", "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited")
+	if !strings.Contains(proto, "key-echo-challenge") {
+		t.Error("the protobuf scrape lacks the checks' series")
+	}
+	outputs["GET /metrics (protobuf)"] = proto
 	for _, args := range [][]string{
 		{"check", "-config", cfgPath},
 		{"check", "-config", cfgPath, "-format", "json"},

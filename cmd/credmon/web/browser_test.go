@@ -96,8 +96,11 @@ func TestStatusPageInChromium(t *testing.T) {
 		if !strings.Contains(dom, "wrong_environment") || !strings.Contains(dom, `<option selected="">fail</option>`) {
 			t.Error("the filtered page lacks staging's failure or the selected filter")
 		}
-		if strings.Contains(dom, "previous_key_still_valid</code> ") || strings.Contains(dom, "<th scope=\"row\">mail-send</th>") {
-			t.Error("the filtered page shows a prod check")
+		if strings.Contains(dom, `<th scope="col">prod</th>`) || strings.Contains(dom, `<th scope="row">mail-send</th>`) {
+			t.Error("the filtered page shows the prod column or a prod-only check")
+		}
+		if !strings.Contains(dom, `<th scope="col">staging</th>`) {
+			t.Error("the filtered page lacks the staging column")
 		}
 	})
 

@@ -463,9 +463,16 @@ func TestCheckSeriesTextConcurrentScrape(t *testing.T) {
 	const n = 200
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
+	// The scrapes begin once both writers have gone round once, and the
+	// writers go on until the scrapes end: the two overlap.
+	var started sync.WaitGroup
+	started.Add(2)
 	for w := range 2 {
 		wg.Go(func() {
 			for run := 0; ; run++ {
+				if run == 1 {
+					started.Done()
+				}
 				select {
 				case <-stop:
 					return
@@ -483,6 +490,7 @@ func TestCheckSeriesTextConcurrentScrape(t *testing.T) {
 			}
 		})
 	}
+	started.Wait()
 	for range 30 {
 		decodeScrape(t, scrapeText(t, h, "/metrics"))
 	}

@@ -29,10 +29,8 @@ func newPage() *page {
 		"statusClass": statusClass,
 		"statusLabel": statusLabel,
 		"statusIcon":  statusIcon,
-		"ms":          millis,
 		"utc":         func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
 		"rfc3339":     func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-		"offset":      signedDuration,
 		"n":           thousands,
 	}).Parse(pageTemplate))}
 }
@@ -183,18 +181,15 @@ func checkClass(c *CheckStatus) string {
 	return classOf(string(c.Last.Status))
 }
 
-// listOrder sorts the matrix: failures first, then errors, warnings and
-// checks not run yet; ok last, where it is collapsed at scale.
+// listOrder sorts the matrix: failures first, then errors, warnings (by
+// checks.Status.Rank) and checks not run yet; ok last, where it is
+// collapsed at scale.
 func listOrder(status string) int {
-	switch status {
-	case "fail":
-		return 4
-	case "error":
-		return 3
-	case "warn":
-		return 2
-	case "pending":
+	if status == "pending" {
 		return 1
+	}
+	if r := checks.Status(status).Rank(); r > 0 {
+		return r + 1
 	}
 	return 0
 }
@@ -242,15 +237,18 @@ func newPageView(s *Snapshot, f pageFilter) *pageView {
 		rows    = make([]pageRow, 0, len(s.Checks))
 		byName  = make(map[string]int, len(s.Checks))
 		byCause = map[checks.Cause]*causeSummary{}
-		worst   = -1
+		worst   = -1 // the Rank of v.Worst
 	)
+	v.Worst = "pending"
 	for i := range s.Checks {
 		c := &s.Checks[i]
 		status := checkClass(c)
 		ei := envIndex[c.Env]
 		v.Counts.add(status)
 		v.ByEnv[ei].add(status)
-		worst = max(worst, checks.Status(status).Rank())
+		if r := checks.Status(status).Rank(); r > worst {
+			worst, v.Worst = r, status
+		}
 		countCauses(c, status, ei, len(v.AllEnvs), byCause)
 
 		col := column[ei]
@@ -273,7 +271,6 @@ func newPageView(s *Snapshot, f pageFilter) *pageView {
 			rows[ri].order = max(rows[ri].order, listOrder(status))
 		}
 	}
-	v.Worst = worstClass(worst)
 	v.ByCause = sortedCauses(byCause, v.AllEnvs)
 	v.Options = filterOptions(f, v.AllEnvs, v.ByCause)
 
@@ -310,17 +307,12 @@ func newPageView(s *Snapshot, f pageFilter) *pageView {
 			for col, env := range v.Envs {
 				v.OKChecks += perCol[col]
 				if perCol[col] > 0 {
-					v.OKByEnv = append(v.OKByEnv, envCount{Env: env, N: perCol[col], Link: pageFilter{Envs: []string{env}, Causes: f.Causes, Check: f.Check, Limit: f.Limit}.query("status", "ok")})
+					v.OKByEnv = append(v.OKByEnv, envCount{Env: env, N: perCol[col], Link: f.inEnv(env).query("status", "ok")})
 				}
 			}
 		}
 	}
-	if f.Limit != pageLimit {
-		v.LimitParam = "all"
-		if f.Limit > 0 {
-			v.LimitParam = strconv.Itoa(f.Limit)
-		}
-	}
+	v.LimitParam = f.limitParam()
 	v.Listed = len(listed)
 	if f.Limit > 0 && len(listed) > f.Limit {
 		listed = listed[:f.Limit]
@@ -391,20 +383,6 @@ func hasKey[K comparable, V any](m map[K]V, k K) bool {
 	return ok
 }
 
-func worstClass(rank int) string {
-	switch rank {
-	case 3:
-		return "fail"
-	case 2:
-		return "error"
-	case 1:
-		return "warn"
-	case 0:
-		return "ok"
-	}
-	return "pending"
-}
-
 // countCauses adds the check's causes other than ok (main and findings,
 // each once) to the summary.
 func countCauses(c *CheckStatus, status string, env, nenvs int, by map[checks.Cause]*causeSummary) {
@@ -431,11 +409,7 @@ func countCauses(c *CheckStatus, status string, env, nenvs int, by map[checks.Ca
 		if fd.Cause == c.Last.Cause || slices.ContainsFunc(c.Last.Findings[:i], func(o checks.Finding) bool { return o.Cause == fd.Cause }) {
 			continue
 		}
-		st := "warn"
-		if fd.Status != "" {
-			st = classOf(string(fd.Status))
-		}
-		add(fd.Cause, st)
+		add(fd.Cause, classOf(string(fd.Implied())))
 	}
 }
 

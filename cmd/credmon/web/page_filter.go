@@ -110,11 +110,8 @@ func (f pageFilter) query(key, val string) string {
 	if f.Check != "" {
 		q.Set("check", f.Check)
 	}
-	switch {
-	case f.Limit == 0:
-		q.Set("limit", "all")
-	case f.Limit != pageLimit:
-		q.Set("limit", strconv.Itoa(f.Limit))
+	if l := f.limitParam(); l != "" {
+		q.Set("limit", l)
 	}
 	if val == "" {
 		q.Del(key)
@@ -185,4 +182,23 @@ type causeSummary struct {
 	N      int
 	PerEnv []envCount
 	rank   int
+}
+
+// limitParam is ?limit='s value for f, "" for the default.
+func (f pageFilter) limitParam() string {
+	switch {
+	case f.Limit == 0:
+		return "all"
+	case f.Limit != pageLimit:
+		return strconv.Itoa(f.Limit)
+	}
+	return ""
+}
+
+// inEnv is f narrowed to one environment with any status: the link from
+// an environment's folded ok rows to their list.
+func (f pageFilter) inEnv(env string) pageFilter {
+	g := f
+	g.Envs, g.Statuses = []string{env}, nil
+	return g
 }

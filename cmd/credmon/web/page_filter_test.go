@@ -257,6 +257,24 @@ func statusOf(s *Snapshot) map[string]string {
 
 func TestPageSummaryCountsAtScale(t *testing.T) {
 	s := fleet(2000)
+	// Counted here by hand, not with the page's own counts.add.
+	tally := func(c *counts, st string) {
+		c.Total++
+		switch st {
+		case "ok":
+			c.OK++
+		case "warn":
+			c.Warn++
+		case "fail":
+			c.Fail++
+		case "error":
+			c.Error++
+		case "pending":
+			c.Pending++
+		default:
+			t.Fatalf("fleet has status %q", st)
+		}
+	}
 	var want counts
 	per := map[string]*counts{}
 	for _, c := range s.Checks {
@@ -264,11 +282,11 @@ func TestPageSummaryCountsAtScale(t *testing.T) {
 		if c.Last != nil {
 			st = string(c.Last.Status)
 		}
-		want.add(st)
+		tally(&want, st)
 		if per[c.Env] == nil {
 			per[c.Env] = &counts{}
 		}
-		per[c.Env].add(st)
+		tally(per[c.Env], st)
 	}
 	v := newPageView(s, parseFilter(nil))
 	if v.Counts != want {
@@ -287,6 +305,8 @@ func TestPageSummaryCountsAtScale(t *testing.T) {
 func TestPageListsFailuresFirst(t *testing.T) {
 	s := fleet(2000)
 	status := statusOf(s)
+	// The order the page promises, written out rather than read from listOrder.
+	order := map[string]int{"fail": 4, "error": 3, "warn": 2, "pending": 1, "ok": 0}
 	for _, query := range []string{"", "limit=all", "status=ok,fail,pending&limit=all", "env=staging&limit=all"} {
 		rows := matrixRows(t, renderQuery(t, s, query))
 		if len(rows) == 0 {
@@ -296,7 +316,7 @@ func TestPageListsFailuresFirst(t *testing.T) {
 			t.Errorf("%q: first row %s is %s", query, rows[0], status[rows[0]])
 		}
 		for i := 1; i < len(rows); i++ {
-			if listOrder(status[rows[i-1]]) < listOrder(status[rows[i]]) {
+			if order[status[rows[i-1]]] < order[status[rows[i]]] {
 				t.Fatalf("%q: %s (%s) above %s (%s)", query, rows[i-1], status[rows[i-1]], rows[i], status[rows[i]])
 			}
 		}
@@ -393,5 +413,25 @@ func TestThousands(t *testing.T) {
 		if got := thousands(n); got != want {
 			t.Errorf("thousands(%d) = %q, want %q", n, got, want)
 		}
+	}
+}
+
+// A finding without a status of its own weighs what its cause does, as in
+// checks.Verdict: a previous key still accepted is a failure in the
+// summary, not a warning.
+func TestPageSummaryWeighsFindingsByTheirCause(t *testing.T) {
+	s := fixtureSnapshot()
+	s.Checks = s.Checks[:1]
+	r := checks.Result{Env: s.Checks[0].Env, Check: s.Checks[0].Name, Status: checks.StatusFail, Cause: checks.CauseInvalidToken,
+		Findings: []checks.Finding{{Cause: checks.CausePreviousKeyStillValid, Detail: "d"}}}
+	s.Checks[0].Last = &r
+	v := newPageView(s, parseFilter(nil))
+	for _, c := range v.ByCause {
+		if c.Cause == checks.CausePreviousKeyStillValid && c.Status != "fail" {
+			t.Errorf("%s shown as %q in the summary, want fail (its cause's status)", c.Cause, c.Status)
+		}
+	}
+	if !slices.ContainsFunc(v.ByCause, func(c causeSummary) bool { return c.Cause == checks.CausePreviousKeyStillValid }) {
+		t.Errorf("the finding is not in the summary: %+v", v.ByCause)
 	}
 }

@@ -72,14 +72,20 @@ func TestPageEscapesHostileText(t *testing.T) {
 	last.Hint = `<img src=x onerror=alert(1)>`
 	last.Challenge.Realm = `"><script>alert(2)</script>`
 	snap.Checks[3].Name = "<b>bold</b>"
+	// The sparkline is built as HTML in Go: a status from a shared store
+	// that is not one of ours must come out as text too.
+	snap.Checks[3].Recent = append(snap.Checks[3].Recent, checks.Status(`"><svg onload=alert(3)>`))
 	html := renderPage(t, snap)
-	for _, bad := range []string{"<script>", "<img", "<b>bold"} {
+	for _, bad := range []string{"<script>", "<img", "<b>bold", "<svg"} {
 		if strings.Contains(html, bad) {
 			t.Errorf("page contains unescaped %q", bad)
 		}
 	}
 	if !strings.Contains(html, "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;") {
 		t.Error("escaped detail not shown")
+	}
+	if !strings.Contains(html, `title="&#34;&gt;&lt;svg onload=alert(3)&gt;"`) {
+		t.Error("the unknown status is not in the sparkline, escaped")
 	}
 }
 
