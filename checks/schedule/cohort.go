@@ -1,6 +1,7 @@
 package schedule
 
 import (
+	"cmp"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -33,9 +34,10 @@ type timeline struct {
 	spec   string
 	base   cron.Schedule
 	cronID cron.EntryID // 0 until scheduled
-	// cohorts is sorted by offset and replaced whole by Set; a walk
-	// rereads it before each start, so a cohort added ahead of the walk
-	// starts in the current tick.
+	// cohorts is sorted by offset and replaced whole by Set. A walk
+	// rereads it after each wait, so a cohort added after the one it
+	// waits for starts in the current tick; one added before that (the
+	// walk has passed its offset) is started by Set's catchUp.
 	cohorts atomic.Pointer[[]*cohort]
 }
 
@@ -43,7 +45,7 @@ var _ cron.Job = (*timeline)(nil)
 
 // set replaces the timeline's cohorts (Set, under the Scheduler's mutex).
 func (tl *timeline) set(cs []*cohort) {
-	slices.SortFunc(cs, func(a, b *cohort) int { return int(a.key.offset - b.key.offset) })
+	slices.SortFunc(cs, func(a, b *cohort) int { return cmp.Compare(a.key.offset, b.key.offset) })
 	tl.cohorts.Store(&cs)
 }
 
@@ -74,7 +76,7 @@ func (tl *timeline) walk(tick time.Time, from time.Duration) {
 	}()
 	for {
 		list := *tl.cohorts.Load()
-		i, _ := slices.BinarySearchFunc(list, from, func(c *cohort, d time.Duration) int { return int(c.key.offset - d) })
+		i, _ := slices.BinarySearchFunc(list, from, func(c *cohort, d time.Duration) int { return cmp.Compare(c.key.offset, d) })
 		if i == len(list) {
 			return
 		}
@@ -98,18 +100,18 @@ func (tl *timeline) walk(tick time.Time, from time.Duration) {
 	}
 }
 
-// catchUp starts the cohorts whose start after a tick that has passed is
+// catchUp starts those of cs whose start after a tick that has passed is
 // still ahead: cron fires a timeline at its next tick only, and a cohort
 // added mid-interval starts at its next start, as with a cron entry of
 // its own. With a jitter longer than the interval that start may belong
 // to an earlier tick than the last.
-func (tl *timeline) catchUp(now time.Time) {
+func (tl *timeline) catchUp(now time.Time, cs []*cohort) {
 	type start struct {
 		tick time.Time
 		c    *cohort
 	}
 	var due []start
-	for _, c := range *tl.cohorts.Load() {
+	for _, c := range cs {
 		tick := tl.base.Next(now.Add(-c.key.offset))
 		if !tick.IsZero() && !tick.After(now) {
 			due = append(due, start{tick, c})

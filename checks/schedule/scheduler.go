@@ -120,7 +120,7 @@ func (s *Scheduler) Start() {
 	s.cron.Start()
 	now := time.Now().In(s.loc)
 	for _, tl := range s.timelines {
-		tl.catchUp(now)
+		tl.catchUp(now, *tl.cohorts.Load())
 	}
 }
 
@@ -215,7 +215,8 @@ func (s *Scheduler) Set(jobs []Job) error {
 				cs = append(cs, c)
 			}
 		}
-		added := cs[old:]
+		// A copy: set sorts cs in place.
+		added := slices.Clone(cs[old:])
 		if len(cs) == 0 {
 			if tl.cronID != 0 {
 				s.cron.Remove(tl.cronID)
@@ -230,9 +231,7 @@ func (s *Scheduler) Set(jobs []Job) error {
 		if s.started && len(added) > 0 {
 			// Start only the new cohorts early; the others wait for
 			// their tick as before.
-			catch := &timeline{s: s, spec: tl.spec, base: tl.base}
-			catch.set(slices.Clone(added))
-			catch.catchUp(time.Now().In(s.loc))
+			tl.catchUp(time.Now().In(s.loc), added)
 		}
 	}
 	// Running state outlives a removal until the last run ends, so a job

@@ -158,3 +158,55 @@ func TestRemovedJobStopsFiring(t *testing.T) {
 		t.Fatalf("removed job ran %d more times", after-n)
 	}
 }
+
+// A job added while the Scheduler runs starts at its offset in the tick
+// under way when that start is still ahead, as a job of its own cron entry
+// would, not an interval later: both for a spec new to the Scheduler and
+// for one whose timeline already runs other cohorts, later ones among them.
+func TestJobAddedWhileRunningStartsInTheCurrentTick(t *testing.T) {
+	const spec, every = "@every 2s", 2 * time.Second
+	base, err := Parse(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// pick returns an ID whose start in the current tick is 0.3–1.5 s
+	// ahead (an ID's offset is a hash: of 1,000 names some land there),
+	// and that tick. In a tick's last 0.3 s none can, so it waits for the
+	// next tick (the wall clock, not the Scheduler).
+	pick := func(prefix string) (string, time.Time) {
+		for {
+			now := time.Now()
+			tick := Tick(base, now)
+			for i := range 1000 {
+				id := fmt.Sprintf("%s-%d", prefix, i)
+				ahead := tick.Add(Offset(id, every)).Sub(now)
+				if ahead > 300*time.Millisecond && ahead < 1500*time.Millisecond {
+					return id, tick
+				}
+			}
+			time.Sleep(time.Until(tick.Add(every)))
+		}
+	}
+	for _, withOthers := range []bool{false, true} {
+		t.Run(fmt.Sprintf("others=%v", withOthers), func(t *testing.T) {
+			ran := make(chan time.Time, 16)
+			var jobs []Job
+			if withOthers {
+				for i := range 40 { // cohorts before and after the new one
+					jobs = append(jobs, Job{ID: fmt.Sprintf("other-%d", i), Spec: spec, Jitter: every, Run: nop})
+				}
+			} else {
+				jobs = append(jobs, Job{ID: "hourly", Spec: "@hourly", Run: nop})
+			}
+			s := start(t, Options{}, jobs...)
+			id, tick := pick("added")
+			jobs = append(jobs, Job{ID: id, Spec: spec, Jitter: every, Run: func(_ context.Context, tick time.Time) { ran <- tick }})
+			if err := s.Set(jobs); err != nil {
+				t.Fatal(err)
+			}
+			if got := recv(t, ran); !got.Equal(tick) {
+				t.Fatalf("the added job first ran for tick %v, want the tick under way %v", got, tick)
+			}
+		})
+	}
+}

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-func TestOffsetsOfOneSpecShareOneCronEntryAndStartInOrder(t *testing.T) {
+func TestOffsetsOfOneSpecShareOneCronEntryAndStartAtTheirOffsets(t *testing.T) {
 	const every, jitter = 200 * time.Millisecond, 200 * time.Millisecond
 	type began struct {
 		id         string
