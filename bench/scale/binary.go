@@ -23,8 +23,12 @@ import (
 
 // The binary mode measures what users run: `credmon run` as a child process
 // with its defaults (info logging, config watching), next to the floor — a
-// bare net/http keep-alive loop, also a child process — each watched from
-// outside through /proc, each against its own fresh target process.
+// bare net/http keep-alive loop, also a child process but a small program
+// of its own (bench/scale/floor) — each watched from outside through /proc,
+// each against its own fresh target process. RSS is reported whole and
+// split: anonymous memory (heap, stacks: what grows with the checks) and
+// file-backed pages (the program's own code and data mapped from its
+// binary, and bolt's mmap), which a bigger binary costs whatever it runs.
 
 // clockTicks is USER_HZ, the unit of utime and stime in /proc/<pid>/stat;
 // 100 on every Linux this runs on (getconf CLK_TCK).
@@ -32,10 +36,11 @@ const clockTicks = 100
 
 // procSample is one reading of a process from /proc.
 type procSample struct {
-	at     time.Time
-	ticks  int64 // utime + stime
-	rssKiB int64
-	hwmKiB int64
+	at               time.Time
+	ticks            int64 // utime + stime
+	rssKiB           int64
+	hwmKiB           int64
+	anonKiB, fileKiB int64 // RssAnon, RssFile
 }
 
 func readProc(pid int) (procSample, error) {
@@ -65,6 +70,10 @@ func readProc(pid int) (procSample, error) {
 			s.rssKiB = n
 		case "VmHWM":
 			s.hwmKiB = n
+		case "RssAnon":
+			s.anonKiB = n
+		case "RssFile":
+			s.fileKiB = n
 		}
 	}
 	return s, nil
@@ -78,6 +87,8 @@ type childRun struct {
 	cpu            time.Duration
 	rssMedianKiB   int64
 	rssPeakKiB     int64
+	anonMedianKiB  int64         // of the samples' RssAnon
+	fileMedianKiB  int64         // of the samples' RssFile
 	allRanAfter    time.Duration // 0: not every check ran
 	ran            int
 	accepts        int64
@@ -105,10 +116,18 @@ func runBinaryMode(ctx context.Context, o options) error {
 			return fmt.Errorf("go build ./cmd/credmon (run from the module root, or pass -credmon): %w", err)
 		}
 	}
+	floorBin := filepath.Join(dir, "floor")
+	if o.mode != "credmon" {
+		build := exec.CommandContext(ctx, "go", "build", "-o", floorBin, "./bench/scale/floor")
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			return fmt.Errorf("go build ./bench/scale/floor (run from the module root): %w", err)
+		}
+	}
 	var floors, creds []childRun
 	for i := range o.runs {
 		if o.mode != "credmon" {
-			r, err := runChild(ctx, o, dir, "floor", "")
+			r, err := runChild(ctx, o, dir, "floor", floorBin)
 			if err != nil {
 				return fmt.Errorf("floor run %d: %w", i+1, err)
 			}
@@ -155,12 +174,8 @@ func runChild(ctx context.Context, o options, dir, kind, bin string) (childRun, 
 	var metricsURL string
 	switch kind {
 	case "floor":
-		self, err := os.Executable()
-		if err != nil {
-			return r, err
-		}
-		cmd = exec.Command(self, "-role", "floor", "-target", t.addr,
-			"-checks", strconv.Itoa(o.checks), "-every", o.every.String())
+		cmd = exec.Command(bin, "-target", t.addr, "-checks", strconv.Itoa(o.checks), "-every", o.every.String())
+		cmd.Env = append(os.Environ(), "SCALE_BEARER="+benchKey)
 	default:
 		r.name = fmt.Sprintf("credmon run (%s store)", o.driver)
 		port, err := freePort()
@@ -299,18 +314,18 @@ func runChild(ctx context.Context, o options, dir, kind, bin string) (childRun, 
 	r.accepts = s1.accepts
 	r.rssPeakKiB = p1.hwmKiB
 	mu.Lock()
-	var rss []int64
+	var rss, anon, file []int64
 	for _, s := range samples[from:] {
-		rss = append(rss, s.rssKiB)
+		rss, anon, file = append(rss, s.rssKiB), append(anon, s.anonKiB), append(file, s.fileKiB)
 	}
 	mu.Unlock()
-	r.rssMedianKiB = median(rss)
+	r.rssMedianKiB, r.anonMedianKiB, r.fileMedianKiB = median(rss), median(anon), median(file)
 	r.lagP50, r.lagP99 = lagQuantiles(lag0, lag1)
 	if fi, err := logf.Stat(); err == nil {
 		r.logBytes = fi.Size()
 	}
-	fmt.Fprintf(os.Stderr, "scale: %s: %.3f CPU-s/1k probes, RSS median %.1f MiB, peak %.1f MiB, %d/%d checks ran, %d connections\n",
-		r.name, r.perK(), mib(r.rssMedianKiB), mib(r.rssPeakKiB), r.ran, o.checks, r.accepts)
+	fmt.Fprintf(os.Stderr, "scale: %s: %.3f CPU-s/1k probes, RSS median %.1f MiB (anon %.1f, file %.1f), peak %.1f MiB, %d/%d checks ran, %d connections\n",
+		r.name, r.perK(), mib(r.rssMedianKiB), mib(r.anonMedianKiB), mib(r.fileMedianKiB), mib(r.rssPeakKiB), r.ran, o.checks, r.accepts)
 	return r, nil
 }
 
@@ -331,35 +346,6 @@ func binaryConfig(o options, addr, dir, listen string) string {
 		fmt.Fprintf(&b, "      - {name: c%06d, credential: key, url: \"http://%s/v1/account/%d\"}\n", i, addr, i)
 	}
 	return b.String()
-}
-
-// runFloor is the floor as a child process: o.checks requests per interval
-// to the target, evenly spread, from a plain keep-alive client, until stdin
-// closes or a signal arrives.
-func runFloor(ctx context.Context, o options) {
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
-	interval := o.every / time.Duration(o.checks)
-	work := make(chan int, 1024)
-	for range 64 {
-		go func() {
-			for i := range work {
-				req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+o.target+"/v1/account/"+strconv.Itoa(i), nil)
-				req.Header.Set("Authorization", "Bearer "+benchKey)
-				resp, err := client.Do(req)
-				if err != nil {
-					continue
-				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-			}
-		}()
-	}
-	next := time.Now()
-	for i := 0; ctx.Err() == nil; i = (i + 1) % o.checks {
-		next = next.Add(interval)
-		time.Sleep(time.Until(next))
-		work <- i
-	}
 }
 
 // fetchTo saves url's body at path; a failure is reported, not fatal.
@@ -496,7 +482,7 @@ func reportChildren(w io.Writer, o options, floors, creds []childRun) {
 	fmt.Fprintf(w, "%d checks @every %s, jitter %s, %s measured after every check ran once; each program a child process sampled from /proc every second\n\n",
 		o.checks, o.every, o.jitter, o.duration)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "run\tprobes/s\tnon-ok\tCPU-s/1k probes\tRSS median MiB\tRSS peak MiB\tall ran once after\tnew TCP conns\tlag p50\tlag p99\tlog bytes\t")
+	fmt.Fprintln(tw, "run\tprobes/s\tnon-ok\tCPU-s/1k probes\tRSS median MiB\tanon\tfile\tRSS peak MiB\tall ran once after\tnew TCP conns\tlag p50\tlag p99\tlog bytes\t")
 	row := func(r childRun) {
 		all := fmt.Sprintf("%d of %d ran", r.ran, o.checks)
 		if r.allRanAfter > 0 {
@@ -506,8 +492,8 @@ func reportChildren(w io.Writer, o options, floors, creds []childRun) {
 		if lp50 == "" {
 			lp50, lp99 = "-", "-"
 		}
-		fmt.Fprintf(tw, "%s\t%.1f\t%d\t%.3f\t%.1f\t%.1f\t%s\t%d\t%s\t%s\t%d\t\n", r.name,
-			float64(r.probes)/r.window.Seconds(), r.nonOK, r.perK(), mib(r.rssMedianKiB), mib(r.rssPeakKiB), all, r.accepts, lp50, lp99, r.logBytes)
+		fmt.Fprintf(tw, "%s\t%.1f\t%d\t%.3f\t%.1f\t%.1f\t%.1f\t%.1f\t%s\t%d\t%s\t%s\t%d\t\n", r.name,
+			float64(r.probes)/r.window.Seconds(), r.nonOK, r.perK(), mib(r.rssMedianKiB), mib(r.anonMedianKiB), mib(r.fileMedianKiB), mib(r.rssPeakKiB), all, r.accepts, lp50, lp99, r.logBytes)
 	}
 	for i := range max(len(floors), len(creds)) {
 		if i < len(floors) {
@@ -528,13 +514,16 @@ func reportChildren(w io.Writer, o options, floors, creds []childRun) {
 	perK := func(r childRun) float64 { return r.perK() }
 	rssMed := func(r childRun) float64 { return mib(r.rssMedianKiB) }
 	rssPeak := func(r childRun) float64 { return mib(r.rssPeakKiB) }
+	anon := func(r childRun) float64 { return mib(r.anonMedianKiB) }
+	file := func(r childRun) float64 { return mib(r.fileMedianKiB) }
 	fmt.Fprintf(w, "\nmedians of %d run(s):\n", o.runs)
 	for _, g := range []struct {
 		name string
 		rs   []childRun
 	}{{"floor", floors}, {"credmon", creds}} {
 		if len(g.rs) > 0 {
-			fmt.Fprintf(w, "  %-8s %.3f CPU-s/1k probes, RSS median %.1f MiB, peak %.1f MiB\n", g.name, med(g.rs, perK), med(g.rs, rssMed), med(g.rs, rssPeak))
+			fmt.Fprintf(w, "  %-8s %.3f CPU-s/1k probes, RSS median %.1f MiB (anon %.1f, file %.1f), peak %.1f MiB\n",
+				g.name, med(g.rs, perK), med(g.rs, rssMed), med(g.rs, anon), med(g.rs, file), med(g.rs, rssPeak))
 		}
 	}
 	if len(floors) > 0 && len(creds) > 0 {

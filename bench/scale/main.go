@@ -41,14 +41,14 @@ type options struct {
 	checks, replicas, runs       int
 	every, jitter, duration      time.Duration
 	cpuprofile, memprofile       string
-	binary, target               string
+	binary                       string
 	pprof                        bool
 	profileDir, logDir           string
 }
 
 func main() {
 	var o options
-	flag.StringVar(&o.role, "role", "driver", "driver; internal: target (the loopback API) or floor (the bare loop as a child)")
+	flag.StringVar(&o.role, "role", "driver", "driver; internal: target (the loopback API, a child process)")
 	flag.StringVar(&o.mode, "mode", "both", "in-process: credmon, bare or both; binary: the real credmon binary and the floor as child processes")
 	flag.StringVar(&o.driver, "store", "", "store driver for credmon: memory, bolt or redis (default bolt with -mode binary, memory otherwise)")
 	flag.StringVar(&o.binary, "credmon", "", "-mode binary: path of the credmon binary (default: go build ./cmd/credmon)")
@@ -56,7 +56,6 @@ func main() {
 	flag.BoolVar(&o.pprof, "pprof", false, "-mode binary: set server.pprof: true in the generated config")
 	flag.StringVar(&o.profileDir, "profile", "", "-mode binary: save credmon's CPU profile of the measured window and a heap profile at its end in this directory (implies -pprof)")
 	flag.StringVar(&o.logDir, "logs", "", "-mode binary: keep each child's log in this directory")
-	flag.StringVar(&o.target, "target", "", "internal (-role floor): the target's address")
 	flag.StringVar(&o.redisURL, "redis", "redis://127.0.0.1:6379/0", "redis URL for -store redis")
 	flag.IntVar(&o.checks, "checks", 10000, "number of checks")
 	flag.IntVar(&o.replicas, "replicas", 1, "credmon replicas in this process (use with -store redis)")
@@ -72,10 +71,6 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if o.role == "floor" {
-		runFloor(ctx, o)
-		return
-	}
 	if o.mode == "binary" {
 		if o.driver == "" {
 			o.driver = "bolt"
