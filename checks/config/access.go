@@ -29,6 +29,13 @@ func (c *Config) Pos(path string) Pos {
 	return Pos{}
 }
 
+// DropPositions releases the field positions kept for errors and
+// warnings, about 460 bytes a check; Pos then answers with the first file
+// only. For a long-lived holder of a loaded, validated Config (the
+// daemon's current generation): Load reads a new Config for every reload,
+// so its errors still name line and column.
+func (c *Config) DropPositions() { c.positions = nil }
+
 // lastSep finds the last "." or "[" that starts a path element.
 func lastSep(path string) int {
 	for i := len(path) - 1; i >= 0; i-- {

@@ -545,3 +545,27 @@ func TestCrossEnvironmentWarnings(t *testing.T) {
 		}
 	}
 }
+
+func TestDropPositionsLeavesTheFileOnly(t *testing.T) {
+	const data = `
+environments:
+  dev:
+    checks:
+      - {name: one, url: "https://dev.example.com/"}
+`
+	cfg, err := fakeEnv(nil).Parse("dropped.yaml", []byte(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := "environments.dev.checks[0].url"
+	if p := cfg.Pos(path); p.File != "dropped.yaml" || p.Line != 5 {
+		t.Fatalf("Pos(%s) = %+v before DropPositions, want dropped.yaml line 5", path, p)
+	}
+	cfg.DropPositions()
+	if p := cfg.Pos(path); p != (Pos{File: "dropped.yaml"}) {
+		t.Fatalf("Pos(%s) = %+v after DropPositions, want the file alone", path, p)
+	}
+	if ch := cfg.Check("dev", "one"); ch == nil || ch.URL != "https://dev.example.com/" {
+		t.Fatalf("the configuration itself changed: %+v", ch)
+	}
+}

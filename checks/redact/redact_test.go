@@ -91,6 +91,17 @@ func TestStringKeepsOtherText(t *testing.T) {
 	}
 }
 
+func TestNothingToRedactIsANilSet(t *testing.T) {
+	for _, values := range [][]string{nil, {""}, {"abc", ""}} {
+		if s := NewSet(values...); s != nil {
+			t.Errorf("NewSet(%q) = %+v, want nil (it redacts nothing)", values, s)
+		}
+	}
+	if NewSet("abcd") == nil {
+		t.Error("NewSet of a four-character secret is nil; it is redacted whole")
+	}
+}
+
 func TestShortSecretsWhole(t *testing.T) {
 	s := NewSet("FAKEpw1", "abc")
 	if got := s.String("password FAKEpw1 or abc"); got != "password "+Mask+" or abc" {

@@ -265,6 +265,7 @@ func (d *Daemon) apply(cfg *config.Config) error {
 		return err
 	}
 	d.silences.SetWindows(MaintenanceWindows(cfg))
+	cfg.DropPositions() // validated and built: nothing reports against it now
 	d.mu.Lock()
 	old := d.gen
 	d.gen = g
@@ -305,7 +306,7 @@ func (d *Daemon) forget(subjects []checks.Subject, creds []credentialRef) {
 	if w := d.writer.Load(); w != nil {
 		w.forget(ctx, keys)
 	} else {
-		newResultWriter(d.store, d.log, 0).delete(ctx, keys)
+		deleteResults(ctx, d.store, d.log, keys)
 	}
 	for _, s := range subjects {
 		d.queueIncident(incidentOp{forget: &s})
@@ -348,7 +349,7 @@ func (d *Daemon) record(ctx context.Context, r checks.Result) {
 		d.console.Result(ctx, r)
 	}
 	if w := d.writer.Load(); w != nil {
-		w.put(ctx, r)
+		w.put(ctx, &r)
 	} else {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		if err := d.store.PutResult(sctx, r); err != nil {
@@ -356,7 +357,7 @@ func (d *Daemon) record(ctx context.Context, r checks.Result) {
 		}
 		cancel()
 	}
-	d.queueIncident(incidentOp{r: r})
+	d.queueIncident(incidentOp{r: &r})
 	if d.opts.OnResult != nil {
 		d.opts.OnResult(r)
 	}
@@ -387,10 +388,10 @@ func (d *Daemon) handleIncident(op incidentOp) {
 		}
 		return
 	}
-	if d.shared && !d.members.decides(jobKey(op.r)) {
+	if d.shared && !d.members.decides(jobKey(*op.r)) {
 		return // the owner decides it during the outage
 	}
-	d.observe(ctx, op.r)
+	d.observe(ctx, *op.r)
 }
 
 // jobKey is the key of the scheduled job that produced r, the key its

@@ -13,9 +13,9 @@ import (
 const incidentShards = 8
 
 // Each shard's queue holds about its share of one result per check,
-// within these bounds (a slot is a whole Result, ≈ 400 bytes). A full
-// queue makes the recording probe wait: slower probing, never a lost
-// transition.
+// within these bounds (queueSize; a slot points at the Result the result
+// writer shares). A full queue makes the recording probe wait: slower
+// probing, never a lost transition.
 const (
 	minIncidentBuffer = 32
 	maxIncidentBuffer = 1024
@@ -38,7 +38,7 @@ type incidentQueue struct {
 // incidentOp is a result to observe or, with forget set, a subject that
 // left the configuration.
 type incidentOp struct {
-	r      checks.Result
+	r      *checks.Result // shared with the result writer, not changed
 	forget *checks.Subject
 }
 
@@ -52,7 +52,7 @@ func (op incidentOp) subject() checks.Subject {
 // newIncidentQueue sizes its shards for about n subjects.
 func newIncidentQueue(handle func(incidentOp), n int) *incidentQueue {
 	q := &incidentQueue{seed: maphash.MakeSeed(), handle: handle, shards: make([]chan incidentOp, incidentShards)}
-	size := min(max(n/incidentShards, minIncidentBuffer), maxIncidentBuffer)
+	size := queueSize(n/incidentShards, minIncidentBuffer, maxIncidentBuffer)
 	for i := range q.shards {
 		ch := make(chan incidentOp, size)
 		q.shards[i] = ch
