@@ -27,12 +27,11 @@ func convertResults(tx *bolt.Tx) error {
 	if old != nil {
 		hist := tx.Bucket(bucketHistory)
 		err := old.ForEachBucket(func(key []byte) error {
+			// Keys sort by Started, then by write order (timeKey ‖
+			// sequence): from the last, newest first, as a history is.
 			c := old.Bucket(key).Cursor()
-			var v []byte
-			n := 0
-			// Oldest first, so each add is the usual newest-first case.
 			var recs []record
-			for k, data := c.Last(); k != nil && n < store.Keep; k, data = c.Prev() {
+			for k, data := c.Last(); k != nil && len(recs) < store.Keep; k, data = c.Prev() {
 				var r checks.Result
 				if json.Unmarshal(data, &r) != nil {
 					continue
@@ -42,15 +41,11 @@ func convertResults(tx *bolt.Tx) error {
 					continue
 				}
 				recs = append(recs, rec)
-				n++
 			}
-			for i := len(recs) - 1; i >= 0; i-- {
-				v = addRecord(v, &recs[i], store.Keep)
-			}
-			if v == nil {
+			if len(recs) == 0 {
 				return nil
 			}
-			return hist.Put(append([]byte(nil), key...), v)
+			return hist.Put(append([]byte(nil), key...), encodeHistory(recs))
 		})
 		if err != nil {
 			return fmt.Errorf("convert results: %w", err)

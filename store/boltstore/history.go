@@ -60,13 +60,19 @@ var emptyRest = func() []byte {
 	return b
 }()
 
+// setCore sets the fields a record stores directly (its core: the times,
+// the numbers and textFields) of dst to those of src, and leaves the rest.
+func setCore(dst, src *checks.Result) {
+	dst.Started, dst.Tick = src.Started, src.Tick
+	dst.Latency, dst.ServerTimeOffset, dst.HTTPStatus = src.Latency, src.ServerTimeOffset, src.HTTPStatus
+	for _, f := range textFields {
+		*f(dst) = *f(src)
+	}
+}
+
 // withoutCore is r without the fields a record stores directly.
 func withoutCore(r checks.Result) checks.Result {
-	r.Started, r.Tick = time.Time{}, time.Time{}
-	r.Latency, r.ServerTimeOffset, r.HTTPStatus = 0, 0, 0
-	for _, f := range textFields {
-		*f(&r) = ""
-	}
+	setCore(&r, &checks.Result{})
 	return r
 }
 
@@ -85,6 +91,18 @@ func newRecord(r checks.Result) (record, error) {
 		rest = nil
 	}
 	return record{r: r, rest: rest}, nil
+}
+
+// encodeHistory is the history value of recs, newest first: each record
+// relative to the one before it. It is the one encoder of whole values.
+func encodeHistory(recs []record) []byte {
+	out := []byte{historyVersion}
+	var newer *record
+	for i := range recs {
+		out = appendRecord(out, &recs[i], newer)
+		newer = &recs[i]
+	}
+	return out
 }
 
 // appendRecord appends rec's length-prefixed body, relative to newer
@@ -128,10 +146,10 @@ func appendTime(b []byte, t time.Time) []byte {
 
 // historyReader walks a history value record by record, newest first.
 type historyReader struct {
-	data  []byte
-	prev  record
-	first bool
-	err   error
+	data      []byte
+	prev, cur record // cur is where next decodes: a local would be on the heap
+	first     bool
+	err       error
 }
 
 func readHistory(v []byte) *historyReader {
@@ -144,21 +162,31 @@ func readHistory(v []byte) *historyReader {
 	return h
 }
 
+// nextFrame splits the first record off data: its body and what follows
+// it. It is the one reader of record frames.
+func nextFrame(data []byte) (body, rest []byte, err error) {
+	n, k := binary.Uvarint(data)
+	if k <= 0 || uint64(len(data)-k) < n {
+		return nil, data, fmt.Errorf("%w: record frame", errHistory)
+	}
+	return data[k : k+int(n)], data[k+int(n):], nil
+}
+
 // next decodes the next record; rest JSON is decoded only with full. The
-// record's strings are copies: v may live in bolt's mmap.
+// record's strings are copies: v may live in bolt's mmap. A record that
+// does not decode stops the reader with err set and raw still at it.
 func (h *historyReader) next(full bool) (record, bool) {
 	if h.err != nil || len(h.data) == 0 {
 		return record{}, false
 	}
-	n, k := binary.Uvarint(h.data)
-	if k <= 0 || uint64(len(h.data)-k) < n {
-		h.err = errHistory
+	body, after, err := nextFrame(h.data)
+	if err != nil {
+		h.err = err
 		return record{}, false
 	}
-	body := h.data[k : k+int(n)]
-	h.data = h.data[k+int(n):]
 	d := decoder{b: body}
-	var rec record
+	rec := &h.cur
+	*rec = record{}
 	rec.r.Started = d.time()
 	rec.r.Tick = d.time()
 	rec.r.Latency = time.Duration(d.varint())
@@ -188,25 +216,22 @@ func (h *historyReader) next(full bool) (record, bool) {
 		return record{}, false
 	}
 	if full && rec.rest != nil {
-		core := rec.r
 		var r checks.Result
 		if err := json.Unmarshal(rec.rest, &r); err != nil {
 			h.err = fmt.Errorf("%w: %v", errHistory, err)
 			return record{}, false
 		}
-		r.Started, r.Tick = core.Started, core.Tick
-		r.Latency, r.ServerTimeOffset, r.HTTPStatus = core.Latency, core.ServerTimeOffset, core.HTTPStatus
-		for _, f := range textFields {
-			*f(&r) = *f(&core)
-		}
+		setCore(&r, &rec.r)
 		rec.r = r
 	}
-	h.prev, h.first = rec, false
-	return rec, true
+	h.data = after
+	h.prev, h.first = *rec, false
+	return *rec, true
 }
 
 // raw returns the undecoded rest of the value: the records after the
-// last one read, still relative to it.
+// last one read, still relative to it (from the damaged one on, once next
+// has stopped on one).
 func (h *historyReader) raw() []byte { return h.data }
 
 type decoder struct {
@@ -221,14 +246,11 @@ func (d *decoder) fail() {
 	d.b = nil
 }
 
+// varint reads what binary.AppendVarint wrote: the zig-zag encoding of
+// a signed number (0, -1, 1, -2, … as 0, 1, 2, 3, …) as a uvarint.
 func (d *decoder) varint() int64 {
-	v, k := binary.Varint(d.b)
-	if k <= 0 {
-		d.fail()
-		return 0
-	}
-	d.b = d.b[k:]
-	return v
+	u := d.uvarint()
+	return int64(u>>1) ^ -int64(u&1)
 }
 
 func (d *decoder) uvarint() uint64 {

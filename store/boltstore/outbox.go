@@ -25,7 +25,7 @@ import (
 // Two more keep the IDs of delivered entries for store.DeliveredKept, made
 // by the first Ack (a file from before them has none until then):
 //
-//	outbox_delivered     id → timeKey(acked)
+//	outbox_delivered     id → timeKey(acked): delivered reads it
 //	outbox_delivered_at  timeKey(acked) ‖ id → "": oldest first, for trimming
 //
 // A group's ready time is its head's NotBefore (never earlier than the
@@ -46,11 +46,29 @@ var (
 // Ack after a long pause stays small; each Ack adds one.
 const trimPerAck = 8
 
-// delivered reports whether id was acked within store.DeliveredKept (and
-// not yet trimmed).
-func delivered(tx *bolt.Tx, id string) bool {
+// delivered reports whether id was acked within store.DeliveredKept of
+// now. It reads the ack's time rather than trusting the sweep in remember:
+// that one forgets at most trimPerAck IDs an Ack, and only when there is
+// an Ack, so after a burst of acks, or with none since, IDs acked longer
+// ago than DeliveredKept are still in the bucket. The contract keeps an
+// ID only that long, as memstore and redisstore do; the sweep just keeps
+// the file small. A value that is not a time (none is written) counts as
+// delivered: refusing a message twice is safer than sending it twice.
+func delivered(tx *bolt.Tx, id string, now time.Time) bool {
 	b := tx.Bucket(bucketOutboxDelivered)
-	return b != nil && b.Get([]byte(id)) != nil
+	if b == nil {
+		return false
+	}
+	at := b.Get([]byte(id))
+	if at == nil {
+		return false
+	}
+	return len(at) != timeKeyLen || bytes.Compare(at, deliveredHorizon(now)) >= 0
+}
+
+// deliveredHorizon is the timeKey before which an ack is forgotten.
+func deliveredHorizon(now time.Time) []byte {
+	return timeKey(now.Add(-store.DeliveredKept))
 }
 
 // remember keeps acked id for store.DeliveredKept, and forgets up to
@@ -64,6 +82,14 @@ func remember(tx *bolt.Tx, id string, now time.Time) error {
 	if err != nil {
 		return err
 	}
+	if old := byID.Get([]byte(id)); old != nil {
+		// Acked again after delivered stopped counting an older ack but
+		// before the sweep reached it: that ack's index key goes now, or
+		// the sweep would forget this ack with it.
+		if err := byTime.Delete(append(bytes.Clone(old), id...)); err != nil {
+			return err
+		}
+	}
 	at := timeKey(now)
 	if err := byID.Put([]byte(id), at); err != nil {
 		return err
@@ -71,7 +97,7 @@ func remember(tx *bolt.Tx, id string, now time.Time) error {
 	if err := byTime.Put(append(at, id...), []byte{}); err != nil {
 		return err
 	}
-	horizon := timeKey(now.Add(-store.DeliveredKept))
+	horizon := deliveredHorizon(now)
 	c := byTime.Cursor()
 	for n, k := 0, firstKey(c); n < trimPerAck && k != nil && bytes.Compare(k[:timeKeyLen], horizon) < 0; n, k = n+1, firstKey(c) {
 		if err := byID.Delete(k[timeKeyLen:]); err != nil {
@@ -110,8 +136,11 @@ func queueKey(group string, seq uint64) []byte {
 	return binary.BigEndian.AppendUint64(groupKey(group), seq)
 }
 
-// timeKey orders times as bytes: seconds with the sign bit flipped, then
-// nanoseconds (as resultKey, and for the same reasons).
+// timeKey orders times as bytes: big-endian seconds with the sign bit
+// flipped (so times before 1970 sort first), then nanoseconds. Seconds and
+// nanoseconds rather than UnixNano because UnixNano is undefined outside
+// 1678–2262, which includes a zero time. The results layout before history
+// values (convert.go) keyed each result by timeKey(started) ‖ sequence.
 func timeKey(t time.Time) []byte {
 	k := make([]byte, timeKeyLen)
 	binary.BigEndian.PutUint64(k[0:8], uint64(t.Unix())^(1<<63))
@@ -237,10 +266,10 @@ func (s *Store) Enqueue(ctx context.Context, e store.OutboxEntry) error {
 		if err != nil {
 			return err
 		}
-		if o.entries.Get([]byte(e.ID)) != nil || delivered(tx, e.ID) {
+		now := s.clock()
+		if o.entries.Get([]byte(e.ID)) != nil || delivered(tx, e.ID, now) {
 			return nil
 		}
-		now := s.clock()
 		if e.Enqueued.IsZero() {
 			e.Enqueued = now
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -101,6 +102,60 @@ func TestOutboxAckOnFreshFile(t *testing.T) {
 	if err := s.Ack(context.Background(), "x", "replica-a"); !errors.Is(err, store.ErrLeaseLost) {
 		t.Errorf("Ack before any Enqueue = %v, want store.ErrLeaseLost", err)
 	}
+}
+
+// An ID acked longer than store.DeliveredKept ago is a new message again
+// even where the sweep has not reached it: after a burst of more acks than
+// one Ack trims, or with no Ack since. An ID acked again is then kept for
+// DeliveredKept from that ack.
+func TestOutboxForgetsDeliveredIDsBeforeTheSweep(t *testing.T) {
+	clk := storetest.NewClock()
+	s := openOnClock(t, filepath.Join(t.TempDir(), "credmon.db"), clk)
+	defer s.Close()
+	ctx := context.Background()
+	deliver := func(es ...store.OutboxEntry) {
+		t.Helper()
+		for _, e := range es {
+			if err := s.Enqueue(ctx, e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := s.Lease(ctx, "replica-a", len(es)+1, time.Minute)
+		if err != nil || len(got) != len(es) {
+			t.Fatalf("Lease = %d entries, %v; want %d", len(got), err, len(es))
+		}
+		for _, e := range got {
+			if err := s.Ack(ctx, e.ID, "replica-a"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	depthAfter := func(what string, want int, es ...store.OutboxEntry) {
+		t.Helper()
+		for _, e := range es {
+			if err := s.Enqueue(ctx, e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n, err := s.Depth(ctx); err != nil || n != want {
+			t.Errorf("Depth after %s = %d, %v; want %d", what, n, err, want)
+		}
+	}
+
+	var burst []store.OutboxEntry // one group each, leased at once
+	for i := range trimPerAck + 2 {
+		burst = append(burst, storetest.Entry(fmt.Sprintf("g%d", i), 0))
+	}
+	deliver(burst...)
+	clk.Advance(store.DeliveredKept + time.Minute)
+	// No Ack since the burst: nothing was swept.
+	depthAfter("re-enqueueing the burst a day later", len(burst), burst...)
+	deliver(burst...)
+	// Acked again just now: kept, although the sweep of these very acks
+	// removed the burst's first acks.
+	depthAfter("re-enqueueing the burst right after its second ack", 0, burst...)
+	clk.Advance(store.DeliveredKept - time.Minute)
+	depthAfter("re-enqueueing within DeliveredKept of the second ack", 0, burst...)
 }
 
 func BenchmarkOutbox(b *testing.B) {

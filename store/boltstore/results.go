@@ -2,7 +2,6 @@ package boltstore
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -49,12 +48,18 @@ func (s *Store) PutResults(ctx context.Context, rs []checks.Result) error {
 		}
 		encoded = append(encoded, enc{[]byte(r.Key()), rec})
 	}
+	var damaged []error
 	err := s.db.Update(func(tx *bolt.Tx) error {
+		damaged = damaged[:0]
 		b := tx.Bucket(bucketHistory)
 		// Values change size in place; full pages hold more checks.
 		b.FillPercent = 0.9
 		for i := range encoded {
-			if err := b.Put(encoded[i].key, addRecord(b.Get(encoded[i].key), &encoded[i].rec, store.Keep)); err != nil {
+			v, err := addRecord(b.Get(encoded[i].key), &encoded[i].rec, store.Keep)
+			if err != nil {
+				damaged = append(damaged, fmt.Errorf("boltstore: result %s recorded, but its stored history was damaged: %w", encoded[i].key, err))
+			}
+			if err := b.Put(encoded[i].key, v); err != nil {
 				return err
 			}
 		}
@@ -62,56 +67,70 @@ func (s *Store) PutResults(ctx context.Context, rs []checks.Result) error {
 	})
 	if err != nil {
 		errs = append(errs, fmt.Errorf("boltstore: put %d results: %w", len(encoded), err))
+	} else {
+		// The results are written all the same: these tell of what was lost.
+		errs = append(errs, damaged...)
 	}
 	return errors.Join(errs...)
 }
 
 // addRecord returns a new history value: old (nil for none) with rec in
-// its place by Started, trimmed to the newest keep. A damaged old value
-// is dropped: results are rebuilt by the next runs.
-func addRecord(old []byte, rec *record, keep int) []byte {
-	out := []byte{historyVersion}
+// its place by Started, trimmed to the newest keep.
+//
+// A damaged old value loses only what no longer reads: its records are
+// kept up to the first one that does not decode, which is dropped with
+// every record after it (each is stored relative to the one before, so
+// none after a damaged record reads either). The value returned is whole
+// and err, wrapping errHistory, says how many old records were kept; the
+// caller still writes the value, so the damage is gone after one write.
+func addRecord(old []byte, rec *record, keep int) ([]byte, error) {
+	if old == nil || keep <= 1 {
+		return encodeHistory([]record{*rec}), nil
+	}
 	h := readHistory(old)
 	first, ok := h.next(false)
-	if !ok || keep <= 1 {
-		return appendRecord(out, rec, nil)
+	if !ok {
+		return encodeHistory([]record{*rec}), damage(h, 0)
 	}
 	if !rec.r.Started.Before(first.r.Started) {
 		// The usual case: rec is the newest. Only the record after it
-		// changes; the older ones stay relative to theirs.
-		out = appendRecord(out, rec, nil)
-		out = appendRecord(out, &first, rec)
-		return append(out, firstRecords(h.raw(), keep-2)...)
+		// changes; the older ones stay relative to theirs and are copied
+		// as they are, once each has read.
+		out := encodeHistory([]record{*rec, first})
+		tail := h.raw()
+		n := 1
+		for ; n < keep-1; n++ {
+			if _, ok := h.next(false); !ok {
+				break
+			}
+		}
+		return append(out, tail[:len(tail)-len(h.raw())]...), damage(h, n)
 	}
 	// A late result of an earlier run: rebuild in order.
 	all := []record{first}
-	for r, ok := h.next(false); ok; r, ok = h.next(false) {
+	for len(all) < keep {
+		r, ok := h.next(false)
+		if !ok {
+			break
+		}
 		all = append(all, r)
 	}
+	n := len(all)
 	i := 0
 	for i < len(all) && !all[i].r.Started.Before(rec.r.Started) {
 		i++
 	}
 	all = append(all[:i], append([]record{*rec}, all[i:]...)...)
-	var newer *record
-	for j := range all[:min(len(all), keep)] {
-		out = appendRecord(out, &all[j], newer)
-		newer = &all[j]
-	}
-	return out
+	return encodeHistory(all[:min(len(all), keep)]), damage(h, n)
 }
 
-// firstRecords is the prefix of encoded records holding at most n.
-func firstRecords(data []byte, n int) []byte {
-	end := 0
-	for ; n > 0 && end < len(data); n-- {
-		l, k := binary.Uvarint(data[end:])
-		if k <= 0 || uint64(len(data)-end-k) < l {
-			break
-		}
-		end += k + int(l)
+// damage is nil, or the error addRecord reports when h stopped on a
+// record that does not read after kept ones that did.
+func damage(h *historyReader, kept int) error {
+	if h.err == nil {
+		return nil
 	}
-	return data[:end]
+	return fmt.Errorf("kept the %d older results before the damage, dropped the rest: %w", kept, h.err)
 }
 
 // RecentStatuses returns the statuses of every check's kept results,
