@@ -136,7 +136,7 @@ func (w *resultWriter) write(ctx context.Context, rs []checks.Result) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	if err := store.PutResults(ctx, w.st, rs); err != nil {
-		w.log.Warn("store: results not recorded", "results", len(rs), "err", err)
+		w.log.Warn("store: writing results failed, in part or whole (the error says which)", "results", len(rs), "err", err)
 	}
 }
 
