@@ -68,7 +68,7 @@ type DispatcherOptions struct {
 	// do not need them.
 	OnSent   func(notifier string)             // a message was accepted (called after its Ack)
 	OnFailed func(notifier string, retry bool) // a delivery attempt failed
-	OnDepth  func(n int)                       // outbox depth after each pass
+	OnDepth  func(n int)                       // outbox depth after each pass, once its series are set
 }
 
 // envelope is an outbox payload: the message and who delivers it.
@@ -94,6 +94,10 @@ type Dispatcher struct {
 	outboxErr string                     // why the last Lease failed; "" when it worked
 	gates     map[string]*gate           // by notifier name
 	failing   map[string]*failing        // by entry ID
+	// silenced are the entries this replica deferred for a silence, until
+	// the time they were deferred to: whoever leases one next decides
+	// again, so replicas do not count an entry twice.
+	silenced map[string]time.Time
 }
 
 // notifierHealth is a notifier's current delivery trouble.
@@ -153,6 +157,7 @@ func NewDispatcher(outbox store.Outbox, notifiers []Notifier, opts DispatcherOpt
 		health:    make(map[string]*notifierHealth),
 		gates:     make(map[string]*gate),
 		failing:   make(map[string]*failing),
+		silenced:  make(map[string]time.Time),
 	}
 	for _, n := range notifiers {
 		if _, dup := d.notifiers[n.Name()]; !dup {
@@ -257,6 +262,9 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			if leased < d.opts.Batch && sent == 0 {
 				break
 			}
+		}
+		if d.opts.Metrics != nil {
+			d.opts.Metrics.silenced(d.silencedCount(d.opts.Now()))
 		}
 		if (d.opts.OnDepth != nil || d.opts.Metrics != nil) && ctx.Err() == nil {
 			dctx, cancel := context.WithTimeout(ctx, leaseTimeout)
@@ -402,6 +410,11 @@ func (d *Dispatcher) held(ctx context.Context, log *slog.Logger, e store.OutboxE
 		return false
 	}
 	until := d.opts.Silences.Until(ctx, env.Message, now)
+	if until.IsZero() || env.Message.Event == EventReminder {
+		d.mu.Lock()
+		delete(d.silenced, e.ID)
+		d.mu.Unlock()
+	}
 	if until.IsZero() {
 		return false
 	}
@@ -416,8 +429,24 @@ func (d *Dispatcher) held(ctx context.Context, log *slog.Logger, e store.OutboxE
 	if recheck := now.Add(silenceRecheck); until.After(recheck) {
 		until = recheck
 	}
+	d.mu.Lock()
+	d.silenced[e.ID] = until
+	d.mu.Unlock()
 	d.defer1(ctx, log, e, until)
 	return true
+}
+
+// silencedCount is how many entries this replica holds for a silence at
+// now; the entries whose wait is over are forgotten.
+func (d *Dispatcher) silencedCount(now time.Time) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for id, until := range d.silenced {
+		if !until.After(now) {
+			delete(d.silenced, id)
+		}
+	}
+	return len(d.silenced)
 }
 
 func (d *Dispatcher) defer1(ctx context.Context, log *slog.Logger, e store.OutboxEntry, at time.Time) {

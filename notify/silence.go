@@ -113,6 +113,9 @@ type Silences struct {
 	cached  []Silence
 	readAt  time.Time
 	lastErr error
+	// read: cached holds a successful read (a store that never answered
+	// has no count to report).
+	read bool
 }
 
 // NewSilences reads runtime silences from kv (nil: windows only).
@@ -261,17 +264,7 @@ func (s *Silences) Until(ctx context.Context, m Message, now time.Time) time.Tim
 	if s == nil {
 		return time.Time{}
 	}
-	s.mu.Lock()
-	if s.readAt.IsZero() || now.Sub(s.readAt) >= silenceCacheTTL || now.Before(s.readAt) {
-		rt, err := s.Runtime(ctx)
-		if err == nil {
-			s.cached = rt
-		}
-		s.lastErr = err
-		s.readAt = now
-	}
-	rt, windows := s.cached, s.windows
-	s.mu.Unlock()
+	rt, windows, _ := s.recent(ctx, now)
 	var end time.Time
 	for _, sl := range activeAt(rt, windows, now) {
 		if sl.Matches(m) && sl.End.After(end) {
@@ -279,4 +272,35 @@ func (s *Silences) Until(ctx context.Context, m Message, now time.Time) time.Tim
 		}
 	}
 	return end
+}
+
+// recent returns the runtime silences read at most silenceCacheTTL before
+// now (the last read when the store does not answer; read false when it
+// never did) and the configured windows.
+func (s *Silences) recent(ctx context.Context, now time.Time) (rt []Silence, windows []Window, read bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.readAt.IsZero() || now.Sub(s.readAt) >= silenceCacheTTL || now.Before(s.readAt) {
+		rt, err := s.Runtime(ctx)
+		if err == nil {
+			s.cached, s.read = rt, true
+		}
+		s.lastErr = err
+		s.readAt = now
+	}
+	return s.cached, s.windows, s.read
+}
+
+// activeBySource counts the silences active at now by Source, from the
+// reading Until uses. ok is false when the store has not answered yet.
+func (s *Silences) activeBySource(ctx context.Context, now time.Time) (counts map[string]int, ok bool) {
+	rt, windows, read := s.recent(ctx, now)
+	if !read {
+		return nil, false
+	}
+	counts = map[string]int{SourceRuntime: 0, SourceMaintenance: 0}
+	for _, sl := range activeAt(rt, windows, now) {
+		counts[sl.Source]++
+	}
+	return counts, true
 }

@@ -3,8 +3,13 @@ package notify
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/credmon/credmon/checks/schedule"
 	"github.com/credmon/credmon/store/memstore"
@@ -170,4 +175,71 @@ func ids(ms []Message) []string {
 		out[i] = m.ID
 	}
 	return out
+}
+
+// TestSilenceSeries: credmon_silences_active counts the active silences by
+// source, credmon_outbox_silenced the entries held for them; both fall
+// when the silence ends and its messages go out.
+func TestSilenceSeries(t *testing.T) {
+	clock := newFakeClock(t0)
+	st := memstore.New()
+	window := Window{Match: SilenceMatch{Env: "staging"}, Start: t0.Add(-time.Hour), End: t0.Add(time.Hour), Comment: "freeze"}
+	sil := NewSilences(st, []Window{window}, clock.Now)
+	reg := prometheus.NewRegistry()
+	m := NewMetrics(reg)
+	active := func(runtime, maintenance int) {
+		t.Helper()
+		want := fmt.Sprintf(`# HELP credmon_silences_active Silences holding notifications now, by source: runtime (credmon silence add) or maintenance (a configured window).
+# TYPE credmon_silences_active gauge
+credmon_silences_active{source="maintenance"} %d
+credmon_silences_active{source="runtime"} %d
+`, maintenance, runtime)
+		if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "credmon_silences_active"); err != nil {
+			t.Error(err)
+		}
+	}
+	if n, err := testutil.GatherAndCount(reg, "credmon_silences_active"); err != nil || n != 0 {
+		t.Errorf("before ObserveSilences: %d series, %v; want none", n, err)
+	}
+	m.ObserveSilences(sil)
+	active(0, 1)
+	if _, err := sil.Add(context.Background(), SilenceMatch{Env: "prod"}, 10*time.Minute, "deploy"); err != nil {
+		t.Fatal(err)
+	}
+	active(1, 1)
+
+	// OnDepth comes after a pass has set its series.
+	passed := make(chan struct{}, 1)
+	onSent, sent := sentSignal()
+	d := NewDispatcher(st, []Notifier{newRecorder("slack")}, DispatcherOptions{
+		Owner: "a", Now: clock.Now, Logger: quiet(), Poll: 20 * time.Millisecond, Silences: sil, Metrics: m, OnSent: onSent,
+		OnDepth: func(int) {
+			select {
+			case passed <- struct{}{}:
+			default:
+			}
+		},
+	})
+	enqueue(t, d, msg("prod/a/auth", 1), msg("prod/b/auth", 1))
+	run(t, d)
+	held := func(want float64) {
+		t.Helper()
+		deadline := time.After(waitFor)
+		for {
+			select {
+			case <-passed:
+				if testutil.ToFloat64(m.outboxSilenced) == want {
+					return
+				}
+			case <-deadline:
+				t.Fatalf("credmon_outbox_silenced = %v, want %v", testutil.ToFloat64(m.outboxSilenced), want)
+			}
+		}
+	}
+	held(2)
+
+	clock.Advance(10*time.Minute + 2*time.Second) // past the end and the cache
+	active(0, 1)
+	waitSent(t, sent, 2)
+	held(0)
 }

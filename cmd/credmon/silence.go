@@ -29,7 +29,9 @@ func init() {
 const silenceUsage = `usage:
   credmon silence add -env E [-check C | -credential C] -for 2h -comment TEXT
   credmon silence list [-all] [-format table|json]
-  credmon silence expire ID`
+  credmon silence expire ID
+each also takes -config PATH and -http.config.file FILE (a Prometheus HTTP
+client config with basic_auth, for a daemon behind basic_auth_users)`
 
 // cmdSilence manages runtime silences: through the running daemon when one
 // answers (it holds a bolt store's lock), else in the store directly.
@@ -41,6 +43,7 @@ func cmdSilence(ctx context.Context, env *cliEnv, args []string) int {
 	sub, args := args[0], args[1:]
 	fs := newFlagSet("silence "+sub, env)
 	cfgPath := configFlag(fs, env)
+	httpConfig := httpConfigFlag(fs)
 	var (
 		envName, check, cred, forS, comment, format *string
 		all                                         *bool
@@ -79,7 +82,7 @@ func cmdSilence(ctx context.Context, env *cliEnv, args []string) int {
 		}
 		var sl notify.Silence
 		body, _ := json.Marshal(req)
-		err := viaDaemon(ctx, cfg, http.MethodPost, "/api/v1/silences", body, &sl, func(s *notify.Silences) error {
+		err := viaDaemon(ctx, cfg, *httpConfig, http.MethodPost, "/api/v1/silences", body, &sl, func(s *notify.Silences) error {
 			d, _ := duration.Parse(req.For)
 			var err error
 			sl, err = s.Add(ctx, req.SilenceMatch, d, req.Comment)
@@ -96,7 +99,7 @@ func cmdSilence(ctx context.Context, env *cliEnv, args []string) int {
 		}
 		id := fs.Arg(0)
 		var sl notify.Silence
-		err := viaDaemon(ctx, cfg, http.MethodPost, "/api/v1/silences/"+url.PathEscape(id)+"/expire", nil, &sl, func(s *notify.Silences) error {
+		err := viaDaemon(ctx, cfg, *httpConfig, http.MethodPost, "/api/v1/silences/"+url.PathEscape(id)+"/expire", nil, &sl, func(s *notify.Silences) error {
 			var err error
 			sl, err = s.Expire(ctx, id)
 			return err
@@ -108,7 +111,7 @@ func cmdSilence(ctx context.Context, env *cliEnv, args []string) int {
 		return exitOK
 	}
 	var list []notify.Silence
-	err := viaDaemon(ctx, cfg, http.MethodGet, "/api/v1/silences", nil, &list, func(s *notify.Silences) error {
+	err := viaDaemon(ctx, cfg, *httpConfig, http.MethodGet, "/api/v1/silences", nil, &list, func(s *notify.Silences) error {
 		var err error
 		list, err = s.Runtime(ctx)
 		return err
@@ -195,24 +198,38 @@ func describeMatch(m notify.SilenceMatch) string {
 var errNoDaemon = errors.New("no daemon answers")
 
 // viaDaemon asks the running daemon (method path body, answer decoded into
-// out); when no daemon answers it runs direct on the store instead. A
-// daemon that answers with an error is believed, not bypassed.
-func viaDaemon(ctx context.Context, cfg *config.Config, method, path string, body []byte, out any, direct func(*notify.Silences) error) error {
-	derr := callDaemon(ctx, cfg.Server, method, path, body, out)
-	if !errors.Is(derr, errNoDaemon) {
+// out) with the client config of httpConfigFile (-http.config.file); when
+// no daemon answers, or it asks for a password the CLI was not given, it
+// runs direct on the store instead (with bolt the daemon holds the file,
+// so that fails). A daemon that answers with an error is believed, not
+// bypassed.
+func viaDaemon(ctx context.Context, cfg *config.Config, httpConfigFile, method, path string, body []byte, out any, direct func(*notify.Silences) error) error {
+	derr := callDaemon(ctx, cfg.Server, httpConfigFile, method, path, body, out)
+	if !errors.Is(derr, errNoDaemon) && !errors.Is(derr, errDaemonNeedsPassword) {
 		return derr
+	}
+	if cfg.Store.Driver == "memory" {
+		// A memory store is the daemon's own: one opened here would take
+		// the silence and forget it.
+		return fmt.Errorf("%v; with store.driver memory only the daemon holds silences", derr)
 	}
 	st, err := daemon.OpenStore(ctx, cfg.Store)
 	if err != nil {
+		if errors.Is(derr, errDaemonNeedsPassword) {
+			return fmt.Errorf("%v; the store cannot be opened instead: %w", derr, err)
+		}
 		return fmt.Errorf("%v and the store cannot be opened: %w", derr, err)
 	}
 	defer st.Close()
 	return direct(notify.NewSilences(st, nil, nil))
 }
 
-func callDaemon(ctx context.Context, srv config.Server, method, path string, body []byte, out any) error {
-	client, base, err := daemonBase(srv)
-	if err != nil {
+func callDaemon(ctx context.Context, srv config.Server, httpConfigFile, method, path string, body []byte, out any) error {
+	client, base, err := daemonBase(srv, httpConfigFile)
+	switch {
+	case errors.Is(err, errDaemonNeedsPassword), errors.Is(err, errHTTPConfig):
+		return err
+	case err != nil:
 		return fmt.Errorf("%w at %s: %v", errNoDaemon, srv.Listen, err)
 	}
 	defer client.CloseIdleConnections()
@@ -240,6 +257,9 @@ func callDaemon(ctx context.Context, srv config.Server, method, path string, bod
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode == http.StatusUnauthorized {
+		return refusedError(resp.Status, httpConfigFile)
+	}
 	if resp.StatusCode/100 != 2 {
 		return fmt.Errorf("daemon answered %s: %s", resp.Status, strings.TrimSpace(string(data)))
 	}

@@ -61,6 +61,7 @@ func TestSilenceCLIThroughDaemon(t *testing.T) {
 	// The CLI's config names the daemon's address; the store is the same
 	// bolt file, locked by the daemon, so only the daemon can answer.
 	cfg := writeConfig(t, fmt.Sprintf(silenceTestConfig, addr, db))
+	activeSilences(t, addr, 0, 1)
 
 	r := runCLI(t, "", "silence", "add", "-config", cfg, "-env", "prod", "-check", "alpha", "-for", "2h", "-comment", "deploy 42")
 	if r.code != exitOK {
@@ -71,6 +72,7 @@ func TestSilenceCLIThroughDaemon(t *testing.T) {
 		t.Fatalf("add printed %q", r.stdout)
 	}
 	id := m[1]
+	activeSilences(t, addr, 1, 1)
 
 	r = runCLI(t, "", "silence", "list", "-config", cfg, "-format", "json")
 	var list []notify.Silence
@@ -119,6 +121,7 @@ func TestSilenceCLIThroughDaemon(t *testing.T) {
 	if r = runCLI(t, "", "silence", "expire", "-config", cfg, id); r.code != exitOK {
 		t.Fatalf("expire: exit %d: %s", r.code, r.stderr)
 	}
+	activeSilences(t, addr, 0, 1)
 	r = runCLI(t, "", "silence", "list", "-config", cfg)
 	if r.code != exitOK || strings.Contains(r.stdout, id) || !strings.Contains(r.stdout, "long freeze") {
 		t.Errorf("list after expire (exit %d):\n%s%s", r.code, r.stdout, r.stderr)
@@ -137,6 +140,22 @@ func TestSilenceCLIThroughDaemon(t *testing.T) {
 	} {
 		if r := runCLI(t, "", append([]string{"silence"}, bad...)...); r.code != exitBadConfig || r.stderr == "" {
 			t.Errorf("silence %v: exit %d, stderr %q; want 2 with a message", bad, r.code, r.stderr)
+		}
+	}
+}
+
+// activeSilences checks the daemon's credmon_silences_active series. The
+// daemon reads the store through the cache its own API invalidates, so a
+// scrape right after the CLI's call sees it.
+func activeSilences(t *testing.T, addr string, runtime, maintenance int) {
+	t.Helper()
+	metrics := httpGet(t, "http://"+addr+"/metrics")
+	for _, want := range []string{
+		fmt.Sprintf("credmon_silences_active{source=\"runtime\"} %d\n", runtime),
+		fmt.Sprintf("credmon_silences_active{source=\"maintenance\"} %d\n", maintenance),
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics has no %q; its silence series:\n%s", strings.TrimSpace(want), strings.Join(regexp.MustCompile(`(?m)^credmon_silences_active.*$`).FindAllString(metrics, -1), "\n"))
 		}
 	}
 }

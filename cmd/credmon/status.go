@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"github.com/credmon/credmon/checks/duration"
 	"io"
 	"net"
 	"net/http"
@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/credmon/credmon/checks/config"
+	"github.com/credmon/credmon/checks/duration"
 	"github.com/credmon/credmon/cmd/credmon/daemon"
 	"github.com/credmon/credmon/cmd/credmon/web"
 )
@@ -27,6 +28,7 @@ func cmdStatus(ctx context.Context, env *cliEnv, args []string) int {
 	fs := newFlagSet("status", env)
 	cfgPath := configFlag(fs, env)
 	format := fs.String("format", "table", "table or json")
+	httpConfig := httpConfigFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return exitBadConfig
 	}
@@ -34,10 +36,13 @@ func cmdStatus(ctx context.Context, env *cliEnv, args []string) int {
 	if !ok {
 		return exitBadConfig
 	}
-	snap, err := fetchSnapshot(ctx, cfg)
+	snap, note, err := fetchSnapshot(ctx, cfg, *httpConfig)
 	if err != nil {
-		fmt.Fprintf(env.stderr, "credmon status: %v\n", err)
+		fmt.Fprintf(env.stderr, "credmon status: %s\n", inert(err.Error()))
 		return exitFailure
+	}
+	if note != "" {
+		fmt.Fprintf(env.stderr, "credmon status: %s\n", inert(note))
 	}
 	if *format == "json" {
 		writeInertJSON(env.stdout, snap)
@@ -58,26 +63,38 @@ func writeInertJSON(w io.Writer, v any) {
 
 // fetchSnapshot asks the running daemon first (it holds the bolt file's
 // lock and knows next runs), then falls back to reading the store. A
-// daemon behind basic auth is not asked: status has no password.
-func fetchSnapshot(ctx context.Context, cfg *config.Config) (*web.Snapshot, error) {
-	fromRunning, derr := fromDaemon(ctx, cfg.Server)
-	if derr == nil {
-		return fromRunning, nil
+// daemon behind basic auth is asked only with a password from
+// httpConfigFile (-http.config.file); without one the store is read, and
+// note says so. A daemon that refuses the credentials is believed.
+func fetchSnapshot(ctx context.Context, cfg *config.Config, httpConfigFile string) (snap *web.Snapshot, note string, err error) {
+	fromRunning, derr := fromDaemon(ctx, cfg.Server, httpConfigFile)
+	switch {
+	case derr == nil:
+		return fromRunning, "", nil
+	case errors.Is(derr, errDaemonRefused), errors.Is(derr, errHTTPConfig):
+		return nil, "", derr
 	}
 	st, err := daemon.OpenStore(ctx, cfg.Store)
 	if err != nil {
-		return nil, fmt.Errorf("no daemon answers at %s (%v) and the store cannot be read: %w", cfg.Server.Listen, derr, err)
+		if errors.Is(derr, errDaemonNeedsPassword) {
+			return nil, "", fmt.Errorf("%v; the store cannot be read instead: %w", derr, err)
+		}
+		return nil, "", fmt.Errorf("no daemon answers at %s (%v) and the store cannot be read: %w", cfg.Server.Listen, derr, err)
 	}
 	defer st.Close()
+	if errors.Is(derr, errDaemonNeedsPassword) {
+		note = fmt.Sprintf("read from the store, not the daemon (no next runs): %v", derr)
+	}
 	v := web.View{Instance: "(store)"}
 	for _, c := range cfg.CheckList() {
 		v.Checks = append(v.Checks, web.Configured{Env: c.Env, Name: c.Name, Credential: c.Credential, Schedule: c.Schedule})
 	}
-	return web.BuildSnapshot(ctx, st, v), nil
+	return web.BuildSnapshot(ctx, st, v), note, nil
 }
 
-// daemonBase is the client and base URL that reach the configured daemon.
-func daemonBase(srv config.Server) (*http.Client, string, error) {
+// daemonBase is the client and base URL that reach the configured daemon,
+// with the client config of -http.config.file when one is given.
+func daemonBase(srv config.Server, httpConfigFile string) (*http.Client, string, error) {
 	host, port, err := net.SplitHostPort(srv.Listen)
 	if err != nil || port == "0" {
 		return nil, "", fmt.Errorf("no fixed listen address")
@@ -85,15 +102,26 @@ func daemonBase(srv config.Server) (*http.Client, string, error) {
 	if host == "" || host == "0.0.0.0" || host == "::" {
 		host = "127.0.0.1"
 	}
-	client, scheme, err := daemonClient(srv.WebConfigFile)
+	client, scheme, err := daemonClient(srv.WebConfigFile, httpConfigFile)
 	if err != nil {
+		if errors.Is(err, errDaemonNeedsPassword) {
+			err = fmt.Errorf("daemon at %s: %w", srv.Listen, err)
+		}
 		return nil, "", err
 	}
 	return client, scheme + "://" + net.JoinHostPort(host, port), nil
 }
 
-func fromDaemon(ctx context.Context, srv config.Server) (*web.Snapshot, error) {
-	client, base, err := daemonBase(srv)
+// refusedError is the error of a daemon that answered 401.
+func refusedError(status, httpConfigFile string) error {
+	if httpConfigFile == "" {
+		return fmt.Errorf("%w (%s): pass -%s FILE, a Prometheus HTTP client config with basic_auth: {username: USER, password_file: PATH}", errDaemonRefused, status, httpConfigFlagName)
+	}
+	return fmt.Errorf("%w with the credentials of -%s %s (%s)", errDaemonRefused, httpConfigFlagName, httpConfigFile, status)
+}
+
+func fromDaemon(ctx context.Context, srv config.Server, httpConfigFile string) (*web.Snapshot, error) {
+	client, base, err := daemonBase(srv, httpConfigFile)
 	if err != nil {
 		return nil, err
 	}
@@ -109,7 +137,11 @@ func fromDaemon(ctx context.Context, srv config.Server) (*web.Snapshot, error) {
 		return nil, err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
+	switch resp.StatusCode {
+	case http.StatusOK:
+	case http.StatusUnauthorized:
+		return nil, refusedError(resp.Status, httpConfigFile)
+	default:
 		return nil, fmt.Errorf("daemon answered %s", resp.Status)
 	}
 	var snap web.Snapshot

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -112,8 +113,9 @@ func TestStatusAsksDaemonOverTLS(t *testing.T) {
 	}
 }
 
-// Behind basic auth status has no password to send (the file holds only
-// hashes): it does not ask the daemon and reads the store.
+// Behind basic auth and without -http.config.file status has no password
+// to send (the file holds only hashes): it does not ask the daemon, reads
+// the store and says so.
 func TestStatusReadsStoreBehindBasicAuth(t *testing.T) {
 	dir := t.TempDir()
 	hash, err := bcrypt.GenerateFromPassword([]byte("FAKE-test-password"), bcrypt.MinCost)
@@ -132,6 +134,9 @@ func TestStatusReadsStoreBehindBasicAuth(t *testing.T) {
 
 	if got := statusInstance(t, cfg); got != "(store)" {
 		t.Errorf("status came from %q, want the store", got)
+	}
+	if r := runCLI(t, "", "status", "-config", cfg); r.code != exitOK || !strings.Contains(r.stderr, "read from the store") || !strings.Contains(r.stderr, "pass -http.config.file FILE") {
+		t.Errorf("status (exit %d) does not say it read the store and which flag reaches the daemon:\n%s", r.code, r.stderr)
 	}
 	if n := asked.Load(); n != 0 {
 		t.Errorf("status sent %d requests to a daemon it has no password for", n)

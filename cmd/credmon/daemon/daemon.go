@@ -229,6 +229,7 @@ func New(ctx context.Context, opts Options) (*Daemon, error) {
 		d.log.Info("deleted the fingerprint key earlier versions kept in the store; fingerprints are now keyed by the configured or local key")
 	}
 	d.silences = notify.NewSilences(st, nil, nil)
+	d.notifyMetrics.ObserveSilences(d.silences)
 	if err := d.setupAlerts(cfg); err != nil {
 		st.Close()
 		return nil, err
