@@ -1,10 +1,8 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -24,33 +22,6 @@ const (
 	fakeDaemonPassword = "FAKEpasswordDaemon0001"
 	fakeWrongPassword  = "FAKEpasswordWrong0002"
 )
-
-// startDaemon runs the real daemon on cfgPath on a loopback port and
-// returns its address once it serves.
-func startDaemon(t *testing.T, cfgPath string) string {
-	t.Helper()
-	ready := make(chan string, 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- daemon.Run(ctx, daemon.Options{ConfigPath: cfgPath, Listen: "127.0.0.1:0", WatchInterval: -1,
-			Logger: slog.New(slog.DiscardHandler), Ready: func(addr string) { ready <- addr }})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("daemon: %v", err)
-		}
-	})
-	select {
-	case addr := <-ready:
-		return addr
-	case err := <-done:
-		done <- nil
-		t.Fatalf("daemon: %v", err)
-	}
-	return ""
-}
 
 // noPassword fails t if any output of the CLI holds a password, or the
 // start of one (YAML's errors quote 7 characters of a value).
@@ -89,7 +60,7 @@ func TestCLIThroughDaemonBehindBasicAuth(t *testing.T) {
 				return strings.Replace(fmt.Sprintf(silenceTestConfig, addr, db), "server: {listen: "+fmt.Sprintf("%q", addr)+"}",
 					fmt.Sprintf("server: {listen: %q, web_config_file: %q}", addr, webPath), 1)
 			}
-			addr := startDaemon(t, writeConfig(t, withWeb("127.0.0.1:0")))
+			addr := startDaemon(t, daemon.Options{ConfigPath: writeConfig(t, withWeb("127.0.0.1:0"))}).addr
 			cfg := writeConfig(t, withWeb(addr))
 
 			writeFile(t, filepath.Join(dir, "password"), fakeDaemonPassword+"\n")

@@ -130,21 +130,10 @@ environments:
 
 	var logs syncBuffer
 	rec := &recordingNotifier{got: make(chan notify.Message, 64)}
-	ready := make(chan string, 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- daemon.Run(ctx, daemon.Options{ConfigPath: cfgPath, Listen: "127.0.0.1:0", WatchInterval: -1,
-			CredentialSchedule: "@every 1s", Notifiers: []notify.Notifier{rec},
-			Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-			Ready:  func(addr string) { ready <- addr }})
-	}()
-	var addr string
-	select {
-	case addr = <-ready:
-	case err := <-done:
-		t.Fatalf("daemon: %v", err)
-	}
+	d := startDaemon(t, daemon.Options{ConfigPath: cfgPath,
+		CredentialSchedule: "@every 1s", Notifiers: []notify.Notifier{rec},
+		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	addr := d.addr
 	hang := time.After(90 * time.Second) // a hang guard, not a wait
 	waitFor := func(what string, match func(notify.Message) bool) notify.Message {
 		t.Helper()
@@ -154,8 +143,8 @@ environments:
 				if match(m) {
 					return m
 				}
-			case err := <-done:
-				t.Fatalf("daemon stopped waiting for %s: %v", what, err)
+			case <-d.exited:
+				t.Fatalf("daemon stopped waiting for %s: %v", what, d.err)
 			case <-hang:
 				t.Fatalf("no %s; messages: %+v", what, rec.all())
 			}
@@ -195,8 +184,7 @@ environments:
 		vr := runVerify(t, candidate, nil, "-config", cfgPath, "prod/payments", "-candidate", "-")
 		outputs[name] = vr.stdout + vr.stderr
 	}
-	cancel()
-	if err := <-done; err != nil {
+	if err := d.stop(); err != nil {
 		t.Fatalf("daemon: %v", err)
 	}
 	msgs := rec.all()

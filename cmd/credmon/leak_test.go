@@ -477,27 +477,16 @@ func hostileRun(t *testing.T, store string) {
 	prefix := fmt.Sprintf("credmon-leaktest-%d:", time.Now().UnixNano())
 	cfgPath := hostileConfig(t, dir, store, prefix)
 	var logs syncBuffer
-	ready := make(chan string, 1)
 	results := make(chan string, 256)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- daemon.Run(ctx, daemon.Options{ConfigPath: cfgPath, Listen: "127.0.0.1:0", WatchInterval: -1,
-			Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-			Ready:  func(addr string) { ready <- addr },
-			OnResult: func(r checks.Result) {
-				select {
-				case results <- r.Key():
-				default:
-				}
-			}})
-	}()
-	var addr string
-	select {
-	case addr = <-ready:
-	case err := <-done:
-		t.Fatalf("daemon: %v", err)
-	}
+	d := startDaemon(t, daemon.Options{ConfigPath: cfgPath,
+		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		OnResult: func(r checks.Result) {
+			select {
+			case results <- r.Key():
+			default:
+			}
+		}})
+	addr := d.addr
 	// Every check has run at least twice: incidents opened and announced.
 	seen := map[string]int{}
 	hang := time.After(60 * time.Second) // a hang guard, not a wait
@@ -538,8 +527,7 @@ func hostileRun(t *testing.T, store string) {
 		r := runCLI(t, "", "explain", "-config", cfgPath, c)
 		outputs["explain "+c] = r.stdout + r.stderr
 	}
-	cancel()
-	if err := <-done; err != nil {
+	if err := d.stop(); err != nil {
 		t.Fatalf("daemon: %v", err)
 	}
 	outputs["logs and console"] = logs.String()

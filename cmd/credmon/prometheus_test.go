@@ -2,11 +2,9 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -135,27 +133,7 @@ environments:
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ready := make(chan string, 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- daemon.Run(ctx, daemon.Options{ConfigPath: path, Listen: "127.0.0.1:0", WatchInterval: -1, Version: "v0.0.0-test",
-			Logger: slog.New(slog.DiscardHandler), Ready: func(addr string) { ready <- addr }})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("daemon: %v", err)
-		}
-	})
-	select {
-	case addr := <-ready:
-		return addr
-	case err := <-done:
-		done <- nil
-		t.Fatalf("daemon: %v", err)
-	}
-	return ""
+	return startDaemon(t, daemon.Options{ConfigPath: path, Version: "v0.0.0-test"}).addr
 }
 
 func freePort(t *testing.T) string {

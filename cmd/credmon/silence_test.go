@@ -1,11 +1,9 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"path/filepath"
 	"regexp"
@@ -38,26 +36,7 @@ func TestSilenceCLIThroughDaemon(t *testing.T) {
 	t.Setenv("CREDMON_TEST_SILENCE_KEY", "sk_test_FAKEsilenceFAKE")
 	db := filepath.Join(t.TempDir(), "credmon.db")
 	daemonCfg := writeConfig(t, fmt.Sprintf(silenceTestConfig, "127.0.0.1:0", db))
-	ready := make(chan string, 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- daemon.Run(ctx, daemon.Options{ConfigPath: daemonCfg, Listen: "127.0.0.1:0", WatchInterval: -1,
-			Logger: slog.New(slog.DiscardHandler), Ready: func(addr string) { ready <- addr }})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("daemon: %v", err)
-		}
-	})
-	var addr string
-	select {
-	case addr = <-ready:
-	case err := <-done:
-		done <- nil
-		t.Fatalf("daemon: %v", err)
-	}
+	addr := startDaemon(t, daemon.Options{ConfigPath: daemonCfg}).addr
 	// The CLI's config names the daemon's address; the store is the same
 	// bolt file, locked by the daemon, so only the daemon can answer.
 	cfg := writeConfig(t, fmt.Sprintf(silenceTestConfig, addr, db))

@@ -2,12 +2,10 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -355,34 +353,14 @@ func explainVerdict(t *testing.T, path, name string) (verdict, int) {
 func daemonVerdicts(t *testing.T, path string, n int) (map[string]verdict, string) {
 	t.Helper()
 	results := make(chan checks.Result, 4*n)
-	ready := make(chan string, 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- daemon.Run(ctx, daemon.Options{
-			ConfigPath: path, Listen: "127.0.0.1:0", WatchInterval: -1,
-			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-			Ready:  func(addr string) { ready <- addr },
-			OnResult: func(r checks.Result) {
-				select {
-				case results <- r:
-				default: // later ticks are not needed
-				}
-			},
-		})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("daemon: %v", err)
-		}
-	})
-	var addr string
-	select {
-	case addr = <-ready:
-	case err := <-done:
-		t.Fatalf("daemon: %v", err)
-	}
+	addr := startDaemon(t, daemon.Options{ConfigPath: path,
+		OnResult: func(r checks.Result) {
+			select {
+			case results <- r:
+			default: // later ticks are not needed
+			}
+		},
+	}).addr
 	seen := map[string]verdict{}
 	timeout := time.After(30 * time.Second) // a hang guard, not a wait
 	for len(seen) < n {
