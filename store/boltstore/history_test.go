@@ -83,16 +83,7 @@ func TestHistoryKeepsEveryFieldThroughNeighbours(t *testing.T) {
 		want[i].Started = full.Started.Add(time.Duration(i) * time.Minute)
 		v = add(t, v, want[i])
 	}
-	h := readHistory(v)
-	for i := len(want) - 1; i >= 0; i-- {
-		rec, ok := h.next(true)
-		if !ok {
-			t.Fatalf("record %d: %v", i, h.err)
-		}
-		if !reflect.DeepEqual(rec.r, want[i]) {
-			t.Fatalf("record %d:\n got %#v\nwant %#v", i, rec.r, want[i])
-		}
-	}
+	assertHistory(t, v, want)
 }
 
 func TestHistoryOfDamagedValueStartsAfresh(t *testing.T) {
@@ -340,23 +331,11 @@ func TestHistoryFormatIsUnchanged(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := goldenRuns()
-	h := readHistory(v)
-	for i := len(want) - 1; i >= 0; i-- {
-		rec, ok := h.next(true)
-		if !ok {
-			t.Fatalf("record %d: %v", i, h.err)
-		}
-		if !reflect.DeepEqual(rec.r, want[i]) {
-			t.Errorf("record %d:\n got %#v\nwant %#v", i, rec.r, want[i])
-		}
-	}
-	if _, more := h.next(true); more || h.err != nil {
-		t.Fatalf("after the last record: more %v, %v", more, h.err)
-	}
+	assertHistory(t, v, want)
 	// Records with their rest as stored, so a field added to
 	// checks.Result later changes nothing here.
 	var recs []record
-	h = readHistory(v)
+	h := readHistory(v)
 	for rec, ok := h.next(false); ok; rec, ok = h.next(false) {
 		recs = append(recs, rec)
 	}
@@ -379,5 +358,24 @@ func TestDecoderVarint(t *testing.T) {
 		if d.varint(); !errors.Is(d.err, errHistory) {
 			t.Errorf("varint of %x: err %v, want errHistory", b, d.err)
 		}
+	}
+}
+
+// assertHistory fails t unless v reads back as want, oldest first, and
+// holds nothing more.
+func assertHistory(t *testing.T, v []byte, want []checks.Result) {
+	t.Helper()
+	h := readHistory(v)
+	for i := len(want) - 1; i >= 0; i-- {
+		rec, ok := h.next(true)
+		if !ok {
+			t.Fatalf("record %d: %v", i, h.err)
+		}
+		if !reflect.DeepEqual(rec.r, want[i]) {
+			t.Errorf("record %d:\n got %#v\nwant %#v", i, rec.r, want[i])
+		}
+	}
+	if _, more := h.next(true); more || h.err != nil {
+		t.Fatalf("after the last record: more %v, %v", more, h.err)
 	}
 }
