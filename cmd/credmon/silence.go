@@ -59,6 +59,10 @@ func cmdSilence(ctx context.Context, env *cliEnv, args []string) int {
 		all = fs.Bool("all", false, "include silences that ended in the last day")
 		format = fs.String("format", "table", "table or json")
 	case "expire":
+	case "-h", "-help", "--help", "help":
+		// As -h of any command: usage on stderr, exit 2.
+		fmt.Fprintln(env.stderr, silenceUsage)
+		return exitBadConfig
 	default:
 		fmt.Fprintf(env.stderr, "credmon silence: unknown subcommand %q\n%s\n", sub, silenceUsage)
 		return exitBadConfig

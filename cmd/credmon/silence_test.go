@@ -182,3 +182,12 @@ func TestSilenceCLIWritesTheStoreWithoutADaemon(t *testing.T) {
 		t.Errorf("expired silence still listed:\n%s", r.stdout)
 	}
 }
+
+func TestSilenceHelpIsUsage(t *testing.T) {
+	for _, h := range []string{"-h", "--help", "help"} {
+		r := runCLI(t, "", "silence", h)
+		if r.code != exitBadConfig || strings.Contains(r.stderr, "unknown subcommand") || !strings.Contains(r.stderr, "credmon silence add -env E") {
+			t.Errorf("silence %s: exit %d, stderr %q; want the usage and exit %d", h, r.code, r.stderr, exitBadConfig)
+		}
+	}
+}
