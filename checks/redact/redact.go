@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // Mask replaces whatever is redacted.
@@ -237,4 +238,19 @@ func apply(text string, spans []span) string {
 	}
 	b.WriteString(text[pos:])
 	return b.String()
+}
+
+// Excerpt is server text as an error or message may keep it: sets
+// redacted first (a secret cut in half would no longer match), then
+// trimmed and cut to at most n bytes on a character boundary, "…" marking
+// the cut.
+func Excerpt(text string, n int, sets ...*Set) string {
+	s := strings.TrimSpace(String(text, sets...))
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }

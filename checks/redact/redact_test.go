@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 const fakeKey = "sk_test_FAKEa1b2c3d4e5f6g7h8i9j0k1l2m3"
@@ -166,5 +167,23 @@ func BenchmarkNewSet(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		_ = NewSet(fakeKey, "FAKE-previous-key-0000000000000000")
+	}
+}
+
+func TestExcerptRedactsThenCutsOnARune(t *testing.T) {
+	long := strings.Repeat("é", 300)
+	got := Excerpt(long, 256)
+	if len(got) > 256+len("…") || !strings.HasSuffix(got, "…") || !utf8.ValidString(got) {
+		t.Errorf("Excerpt of 600 bytes: %d bytes, valid %v: %q", len(got), utf8.ValidString(got), got[len(got)-8:])
+	}
+	// The secret straddles the cut: redacted whole before cutting, no run
+	// of it is left.
+	text := strings.Repeat("x", 240) + fakeKey + strings.Repeat("y", 40)
+	got = Excerpt("  "+text+"\n", 256, NewSet(fakeKey))
+	if strings.Contains(got, fakeKey[:MinRun]) || !strings.HasPrefix(got, "xxx") || !strings.HasSuffix(got, "…") {
+		t.Errorf("Excerpt = %q", got)
+	}
+	if got := Excerpt(" short ", 256); got != "short" {
+		t.Errorf("Excerpt(short) = %q", got)
 	}
 }

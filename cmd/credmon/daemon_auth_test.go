@@ -1,14 +1,17 @@
 package main
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"golang.org/x/crypto/bcrypt"
@@ -235,5 +238,52 @@ func TestCLINeverFollowsARedirectWithCredentials(t *testing.T) {
 	}
 	if len(redirected) != 0 {
 		t.Errorf("redirects were followed; the redirected hops got Authorization %q", redirected)
+	}
+}
+
+// A server at the daemon's address that echoes the credentials sent (the
+// header, the password decoded, and both in query-escaped form) in an
+// error answer: the CLI prints the answer, with none of them.
+func TestCLIRedactsCredentialsTheDaemonEchoes(t *testing.T) {
+	t.Setenv("CREDMON_TEST_SILENCE_KEY", "sk_test_FAKEsilenceFAKE")
+	var echoed atomic.Int32
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user, pw, ok := r.BasicAuth()
+		if !ok || user != "operator" || pw != fakeDaemonPassword {
+			http.Error(w, "no or other credentials", http.StatusForbidden)
+			return
+		}
+		echoed.Add(1)
+		auth := r.Header.Get("Authorization")
+		http.Error(w, fmt.Sprintf("store failed for %s (%s) with header %q, escaped %s",
+			user+":"+pw, pw, auth, url.QueryEscape(auth)), http.StatusInternalServerError)
+	}))
+	t.Cleanup(echo.Close)
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "password"), fakeDaemonPassword+"\n")
+	client := filepath.Join(dir, "client.yml")
+	writeFile(t, client, "basic_auth: {username: operator, password_file: password}\n")
+	cfg := writeConfig(t, fmt.Sprintf(silenceTestConfig, strings.TrimPrefix(echo.URL, "http://"), filepath.Join(dir, "credmon.db")))
+
+	basic := base64.StdEncoding.EncodeToString([]byte("operator:" + fakeDaemonPassword))
+	for _, args := range [][]string{
+		{"silence", "list", "-config", cfg, "-http.config.file", client},
+		{"silence", "add", "-config", cfg, "-http.config.file", client, "-env", "prod", "-for", "1h"},
+	} {
+		r := runCLI(t, "", args...)
+		out := r.stdout + r.stderr
+		noPassword(t, args[1], r)
+		for _, secret := range []string{fakeDaemonPassword, basic} {
+			if strings.Contains(out, secret[:12]) {
+				t.Errorf("silence %s printed a run of the credentials:\n%s", args[1], out)
+			}
+		}
+		// The answer itself is printed, redacted: the test sees the echo.
+		if r.code != exitBadConfig || !strings.Contains(r.stderr, "500 Internal Server Error: store failed for") || !strings.Contains(r.stderr, "<redacted>") {
+			t.Errorf("silence %s: exit %d, want 2 with the redacted answer: %s", args[1], r.code, r.stderr)
+		}
+	}
+	if echoed.Load() != 2 {
+		t.Fatalf("the server echoed %d answers, want 2: the credentials did not arrive", echoed.Load())
 	}
 }

@@ -1,13 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -229,43 +226,14 @@ func viaDaemon(ctx context.Context, cfg *config.Config, httpConfigFile, method, 
 }
 
 func callDaemon(ctx context.Context, srv config.Server, httpConfigFile, method, path string, body []byte, out any) error {
-	client, base, err := daemonBase(srv, httpConfigFile)
+	d, err := daemonBase(srv, httpConfigFile)
 	switch {
 	case errors.Is(err, errDaemonNeedsPassword), errors.Is(err, errHTTPConfig):
 		return err
 	case err != nil:
 		return fmt.Errorf("%w at %s: %v", errNoDaemon, srv.Listen, err)
 	}
-	defer client.CloseIdleConnections()
 	// A write waits for the store's fsync; a busy machine is slower than
 	// status's two seconds.
-	client.Timeout = 15 * time.Second
-	ctx, cancel := context.WithTimeout(ctx, client.Timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, base+path, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := client.Do(req)
-	var op *net.OpError
-	if errors.As(err, &op) && op.Op == "dial" {
-		return fmt.Errorf("%w at %s: %v", errNoDaemon, srv.Listen, err)
-	}
-	if err != nil {
-		// Something answered and then failed: the silence may have been
-		// stored, so do not store another one behind the daemon's back.
-		return fmt.Errorf("daemon at %s: %v", srv.Listen, err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode == http.StatusUnauthorized {
-		return refusedError(resp.Status, httpConfigFile)
-	}
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("daemon answered %s: %s", resp.Status, strings.TrimSpace(string(data)))
-	}
-	return json.Unmarshal(data, out)
+	return d.call(ctx, method, path, body, 15*time.Second, 1<<20, out)
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/credmon/credmon/checks/config"
 	"github.com/credmon/credmon/checks/duration"
+	"github.com/credmon/credmon/checks/redact"
 	"github.com/credmon/credmon/cmd/credmon/daemon"
 	"github.com/credmon/credmon/cmd/credmon/web"
 )
@@ -92,60 +93,92 @@ func fetchSnapshot(ctx context.Context, cfg *config.Config, httpConfigFile strin
 	return web.BuildSnapshot(ctx, st, v), note, nil
 }
 
-// daemonBase is the client and base URL that reach the configured daemon,
-// with the client config of -http.config.file when one is given.
-func daemonBase(srv config.Server, httpConfigFile string) (*http.Client, string, error) {
+// daemonAPI is how the CLI reaches the configured daemon.
+type daemonAPI struct {
+	client         *http.Client
+	base           string // scheme://host:port
+	listen         string // as configured, for messages
+	httpConfigFile string // -http.config.file, "" for none
+	sensitive      *redact.Set
+}
+
+// daemonBase is the API of the configured daemon, with the client config
+// of -http.config.file when one is given.
+func daemonBase(srv config.Server, httpConfigFile string) (daemonAPI, error) {
 	host, port, err := net.SplitHostPort(srv.Listen)
 	if err != nil || port == "0" {
-		return nil, "", fmt.Errorf("no fixed listen address")
+		return daemonAPI{}, fmt.Errorf("no fixed listen address")
 	}
 	if host == "" || host == "0.0.0.0" || host == "::" {
 		host = "127.0.0.1"
 	}
-	client, scheme, err := daemonClient(srv.WebConfigFile, httpConfigFile)
+	client, scheme, sensitive, err := daemonClient(srv.WebConfigFile, httpConfigFile)
 	if err != nil {
 		if errors.Is(err, errDaemonNeedsPassword) {
 			err = fmt.Errorf("daemon at %s: %w", srv.Listen, err)
 		}
-		return nil, "", err
+		return daemonAPI{}, err
 	}
-	return client, scheme + "://" + net.JoinHostPort(host, port), nil
+	return daemonAPI{client: client, base: scheme + "://" + net.JoinHostPort(host, port), listen: srv.Listen,
+		httpConfigFile: httpConfigFile, sensitive: sensitive}, nil
 }
+
+// call sends one request to the daemon within timeout and decodes a 2xx
+// answer (at most limit bytes) into out. Refused connections wrap
+// errNoDaemon, a 401 is refusedError, and any other answer's text is
+// printed redacted of the credentials sent, then cut: a server at the
+// daemon's address may echo them.
+func (d daemonAPI) call(ctx context.Context, method, path string, body []byte, timeout time.Duration, limit int64, out any) error {
+	defer d.client.CloseIdleConnections()
+	d.client.Timeout = timeout
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, d.base+path, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := d.client.Do(req)
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return fmt.Errorf("%w at %s: %v", errNoDaemon, d.listen, err)
+	}
+	if err != nil {
+		// Something answered and then failed: a write may have been
+		// stored, so the caller must not repeat it behind the daemon.
+		return fmt.Errorf("daemon at %s: %v", d.listen, err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, limit))
+	switch {
+	case resp.StatusCode == http.StatusUnauthorized:
+		return refusedError(resp.Status, d.httpConfigFile)
+	case resp.StatusCode/100 != 2:
+		return fmt.Errorf("daemon answered %s: %s", resp.Status, redact.Excerpt(string(data), daemonErrorKept, d.sensitive))
+	}
+	return json.Unmarshal(data, out)
+}
+
+// daemonErrorKept is how much of an error answer the CLI prints.
+const daemonErrorKept = 512
 
 // refusedError is the error of a daemon that answered 401.
 func refusedError(status, httpConfigFile string) error {
 	if httpConfigFile == "" {
-		return fmt.Errorf("%w (%s): pass -%s FILE, a Prometheus HTTP client config with basic_auth: {username: USER, password_file: PATH}", errDaemonRefused, status, httpConfigFlagName)
+		return fmt.Errorf("%w (%s): %s", errDaemonRefused, status, httpConfigHint)
 	}
 	return fmt.Errorf("%w with the credentials of -%s %s (%s)", errDaemonRefused, httpConfigFlagName, httpConfigFile, status)
 }
 
 func fromDaemon(ctx context.Context, srv config.Server, httpConfigFile string) (*web.Snapshot, error) {
-	client, base, err := daemonBase(srv, httpConfigFile)
+	d, err := daemonBase(srv, httpConfigFile)
 	if err != nil {
 		return nil, err
-	}
-	defer client.CloseIdleConnections()
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/v1/status", nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	switch resp.StatusCode {
-	case http.StatusOK:
-	case http.StatusUnauthorized:
-		return nil, refusedError(resp.Status, httpConfigFile)
-	default:
-		return nil, fmt.Errorf("daemon answered %s", resp.Status)
 	}
 	var snap web.Snapshot
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(&snap); err != nil {
+	if err := d.call(ctx, http.MethodGet, "/api/v1/status", nil, 2*time.Second, 64<<20, &snap); err != nil {
 		return nil, err
 	}
 	return &snap, nil

@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/credmon/credmon/checks/redact"
 )
@@ -120,7 +119,7 @@ func Send(ctx context.Context, c *http.Client, r Request) (retry bool, err error
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return false, nil
 	}
-	e := &Error{Target: r.Target, Status: resp.StatusCode, Body: Clip(r.Secrets.String(string(raw)))}
+	e := &Error{Target: r.Target, Status: resp.StatusCode, Body: redact.Excerpt(string(raw), keepBody, r.Secrets)}
 	switch {
 	case resp.StatusCode >= 300 && resp.StatusCode < 400:
 		e.msg = fmt.Sprintf("%s: HTTP %d redirect to %s not followed (the request carries a secret); fix the URL",
@@ -142,20 +141,6 @@ func Send(ctx context.Context, c *http.Client, r Request) (retry bool, err error
 	}
 	e.msg = b.String()
 	return e.Retryable, e
-}
-
-// Clip cuts redacted server text to what an error keeps, on a rune
-// boundary.
-func Clip(s string) string {
-	s = strings.TrimSpace(s)
-	if len(s) <= keepBody {
-		return s
-	}
-	s = s[:keepBody]
-	for len(s) > 0 && !utf8.ValidString(s) {
-		s = s[:len(s)-1]
-	}
-	return s + "…"
 }
 
 // ParseRetryAfter reads a Retry-After header: delay-seconds or an HTTP

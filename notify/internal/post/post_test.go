@@ -132,16 +132,3 @@ func TestSendNetworkErrorHidesURL(t *testing.T) {
 		t.Errorf("error shows the URL: %v", err)
 	}
 }
-
-func TestClip(t *testing.T) {
-	long := strings.Repeat("é", 300)
-	got := Clip(long)
-	if len(got) > keepBody+len("…") || !strings.HasSuffix(got, "…") {
-		t.Errorf("Clip: %d bytes", len(got))
-	}
-	if !utf8Valid(got) {
-		t.Error("Clip cut a rune")
-	}
-}
-
-func utf8Valid(s string) bool { return strings.ToValidUTF8(s, "\uFFFD") == s }
