@@ -6,6 +6,8 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/credmon/credmon/checks"
@@ -26,6 +28,47 @@ func (notFound) NotFound() bool { return true }
 // Check: it has no key to be found by.
 var ErrNoKey = errors.New("store: result has no env or check")
 
+// DamagedError is returned by a read of every check (LatestResults,
+// RecentStatuses) together with what did read, when some checks' stored
+// values do not: each of those is left out (RecentStatuses keeps the
+// statuses before the damage) rather than failing the read for every
+// check. The next result of such a check replaces its value.
+type DamagedError struct {
+	Keys []string // the checks, "ENV/CHECK", in the order read
+	Err  error    // why the first of them does not read
+}
+
+func (e *DamagedError) Error() string {
+	const shown = 3
+	keys := strings.Join(e.Keys[:min(len(e.Keys), shown)], ", ")
+	if len(e.Keys) > shown {
+		keys += fmt.Sprintf(" and %d more", len(e.Keys)-shown)
+	}
+	return fmt.Sprintf("store: the stored results of %d check(s) do not read (%s), left out until their next result replaces them: %v", len(e.Keys), keys, e.Err)
+}
+
+func (e *DamagedError) Unwrap() error { return e.Err }
+
+// Damage collects the damaged values of one read; its Err is nil while
+// none was added.
+type Damage struct{ e *DamagedError }
+
+// Add records that key's stored value does not read because of err.
+func (d *Damage) Add(key string, err error) {
+	if d.e == nil {
+		d.e = &DamagedError{Err: err}
+	}
+	d.e.Keys = append(d.e.Keys, key)
+}
+
+// Err is the *DamagedError of what was added, or nil.
+func (d *Damage) Err() error {
+	if d.e == nil {
+		return nil
+	}
+	return d.e
+}
+
 // Results keeps the recent results of every check.
 //
 // "Newest" means latest Started, not last written: a slow run of an earlier
@@ -37,11 +80,14 @@ type Results interface {
 	// RecentResults returns up to n newest results of one check (key
 	// "ENV/CHECK"), newest first. An unknown key or n <= 0 gives none.
 	RecentResults(ctx context.Context, key string, n int) ([]checks.Result, error)
-	// LatestResults returns the newest result of every check, ordered by key.
+	// LatestResults returns the newest result of every check, ordered by
+	// key. Checks whose value does not read are left out, with a
+	// *DamagedError returned along with the others.
 	LatestResults(ctx context.Context) ([]checks.Result, error)
 	// RecentStatuses returns, for every check with results, the statuses
 	// of its kept results (at most Keep), newest first: the history the
-	// status page shows, the same on every replica sharing the store.
+	// status page shows, the same on every replica sharing the store. As
+	// LatestResults, it returns what reads along with a *DamagedError.
 	RecentStatuses(ctx context.Context) (map[string][]checks.Status, error)
 	// DeleteResults forgets every result of the given keys (a check or
 	// credential removed from the configuration); unknown keys are no error.

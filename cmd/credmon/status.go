@@ -193,6 +193,9 @@ func printSnapshot(w io.Writer, s *web.Snapshot, now time.Time) {
 		fmt.Fprintf(w, " — clock offset %s", *s.ClockOffset)
 	}
 	fmt.Fprintln(w)
+	for _, p := range s.Problems {
+		fmt.Fprintf(w, "problem: %s\n", inert(p))
+	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ENV\tCHECK\tSTATUS\tCAUSE\tHTTP\tLAST RUN\tNEXT RUN")

@@ -166,6 +166,7 @@ func TestStatusTableIsInert(t *testing.T) {
 	printSnapshot(&out, &web.Snapshot{
 		Instance:  "replica " + hostile,
 		NotReady:  []string{"redis " + hostile},
+		Problems:  []string{"history " + hostile},
 		Checks:    []web.CheckStatus{{Env: "prod", Name: "x" + hostile, Last: &checks.Result{Status: checks.StatusFail, Cause: checks.Cause(hostile), Started: now}}},
 		Incidents: []web.Incident{{Env: "prod", Subject: hostile, Cause: checks.CauseRevoked, Since: now}},
 		Instances: []web.Instance{{ID: hostile, LastSeen: now}},
@@ -175,7 +176,7 @@ func TestStatusTableIsInert(t *testing.T) {
 			t.Errorf("status carries the raw %+q:\n%s", raw, out.String())
 		}
 	}
-	if n := strings.Count(out.String(), `\x1b]0;pwned\x07`); n != 6 {
-		t.Errorf("status shows the escaped text %d times, want 6:\n%s", n, out.String())
+	if n := strings.Count(out.String(), `\x1b]0;pwned\x07`); n != 7 {
+		t.Errorf("status shows the escaped text %d times, want 7:\n%s", n, out.String())
 	}
 }

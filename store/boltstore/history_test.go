@@ -379,3 +379,62 @@ func assertHistory(t *testing.T, v []byte, want []checks.Result) {
 		t.Fatalf("after the last record: more %v, %v", more, h.err)
 	}
 }
+
+// One check's damaged value does not fail the reads of every check: the
+// others read whole, the damaged one keeps what reads before the damage
+// (RecentStatuses) or is left out (LatestResults, whose newest record is
+// garbage here), and a *store.DamagedError names it.
+func TestReadsOfEveryCheckSkipADamagedValue(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "credmon.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	other := okRun(7)
+	other.Check = "c000043"
+	if err := s.PutResults(ctx, []checks.Result{other}); err != nil {
+		t.Fatal(err)
+	}
+	cut, garbage := okRun(0).Key(), "prod/c000041"
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketHistory)
+		return errors.Join(b.Put([]byte(cut), damagedHistory(t)), b.Put([]byte(garbage), []byte{1, 0xff, 0xff}))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantDamage := func(what string, err error) {
+		t.Helper()
+		var d *store.DamagedError
+		if !errors.As(err, &d) || !errors.Is(err, errHistory) {
+			t.Fatalf("%s error = %v, want a *store.DamagedError wrapping errHistory", what, err)
+		}
+		if !strings.Contains(d.Error(), garbage) {
+			t.Errorf("%s error %q does not name %s", what, d.Error(), garbage)
+		}
+	}
+
+	latest, err := s.LatestResults(ctx)
+	wantDamage("LatestResults", err)
+	var keys []string
+	for _, r := range latest {
+		keys = append(keys, r.Key())
+	}
+	// cut's newest record (run 5) reads: only garbage is left out.
+	if want := []string{cut, other.Key()}; !slices.Equal(keys, want) {
+		t.Errorf("LatestResults = %v, want %v", keys, want)
+	}
+
+	recent, err := s.RecentStatuses(ctx)
+	wantDamage("RecentStatuses", err)
+	if got := recent[cut]; len(got) != 2 {
+		t.Errorf("RecentStatuses[%s] = %v, want the 2 statuses before the damage", cut, got)
+	}
+	if got := recent[other.Key()]; !slices.Equal(got, []checks.Status{checks.StatusOK}) {
+		t.Errorf("RecentStatuses[%s] = %v, want [ok]", other.Key(), got)
+	}
+	if _, ok := recent[garbage]; ok {
+		t.Errorf("RecentStatuses holds %s, whose value reads nothing", garbage)
+	}
+}

@@ -140,6 +140,7 @@ func (s *Store) RecentStatuses(ctx context.Context) (map[string][]checks.Status,
 		return nil, err
 	}
 	out := map[string][]checks.Status{}
+	var damage store.Damage
 	err := s.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketHistory).ForEach(func(k, v []byte) error {
 			var list []checks.Status
@@ -148,16 +149,18 @@ func (s *Store) RecentStatuses(ctx context.Context) (map[string][]checks.Status,
 				list = append(list, rec.r.Status)
 			}
 			if h.err != nil {
-				return fmt.Errorf("decode %s: %w", k, h.err)
+				damage.Add(string(k), h.err)
 			}
-			out[string(k)] = list
+			if len(list) > 0 {
+				out[string(k)] = list
+			}
 			return nil
 		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("boltstore: recent statuses: %w", err)
 	}
-	return out, nil
+	return out, damage.Err()
 }
 
 // RecentResults returns up to n newest results of key, newest first.
@@ -192,22 +195,23 @@ func (s *Store) LatestResults(ctx context.Context) ([]checks.Result, error) {
 		return nil, err
 	}
 	var out []checks.Result
+	var damage store.Damage
 	err := s.db.View(func(tx *bolt.Tx) error {
 		// Bucket keys are sorted bytes, which is Go string order.
 		return tx.Bucket(bucketHistory).ForEach(func(k, v []byte) error {
 			h := readHistory(v)
-			rec, ok := h.next(true)
-			if !ok {
-				return fmt.Errorf("decode %s: %w", k, h.err)
+			if rec, ok := h.next(true); ok {
+				out = append(out, rec.r)
+			} else {
+				damage.Add(string(k), h.err)
 			}
-			out = append(out, rec.r)
 			return nil
 		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("boltstore: latest results: %w", err)
 	}
-	return out, nil
+	return out, damage.Err()
 }
 
 // DeleteResults forgets every result of keys, in one transaction.

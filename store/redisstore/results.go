@@ -118,6 +118,7 @@ func (s *Store) LatestResults(ctx context.Context) ([]checks.Result, error) {
 		return nil, fmt.Errorf("redisstore: latest results: %w", err)
 	}
 	out := make([]checks.Result, 0, len(keys))
+	var damage store.Damage
 	for i, cmd := range cmds {
 		head := cmd.Val()
 		if len(head) == 0 {
@@ -125,11 +126,12 @@ func (s *Store) LatestResults(ctx context.Context) ([]checks.Result, error) {
 		}
 		var r checks.Result
 		if err := json.Unmarshal([]byte(head[0]), &r); err != nil {
-			return nil, fmt.Errorf("redisstore: decode result of %s: %w", keys[i], err)
+			damage.Add(keys[i], err)
+			continue
 		}
 		out = append(out, r)
 	}
-	return out, nil
+	return out, damage.Err()
 }
 
 // DeleteResults forgets every result of keys and their index entries in

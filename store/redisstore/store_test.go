@@ -2,8 +2,14 @@ package redisstore_test
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"testing"
+	"time"
 
+	"github.com/redis/go-redis/v9"
+
+	"github.com/credmon/credmon/checks"
 	"github.com/credmon/credmon/store"
 	"github.com/credmon/credmon/store/redisstore"
 	"github.com/credmon/credmon/store/storetest"
@@ -56,4 +62,32 @@ func BenchmarkPutResult(b *testing.B) {
 func BenchmarkLatestResults(b *testing.B) {
 	client, prefix := storetest.Redis(b)
 	storetest.BenchLatestResults(b, redisstore.New(client, prefix))
+}
+
+// A value in Redis that does not decode (another version's, or written by
+// hand) leaves out only its check from LatestResults, with a
+// *store.DamagedError naming it, instead of failing the read of every
+// check.
+func TestLatestResultsSkipsAValueThatDoesNotDecode(t *testing.T) {
+	client, prefix := storetest.Redis(t)
+	s := redisstore.New(client, prefix)
+	ctx := context.Background()
+	good, bad := storetest.Full(), storetest.Full()
+	bad.Check = "billing-account"
+	if err := s.PutResults(ctx, []checks.Result{good, bad}); err != nil {
+		t.Fatal(err)
+	}
+	// Newer than bad's result, so it is the head LatestResults decodes.
+	garbage := redis.Z{Score: float64(bad.Started.Add(time.Minute).UnixMicro()), Member: "{not a result"}
+	if err := client.ZAdd(ctx, prefix+"results:{"+bad.Key()+"}", garbage).Err(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.LatestResults(ctx)
+	var d *store.DamagedError
+	if !errors.As(err, &d) || !slices.Equal(d.Keys, []string{bad.Key()}) {
+		t.Fatalf("LatestResults error = %v, want a *store.DamagedError naming only %s", err, bad.Key())
+	}
+	if len(got) != 1 || got[0].Key() != good.Key() {
+		t.Errorf("LatestResults = %d results, want only %s's", len(got), good.Key())
+	}
 }

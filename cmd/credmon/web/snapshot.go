@@ -4,6 +4,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sort"
 	"time"
@@ -35,7 +36,11 @@ type Snapshot struct {
 	Ready     bool      `json:"ready"`
 	// NotReady gives the reasons Ready is false, one sentence each, such as
 	// "redis unreachable" or "config reload failed: ...".
-	NotReady    []string       `json:"not_ready,omitempty"`
+	NotReady []string `json:"not_ready,omitempty"`
+	// Problems are what the snapshot could not read but that leave the
+	// replica ready, one sentence each, such as a check's damaged stored
+	// history (store.DamagedError).
+	Problems    []string       `json:"problems,omitempty"`
 	Checks      []CheckStatus  `json:"checks"`              // sorted by env, then name
 	Deadlines   []Deadline     `json:"deadlines,omitempty"` // soonest first
 	Instances   []Instance     `json:"instances,omitempty"` // live replicas
@@ -136,8 +141,12 @@ type SnapshotStore interface {
 // that does not answer makes a snapshot that says so, not an error.
 func BuildSnapshot(ctx context.Context, st SnapshotStore, v View) *Snapshot {
 	s := &Snapshot{Generated: time.Now(), Instance: v.Instance, Version: v.Version, NotReady: slices.Clone(v.NotReady), ClockOffset: v.ClockOffset}
+	var damaged *store.DamagedError
 	stored, err := st.LatestResults(ctx)
-	if err != nil {
+	switch {
+	case errors.As(err, &damaged):
+		s.Problems = append(s.Problems, damaged.Error())
+	case err != nil:
 		s.NotReady = append(s.NotReady, "store unavailable: "+err.Error())
 	}
 	latest := stored[:0:0]
@@ -148,7 +157,11 @@ func BuildSnapshot(ctx context.Context, st SnapshotStore, v View) *Snapshot {
 			byKey[r.Key()] = r
 		}
 	}
-	recent, _ := st.RecentStatuses(ctx) // no history is no reason to fail the page
+	// No history is no reason to fail the page; a damaged one is said once.
+	recent, err := st.RecentStatuses(ctx)
+	if errors.As(err, &damaged) && len(s.Problems) == 0 {
+		s.Problems = append(s.Problems, damaged.Error())
+	}
 
 	for _, c := range v.Checks {
 		key := checks.CheckSubject(c.Env, c.Name).Key()

@@ -2,12 +2,18 @@ package web
 
 import (
 	"context"
+	"errors"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/credmon/credmon/checks"
 	"github.com/credmon/credmon/store"
+	"github.com/credmon/credmon/store/boltstore"
 	"github.com/credmon/credmon/store/memstore"
 )
 
@@ -68,5 +74,67 @@ func TestBuildSnapshotReadsTheStore(t *testing.T) {
 	}
 	if !s.Ready {
 		t.Errorf("not ready: %v", s.NotReady)
+	}
+}
+
+// TestSnapshotWithADamagedHistory: one check's history in the bolt file
+// no longer reads. The snapshot still shows every other check, the replica
+// stays ready, and the page and the snapshot say which check's stored
+// state was left out — where it said "store unavailable" for every check.
+func TestSnapshotWithADamagedHistory(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "credmon.db")
+	st, err := boltstore.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC)
+	for _, name := range []string{"api", "billing"} {
+		r := checks.Result{Env: "prod", Check: name, Started: now}
+		r.SetCause(checks.CauseOK, "", "")
+		if err := st.PutResult(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket([]byte("history")).Put([]byte("prod/billing"), []byte{1, 0xff, 0xff})
+	})
+	if err := errors.Join(err, db.Close()); err != nil {
+		t.Fatal(err)
+	}
+	st, err = boltstore.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+
+	s := BuildSnapshot(ctx, st, View{
+		Instance: "replica-a",
+		Checks: []Configured{
+			{Env: "prod", Name: "api", Credential: "key", Schedule: "@every 1m"},
+			{Env: "prod", Name: "billing", Credential: "key", Schedule: "@every 1m"},
+		},
+	})
+	if !s.Ready {
+		t.Errorf("not ready: %v; one damaged history should not make the replica unready", s.NotReady)
+	}
+	if len(s.Problems) != 1 || !strings.Contains(s.Problems[0], "prod/billing") {
+		t.Fatalf("problems = %q, want one naming prod/billing", s.Problems)
+	}
+	for _, c := range s.Checks {
+		if got := c.Last != nil; got != (c.Name == "api") {
+			t.Errorf("%s: has a last result %v, want %v", c.Name, got, c.Name == "api")
+		}
+	}
+	page := renderQuery(t, s, "")
+	if !strings.Contains(page, "Some stored state does not read.") || !strings.Contains(page, "prod/billing") {
+		t.Errorf("the page does not show the problem %q", s.Problems[0])
 	}
 }
