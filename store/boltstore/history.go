@@ -209,15 +209,22 @@ func (h *historyReader) next(full bool) (record, bool) {
 		d.fail()
 	case l == 1:
 	default:
-		rec.rest = append([]byte(nil), d.bytes(int(l-2))...)
+		// Checked as it is met, so that a write (which decodes no rest)
+		// keeps no record a full read would stop on.
+		if rec.rest = append([]byte(nil), d.bytes(int(l-2))...); !json.Valid(rec.rest) {
+			d.fail()
+		}
 	}
 	if d.err != nil || len(d.b) != 0 {
 		h.err = errHistory
 		return record{}, false
 	}
 	if full && rec.rest != nil {
+		// A field of another type (another version's record) leaves it
+		// unset and the record read: json decodes every other field.
 		var r checks.Result
-		if err := json.Unmarshal(rec.rest, &r); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if err := json.Unmarshal(rec.rest, &r); err != nil && !errors.As(err, &typeErr) {
 			h.err = fmt.Errorf("%w: %v", errHistory, err)
 			return record{}, false
 		}

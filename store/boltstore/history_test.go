@@ -438,3 +438,41 @@ func TestReadsOfEveryCheckSkipADamagedValue(t *testing.T) {
 		t.Errorf("RecentStatuses holds %s, whose value reads nothing", garbage)
 	}
 }
+
+// A record whose rest is JSON of other types (a later version's record,
+// read after a downgrade) reads with those fields unset and the others
+// kept; a rest that is not JSON at all is damage a write drops, so that no
+// value written stops a full read.
+func TestHistoryRestOfAnotherVersion(t *testing.T) {
+	banded := okRun(1)
+	banded.Band = checks.Band{Value: "ab12cd34", Label: "7d"}
+	rec, err := newRecord(banded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	later := `{"findings":"now a string",` + string(rec.rest[1:])
+	for _, tc := range []struct {
+		rest     string
+		wantRead bool
+	}{
+		{later, true},
+		{later[:len(later)/2], false},
+	} {
+		v := encodeHistory([]record{{r: banded, rest: []byte(tc.rest)}})
+		h := readHistory(v)
+		r, ok := h.next(true)
+		if ok != tc.wantRead {
+			t.Errorf("rest %s: read %v (%v), want %v", tc.rest, ok, h.err, tc.wantRead)
+			continue
+		}
+		if !ok {
+			if _, err := addRecord(v, &record{r: okRun(2)}, store.Keep); !errors.Is(err, errHistory) {
+				t.Errorf("rest %s: a write onto it reports %v, want the damage", tc.rest, err)
+			}
+			continue
+		}
+		if r.r.Band != banded.Band || r.r.Findings != nil || r.r.Detail != banded.Detail {
+			t.Errorf("rest %s: read band %+v, findings %v, detail %q; want the band and core kept, findings unset", tc.rest, r.r.Band, r.r.Findings, r.r.Detail)
+		}
+	}
+}
