@@ -98,6 +98,30 @@ type childRun struct {
 
 func (r childRun) perK() float64 { return r.cpu.Seconds() / float64(max(r.probes, 1)) * 1000 }
 
+// build builds pkg into out as -build says: "go" as `go build` (and `go
+// run`, `go install`) does, "image" as the Dockerfile does for the image
+// the Helm chart and docker-compose run (static, trimmed, stripped). The
+// floor is built the same way as credmon, so that their RSS compares.
+func build(ctx context.Context, how, out, pkg string) error {
+	args := []string{"build", "-o", out}
+	env := os.Environ()
+	switch how {
+	case "go":
+	case "image":
+		args = append(args, "-trimpath", "-ldflags", "-s -w")
+		env = append(env, "CGO_ENABLED=0")
+	default:
+		return fmt.Errorf("-build %q: want go or image", how)
+	}
+	fmt.Fprintf(os.Stderr, "scale: building %s (-build %s)\n", pkg, how)
+	cmd := exec.CommandContext(ctx, "go", append(args, pkg)...)
+	cmd.Env, cmd.Stdout, cmd.Stderr = env, os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("go build %s: %w", pkg, err)
+	}
+	return nil
+}
+
 // runBinaryMode runs floor and credmon alternately o.runs times and prints
 // every run and the medians.
 func runBinaryMode(ctx context.Context, o options) error {
@@ -109,19 +133,14 @@ func runBinaryMode(ctx context.Context, o options) error {
 	bin := o.binary
 	if bin == "" {
 		bin = filepath.Join(dir, "credmon")
-		fmt.Fprintln(os.Stderr, "scale: building ./cmd/credmon")
-		build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/credmon")
-		build.Stdout, build.Stderr = os.Stderr, os.Stderr
-		if err := build.Run(); err != nil {
-			return fmt.Errorf("go build ./cmd/credmon (run from the module root, or pass -credmon): %w", err)
+		if err := build(ctx, o.build, bin, "./cmd/credmon"); err != nil {
+			return fmt.Errorf("%w (run from the module root, or pass -credmon)", err)
 		}
 	}
 	floorBin := filepath.Join(dir, "floor")
 	if o.mode != "credmon" {
-		build := exec.CommandContext(ctx, "go", "build", "-o", floorBin, "./bench/scale/floor")
-		build.Stdout, build.Stderr = os.Stderr, os.Stderr
-		if err := build.Run(); err != nil {
-			return fmt.Errorf("go build ./bench/scale/floor (run from the module root): %w", err)
+		if err := build(ctx, o.build, floorBin, "./bench/scale/floor"); err != nil {
+			return fmt.Errorf("%w (run from the module root)", err)
 		}
 	}
 	var floors, creds []childRun
@@ -479,8 +498,12 @@ func tail(b []byte, n int) []byte {
 }
 
 func reportChildren(w io.Writer, o options, floors, creds []childRun) {
-	fmt.Fprintf(w, "%d checks @every %s, jitter %s, %s measured after every check ran once; each program a child process sampled from /proc every second\n\n",
-		o.checks, o.every, o.jitter, o.duration)
+	built := "-build " + o.build
+	if o.binary != "" {
+		built = "credmon from -credmon, the floor -build " + o.build
+	}
+	fmt.Fprintf(w, "%d checks @every %s, jitter %s, %s measured after every check ran once; each program a child process sampled from /proc every second; %s\n\n",
+		o.checks, o.every, o.jitter, o.duration, built)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "run\tprobes/s\tnon-ok\tCPU-s/1k probes\tRSS median MiB\tanon\tfile\tRSS peak MiB\tall ran once after\tnew TCP conns\tlag p50\tlag p99\tlog bytes\t")
 	row := func(r childRun) {

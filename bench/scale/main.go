@@ -42,6 +42,7 @@ type options struct {
 	every, jitter, duration      time.Duration
 	cpuprofile, memprofile       string
 	binary                       string
+	build                        string
 	pprof                        bool
 	profileDir, logDir           string
 }
@@ -52,6 +53,7 @@ func main() {
 	flag.StringVar(&o.mode, "mode", "both", "in-process: credmon, bare or both; binary: the real credmon binary and the floor as child processes")
 	flag.StringVar(&o.driver, "store", "", "store driver for credmon: memory, bolt or redis (default bolt with -mode binary, memory otherwise)")
 	flag.StringVar(&o.binary, "credmon", "", "-mode binary: path of the credmon binary (default: go build ./cmd/credmon)")
+	flag.StringVar(&o.build, "build", "go", "-mode binary: how credmon and the floor are built: go (as go build/run/install) or image (as the Dockerfile: CGO_ENABLED=0, -trimpath, -ldflags=-s -w)")
 	flag.IntVar(&o.runs, "runs", 3, "-mode binary: floor and credmon runs, alternated")
 	flag.BoolVar(&o.pprof, "pprof", false, "-mode binary: set server.pprof: true in the generated config")
 	flag.StringVar(&o.profileDir, "profile", "", "-mode binary: save credmon's CPU profile of the measured window and a heap profile at its end in this directory (implies -pprof)")
