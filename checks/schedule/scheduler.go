@@ -284,7 +284,8 @@ func (s *Scheduler) plan(j Job) (*entry, error) {
 	if e.timeout == 0 {
 		e.timeout = s.timeout
 	}
-	e.run.Store(&j.Run)
+	run := j.Run // &j.Run would keep all of j on the heap for each entry
+	e.run.Store(&run)
 	return e, nil
 }
 
