@@ -61,7 +61,7 @@ type Check struct {
 	Expect config.EnvExpect
 
 	client    *http.Client
-	deps      Deps
+	deps      *Deps // one per Build, shared by its checks
 	lastToken atomic.Pointer[decoded]
 	// sensitive holds what ${VAR} put into the request and the url's
 	// userinfo; params the secret references resolved at the last probe.
@@ -82,12 +82,13 @@ func Build(cfg *config.Config, deps Deps) ([]*Check, error) {
 		deps.MaxOffset = cfg.Clock.MaxOffset.D()
 	}
 	deps.defaults()
+	shared := &deps
 	creds := map[string]Credential{}
 	keys := newKeyIndex(cfg)
 	var out []*Check
 	for _, cc := range cfg.CheckList() {
 		env := cfg.Environments[cc.Env]
-		c := &Check{Env: cc.Env, Name: cc.Name, Cfg: cc, Expect: env.Expect, deps: deps,
+		c := &Check{Env: cc.Env, Name: cc.Name, Cfg: cc, Expect: env.Expect, deps: shared,
 			sensitive: requestSensitive(cc), carriesSecret: cc.CarriesSecret(), keys: keys}
 		if cc.Credential != "" {
 			key := cc.Env + "/" + cc.Credential

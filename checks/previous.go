@@ -40,7 +40,7 @@ func (c *Check) RunWithSecret(ctx context.Context, tick time.Time, secret config
 	// values too, so neither key can surface in what the server says.
 	pc := *cfg
 	pc.Secret, pc.Previous = secret, cfg.Secret
-	cred, err := NewCredential(&pc, c.deps)
+	cred, err := NewCredential(&pc, *c.deps)
 	if err != nil {
 		return Result{}, false
 	}
