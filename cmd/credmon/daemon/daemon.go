@@ -280,10 +280,25 @@ func (d *Daemon) apply(cfg *config.Config) error {
 		delete(d.last, s.Key())
 	}
 	d.lastMu.Unlock()
+	d.resizeQueues(len(g.checks))
 	if len(subjects) > 0 {
 		d.forget(subjects, creds)
 	}
 	return nil
+}
+
+// resizeQueues sizes the result writer's and the incident queue's queues
+// for n checks, so a reload that grows the configuration does not leave
+// probing waiting on queues sized for the first one. Before Serve there
+// are none; Serve sizes them under the reload lock, so none is sized for
+// a generation a reload has replaced.
+func (d *Daemon) resizeQueues(n int) {
+	if w := d.writer.Load(); w != nil {
+		w.resize(n)
+	}
+	if q := d.incidentQ.Load(); q != nil {
+		q.resize(n)
+	}
 }
 
 // forget removes what removed checks and credentials left behind: their
@@ -442,14 +457,18 @@ func (d *Daemon) Serve(parent context.Context) error {
 			serveErr <- err
 		}
 	})
+	// POST /-/reload may already run: with the reload lock held, the
+	// queues are sized for the generation that serves, and a later
+	// reload resizes them.
+	d.reloading.Lock()
 	d.mu.RLock()
 	nChecks := len(d.gen.checks)
 	d.mu.RUnlock()
 	w := newResultWriter(d.store, d.log, nChecks)
-	go w.run()
 	d.writer.Store(w)
 	q := newIncidentQueue(d.handleIncident, nChecks)
 	d.incidentQ.Store(q)
+	d.reloading.Unlock()
 	d.sched.Start()
 	d.log.Info("credmon running", "instance", d.instance, "listen", ln.Addr().String(), "checks", nChecks)
 	if d.opts.Ready != nil {

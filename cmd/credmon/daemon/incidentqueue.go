@@ -27,12 +27,13 @@ const (
 // holds, across subjects updates run in parallel.
 type incidentQueue struct {
 	seed   maphash.Seed
-	shards []chan incidentOp
 	handle func(incidentOp)
 	wg     sync.WaitGroup
 
-	mu     sync.RWMutex // held for reading while sending
-	closed bool
+	mu      sync.RWMutex      // held for reading while sending
+	shards  []chan incidentOp // replaced by resize, never their number
+	drained []chan struct{}   // per shard: closed once it is closed and handled
+	closed  bool
 }
 
 // incidentOp is a result to observe or, with forget set, a subject that
@@ -51,18 +52,47 @@ func (op incidentOp) subject() checks.Subject {
 
 // newIncidentQueue sizes its shards for about n subjects.
 func newIncidentQueue(handle func(incidentOp), n int) *incidentQueue {
-	q := &incidentQueue{seed: maphash.MakeSeed(), handle: handle, shards: make([]chan incidentOp, incidentShards)}
-	size := queueSize(n/incidentShards, minIncidentBuffer, maxIncidentBuffer)
+	q := &incidentQueue{seed: maphash.MakeSeed(), handle: handle, shards: make([]chan incidentOp, incidentShards), drained: make([]chan struct{}, incidentShards)}
+	q.start(n)
+	return q
+}
+
+// shardSize is a shard's capacity for about n subjects.
+func shardSize(n int) int { return queueSize(n/incidentShards, minIncidentBuffer, maxIncidentBuffer) }
+
+// start opens every shard anew for about n subjects. A new shard is
+// handled once the one it replaces is drained: the seed and the number of
+// shards never change, so a subject stays on its shard and its ops stay
+// in order. The caller holds mu, or q is not shared yet.
+func (q *incidentQueue) start(n int) {
 	for i := range q.shards {
-		ch := make(chan incidentOp, size)
-		q.shards[i] = ch
+		ch, prev, done := make(chan incidentOp, shardSize(n)), q.drained[i], make(chan struct{})
+		q.shards[i], q.drained[i] = ch, done
 		q.wg.Go(func() {
+			defer close(done)
+			if prev != nil {
+				<-prev
+			}
 			for op := range ch {
-				handle(op)
+				q.handle(op)
 			}
 		})
 	}
-	return q
+}
+
+// resize sizes the shards for about n subjects, shrinking as well as
+// growing (as the result writer, for the memory). What is queued is
+// handled before anything queued after, and nothing waits for it here.
+func (q *incidentQueue) resize(n int) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed || cap(q.shards[0]) == shardSize(n) {
+		return
+	}
+	for _, ch := range q.shards {
+		close(ch)
+	}
+	q.start(n)
 }
 
 // put queues op behind everything queued for its subject. After close it
@@ -78,7 +108,8 @@ func (q *incidentQueue) put(op incidentOp) {
 	q.shards[h%uint64(len(q.shards))] <- op
 }
 
-// close stops taking work and waits until every queued op is handled.
+// close stops taking work and waits until every queued op is handled,
+// in the shards resize replaced too.
 func (q *incidentQueue) close() {
 	q.mu.Lock()
 	if !q.closed {

@@ -34,12 +34,12 @@ const (
 // subjects' results travel the same queue, so a result queued before a
 // reload removed its check is written before it is deleted, never after.
 type resultWriter struct {
-	st   store.Store
-	log  *slog.Logger
-	ch   chan writeOp
-	done chan struct{}
+	st  store.Store
+	log *slog.Logger
 
-	mu     sync.RWMutex // held for reading while sending on ch
+	mu     sync.RWMutex  // held for reading while sending on ch
+	ch     chan writeOp  // replaced by resize
+	done   chan struct{} // closed once ch is closed and written
 	closed bool
 }
 
@@ -53,13 +53,44 @@ type writeOp struct {
 
 // queueSize is the one sizing rule of the daemon's queues: about one slot
 // per check, within [lo, hi]. Queues are sized when the daemon starts and
-// keep their size through reloads (a full one slows probing, loses
-// nothing).
+// again by every reload that changes the check count: a queue sized for
+// 100 checks slows probing of 10,000 (a full one loses nothing, but the
+// probe that finds it full waits).
 func queueSize(checks, lo, hi int) int { return min(max(checks, lo), hi) }
 
-// newResultWriter sizes its queue for about n results.
+// newResultWriter sizes its queue for about n results and starts writing.
 func newResultWriter(st store.Store, log *slog.Logger, n int) *resultWriter {
-	return &resultWriter{st: st, log: log, ch: make(chan writeOp, queueSize(n, minWriterBuffer, maxWriterBuffer)), done: make(chan struct{})}
+	w := &resultWriter{st: st, log: log}
+	w.start(n, nil)
+	return w
+}
+
+// start opens a queue for about n results, written once after is closed:
+// the queue it replaces is written first, so a check's results keep their
+// order. The caller holds mu, or w is not shared yet.
+func (w *resultWriter) start(n int, after <-chan struct{}) {
+	ch, done := make(chan writeOp, queueSize(n, minWriterBuffer, maxWriterBuffer)), make(chan struct{})
+	w.ch, w.done = ch, done
+	go func() {
+		if after != nil {
+			<-after
+		}
+		w.run(ch, done)
+	}()
+}
+
+// resize sizes the queue for about n results. It shrinks as well as
+// grows: a queue sized for checks a reload removed would hold up to
+// maxWriterBuffer slots for nothing. What is queued is written before
+// anything queued after, and nothing waits for it here.
+func (w *resultWriter) resize(n int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed || cap(w.ch) == queueSize(n, minWriterBuffer, maxWriterBuffer) {
+		return
+	}
+	close(w.ch)
+	w.start(n, w.done)
 }
 
 // put queues r; when the queue is full the caller writes it itself, which
@@ -98,9 +129,10 @@ func deleteResults(ctx context.Context, st store.Store, log *slog.Logger, keys [
 	}
 }
 
-// run writes batches until close, then writes what is left.
-func (w *resultWriter) run() {
-	defer close(w.done)
+// run writes batches from ch until it is closed, then writes what is left
+// and closes done.
+func (w *resultWriter) run(ch <-chan writeOp, done chan<- struct{}) {
+	defer close(done)
 	t := time.NewTicker(writerInterval)
 	defer t.Stop()
 	var batch []checks.Result // grows to the busiest second's results, up to writerBatch
@@ -112,7 +144,7 @@ func (w *resultWriter) run() {
 	}
 	for {
 		select {
-		case op, ok := <-w.ch:
+		case op, ok := <-ch:
 			if !ok {
 				flush()
 				return
@@ -140,13 +172,15 @@ func (w *resultWriter) write(ctx context.Context, rs []checks.Result) {
 	}
 }
 
-// close stops accepting results and waits until every queued one is written.
+// close stops accepting results and waits until every queued one is
+// written (the last queue is written after every one it replaced).
 func (w *resultWriter) close() {
 	w.mu.Lock()
 	if !w.closed {
 		w.closed = true
 		close(w.ch)
 	}
+	done := w.done
 	w.mu.Unlock()
-	<-w.done
+	<-done
 }
