@@ -295,6 +295,14 @@ func (d *Dispatcher) pass(ctx context.Context) (leased, sent int, err error) {
 	lctx, cancel := context.WithTimeout(ctx, leaseTimeout)
 	entries, err := d.outbox.Lease(lctx, d.opts.Owner, d.opts.Batch, d.opts.Lease)
 	cancel()
+	if damaged := (*store.DamagedError)(nil); errors.As(err, &damaged) {
+		// The store holds those back a lease; the others go out.
+		d.opts.Logger.Error("notify: stored outbox entries do not read, held back", "err", err)
+		for _, id := range damaged.Keys {
+			d.record("outbox", id, true, "stored entry does not read: "+damaged.Err.Error())
+		}
+		err = nil
+	}
 	if err != nil {
 		return 0, 0, err
 	}

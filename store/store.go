@@ -33,9 +33,16 @@ var ErrNoKey = errors.New("store: result has no env or check")
 // values do not: each of those is left out (RecentStatuses keeps the
 // statuses before the damage) rather than failing the read for every
 // check. The next result of such a check replaces its value.
+//
+// Outbox.Lease returns one too, with Outbox set, for entries whose stored
+// value does not read: they are not handed out, and each holds its group
+// back for a lease at a time (order within a group still holds), so the
+// other groups' entries are delivered and the damage is reported about
+// once a lease rather than on every poll.
 type DamagedError struct {
-	Keys []string // the checks, "ENV/CHECK", in the order read
-	Err  error    // why the first of them does not read
+	Keys   []string // the checks, "ENV/CHECK", or the outbox entry IDs, in the order read
+	Err    error    // why the first of them does not read
+	Outbox bool     // Keys are outbox entry IDs
 }
 
 func (e *DamagedError) Error() string {
@@ -44,6 +51,9 @@ func (e *DamagedError) Error() string {
 	if len(e.Keys) > shown {
 		keys += fmt.Sprintf(" and %d more", len(e.Keys)-shown)
 	}
+	if e.Outbox {
+		return fmt.Sprintf("store: %d stored outbox entr(ies) do not read (%s), held back with their groups a lease at a time: %v", len(e.Keys), keys, e.Err)
+	}
 	return fmt.Sprintf("store: the stored results of %d check(s) do not read (%s), left out until their next result replaces them: %v", len(e.Keys), keys, e.Err)
 }
 
@@ -51,12 +61,15 @@ func (e *DamagedError) Unwrap() error { return e.Err }
 
 // Damage collects the damaged values of one read; its Err is nil while
 // none was added.
-type Damage struct{ e *DamagedError }
+type Damage struct {
+	Outbox bool // the keys are outbox entry IDs (DamagedError.Outbox)
+	e      *DamagedError
+}
 
 // Add records that key's stored value does not read because of err.
 func (d *Damage) Add(key string, err error) {
 	if d.e == nil {
-		d.e = &DamagedError{Err: err}
+		d.e = &DamagedError{Err: err, Outbox: d.Outbox}
 	}
 	d.e.Keys = append(d.e.Keys, key)
 }
@@ -203,7 +216,9 @@ type Outbox interface {
 	// lease: at most the oldest undelivered entry of each group, so order
 	// holds within a group even while that entry waits for its NotBefore.
 	// An entry whose lease expires is handed out again, to anyone. Groups
-	// come out in the order they became due.
+	// come out in the order they became due. An entry whose stored value
+	// does not read is left out, with a *DamagedError (Outbox set) naming
+	// it returned along with the others.
 	Lease(ctx context.Context, owner string, n int, lease time.Duration) ([]OutboxEntry, error)
 	// Ack removes a delivered entry, or returns ErrLeaseLost.
 	Ack(ctx context.Context, id, owner string) error

@@ -180,6 +180,9 @@ func openOutbox(tx *bolt.Tx, create bool) (o outboxTx, ok bool, err error) {
 	return o, true, nil
 }
 
+// load returns id's record, or nil if it has none. A record that does not
+// decode, or names another entry, is an error naming id: handed out, it
+// would be acked under the ID it names and leave id's queue key behind.
 func (o outboxTx) load(id []byte) (*outboxRecord, error) {
 	raw := o.entries.Get(id)
 	if raw == nil {
@@ -187,7 +190,10 @@ func (o outboxTx) load(id []byte) (*outboxRecord, error) {
 	}
 	var rec outboxRecord
 	if err := json.Unmarshal(raw, &rec); err != nil {
-		return nil, fmt.Errorf("decode outbox entry %s: %w", id, err)
+		return nil, fmt.Errorf("decode outbox entry %q: %w", id, err)
+	}
+	if rec.Entry.ID != string(id) {
+		return nil, fmt.Errorf("decode outbox entry %q: the record is of entry %q", id, rec.Entry.ID)
 	}
 	return &rec, nil
 }
@@ -200,14 +206,32 @@ func (o outboxTx) save(rec *outboxRecord) error {
 	return o.entries.Put([]byte(rec.Entry.ID), raw)
 }
 
-// head returns the id of group's oldest entry, or nil.
-func (o outboxTx) head(group string) []byte {
+// head returns group's oldest entry and its ID, or nil if the group has
+// none. A queue key whose entry is gone is dropped: it has nothing left to
+// deliver and would hold the group's others back. A head that does not
+// read (load), or is not stored as the one queued there, is an error,
+// with its ID.
+func (o outboxTx) head(group string) (*outboxRecord, []byte, error) {
 	prefix := groupKey(group)
-	k, id := o.queue.Cursor().Seek(prefix)
-	if k == nil || !bytes.HasPrefix(k, prefix) {
-		return nil
+	c := o.queue.Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Seek(prefix) {
+		id := bytes.Clone(v)
+		rec, err := o.load(id)
+		if err != nil {
+			return nil, id, err
+		}
+		if rec == nil {
+			if err := c.Delete(); err != nil {
+				return nil, id, err
+			}
+			continue
+		}
+		if rec.Entry.Group != group || !bytes.Equal(k, queueKey(group, rec.Seq)) {
+			return nil, id, fmt.Errorf("decode outbox entry %q: stored as #%d of group %q, queued in group %q", id, rec.Seq, rec.Entry.Group, group)
+		}
+		return rec, id, nil
 	}
-	return bytes.Clone(id)
+	return nil, nil, nil
 }
 
 // setReady moves group to t in the ready index.
@@ -308,10 +332,10 @@ func (s *Store) Lease(ctx context.Context, owner string, n int, lease time.Durat
 		return nil, nil
 	}
 	out, err := s.lease(owner, n, lease)
-	if err != nil {
+	if damaged := (*store.DamagedError)(nil); err != nil && !errors.As(err, &damaged) {
 		return nil, fmt.Errorf("boltstore: lease outbox entries: %w", err)
 	}
-	return out, nil
+	return out, err
 }
 
 func (s *Store) lease(owner string, n int, lease time.Duration) ([]store.OutboxEntry, error) {
@@ -339,14 +363,23 @@ func (s *Store) lease(owner string, n int, lease time.Duration) ([]store.OutboxE
 	}
 	until := now.Add(lease)
 	out := make([]store.OutboxEntry, 0, len(due))
+	damage := store.Damage{Outbox: true}
 	for _, group := range due {
-		id := o.head(group)
-		rec, err := o.load(id)
+		rec, id, err := o.head(group)
 		if err != nil {
-			return nil, err
+			// Held back as if leased to no one, so the damage is reported
+			// once a lease instead of taking a place in every batch.
+			damage.Add(string(id), err)
+			if err := o.setReady(group, until); err != nil {
+				return nil, err
+			}
+			continue
 		}
 		if rec == nil {
-			return nil, fmt.Errorf("group %q: head %q has no entry (damaged file?)", group, id)
+			if err := o.clearReady(group); err != nil {
+				return nil, err
+			}
+			continue
 		}
 		rec.Owner, rec.Until = owner, until
 		if err := o.save(rec); err != nil {
@@ -360,7 +393,7 @@ func (s *Store) lease(owner string, n int, lease time.Duration) ([]store.OutboxE
 	if err := tx.Commit(); err != nil {
 		return nil, err
 	}
-	return out, nil
+	return out, damage.Err()
 }
 
 // Ack removes id if owner still holds it and readies its group's next.
@@ -390,18 +423,16 @@ func (s *Store) Ack(ctx context.Context, id, owner string) error {
 		if err := o.queue.Delete(queueKey(group, rec.Seq)); err != nil {
 			return err
 		}
-		next := o.head(group)
-		if next == nil {
+		next, _, err := o.head(group)
+		switch {
+		case err != nil:
+			// The next entry does not read: Lease reports it. Failing the
+			// Ack would send the delivered message again after its lease.
+			return o.setReady(group, s.clock())
+		case next == nil:
 			return o.clearReady(group)
 		}
-		headRec, err := o.load(next)
-		if err != nil {
-			return err
-		}
-		if headRec == nil {
-			return fmt.Errorf("group %q: head %q has no entry (damaged file?)", group, next)
-		}
-		return o.setReady(group, dueAt(headRec.Entry, s.clock()))
+		return o.setReady(group, dueAt(next.Entry, s.clock()))
 	})
 	if err != nil {
 		return fmt.Errorf("boltstore: ack outbox entry %s: %w", id, err)

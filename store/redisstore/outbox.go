@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 	"unicode/utf8"
 
@@ -78,11 +79,25 @@ func formatNotBefore(t time.Time) string {
 	return t.Format(time.RFC3339Nano)
 }
 
-// nowMS is a script prologue: the server's time in Unix ms.
-const nowMS = `
+// nowMS is a script prologue: the server's time in Unix ms, and record,
+// which decodes a stored record or returns nil for one that does not read
+// (not JSON, or a field a script uses missing or of another type, or a
+// time no score can hold): one damaged record must not fail every
+// script that meets it.
+var nowMS = `
 local function nowms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function ms(v)
+  return type(v) == 'number' and v >= 0 and v <= ` + strconv.FormatInt(maxMS, 10) + `
+end
+local function record(raw)
+  local ok, r = pcall(cjson.decode, raw)
+  if ok and type(r) == 'table' and type(r.e) == 'string' and type(r.g) == 'string' and
+     type(r.o) == 'string' and type(r.n) == 'string' and ms(r.a) and ms(r.nb) and ms(r.u) then
+    return r
+  end
 end
 `
 
@@ -103,9 +118,11 @@ return 1
 `)
 
 // KEYS: entries, ready. ARGV: group list key prefix, owner, n, lease ms.
-// Returns the leased records. The checks on the head repeat what the
-// ready score already says, so a set damaged by hand heals instead of
-// double-leasing.
+// Returns each leased head's ID and record, or its ID and "" for a head
+// whose record does not read (or is another group's): that group is held
+// back a lease, as if leased to no one. The checks on the head repeat
+// what the ready score already says, so a set damaged by hand heals
+// instead of double-leasing.
 var leaseScript = redis.NewScript(nowMS + `
 local now = nowms()
 local expiry = now + tonumber(ARGV[4])
@@ -122,17 +139,26 @@ for _, g in ipairs(groups) do
       redis.call('LPOP', list)
       redis.call('ZADD', KEYS[2], now, g)
     else
-      local r = cjson.decode(raw)
-      if r.o ~= '' and r.u > now then
+      local r = record(raw)
+      if not r or r.g ~= g then
+        redis.call('ZADD', KEYS[2], expiry, g)
+        out[#out + 1] = id
+        out[#out + 1] = ''
+      elseif r.o ~= '' and r.u > now then
         redis.call('ZADD', KEYS[2], r.u, g)
       elseif r.nb > now then
         redis.call('ZADD', KEYS[2], r.nb, g)
       else
         r.o = ARGV[2]
         r.u = expiry
-        local enc = cjson.encode(r)
-        redis.call('HSET', KEYS[1], id, enc)
+        local ok, enc = pcall(cjson.encode, r)
+        if ok then
+          redis.call('HSET', KEYS[1], id, enc)
+        else
+          enc = ''
+        end
         redis.call('ZADD', KEYS[2], expiry, g)
+        out[#out + 1] = id
         out[#out + 1] = enc
       end
     end
@@ -147,8 +173,8 @@ return out
 var ackScript = redis.NewScript(nowMS + `
 local raw = redis.call('HGET', KEYS[1], ARGV[2])
 if not raw then return 0 end
-local r = cjson.decode(raw)
-if ARGV[3] == '' or r.o ~= ARGV[3] then return -1 end
+local r = record(raw)
+if not r or ARGV[3] == '' or r.o ~= ARGV[3] then return -1 end
 local list = ARGV[1] .. r.g
 redis.call('LREM', list, 1, ARGV[2])
 redis.call('HDEL', KEYS[1], ARGV[2])
@@ -162,7 +188,10 @@ if not nextid then
 end
 local due = nowms()
 local nextraw = redis.call('HGET', KEYS[1], nextid)
-if nextraw then due = math.max(due, cjson.decode(nextraw).nb) end
+-- A next record that does not read is due now, for Lease to report:
+-- failing this Ack would send the delivered message again.
+local nr = nextraw and record(nextraw)
+if nr then due = math.max(due, nr.nb) end
 redis.call('ZADD', KEYS[2], due, r.g)
 return 1
 `)
@@ -172,8 +201,8 @@ return 1
 var deferScript = redis.NewScript(nowMS + `
 local raw = redis.call('HGET', KEYS[1], ARGV[1])
 if not raw then return 0 end
-local r = cjson.decode(raw)
-if ARGV[2] == '' or r.o ~= ARGV[2] then return -1 end
+local r = record(raw)
+if not r or ARGV[2] == '' or r.o ~= ARGV[2] then return -1 end
 r.a = r.a + 1
 r.nb = 0
 if tonumber(ARGV[3]) > 0 then r.nb = nowms() + tonumber(ARGV[3]) end
@@ -243,34 +272,46 @@ func (s *Store) Lease(ctx context.Context, owner string, n int, lease time.Durat
 	if err != nil {
 		return nil, fmt.Errorf("redisstore: lease outbox entries: %w", err)
 	}
-	out := make([]store.OutboxEntry, 0, len(raw))
-	for _, r := range raw {
-		e, err := decodeOutboxRecord(r)
+	out := make([]store.OutboxEntry, 0, len(raw)/2)
+	damage := store.Damage{Outbox: true}
+	for i := 0; i+1 < len(raw); i += 2 {
+		// One that does not read here is leased all the same: it comes
+		// back after the lease and is reported again, once a lease.
+		e, err := decodeOutboxRecord(raw[i], raw[i+1])
 		if err != nil {
-			// Leased but undecodable: it comes back after the lease and
-			// fails again, so say which one.
-			return nil, fmt.Errorf("redisstore: lease outbox entries: %w", err)
+			damage.Add(raw[i], err)
+			continue
 		}
 		out = append(out, e)
 	}
-	return out, nil
+	return out, damage.Err()
 }
 
-func decodeOutboxRecord(raw string) (store.OutboxEntry, error) {
+// decodeOutboxRecord decodes the record of entry id as a script returns
+// it; "" is one the script could not read. An entry that is not id, or
+// not of the group the record is queued in, is damage too: it would be
+// acked under another ID, or from another group's list.
+func decodeOutboxRecord(id, raw string) (store.OutboxEntry, error) {
 	var rec outboxRecord
 	var e store.OutboxEntry
+	if raw == "" {
+		return e, fmt.Errorf("decode outbox entry %q: the record is not one a script reads", id)
+	}
 	if err := json.Unmarshal([]byte(raw), &rec); err != nil {
-		return e, fmt.Errorf("decode outbox record: %w", err)
+		return e, fmt.Errorf("decode outbox entry %q: %w", id, err)
 	}
 	if err := json.Unmarshal([]byte(rec.Entry), &e); err != nil {
-		return e, fmt.Errorf("decode outbox entry of group %q: %w", rec.Group, err)
+		return e, fmt.Errorf("decode outbox entry %q: %w", id, err)
+	}
+	if e.ID != id || e.Group != rec.Group {
+		return e, fmt.Errorf("decode outbox entry %q: the record is of entry %q in group %q, queued in group %q", id, e.ID, e.Group, rec.Group)
 	}
 	e.Attempts = rec.Attempts
 	e.NotBefore = time.Time{}
 	if rec.NotBefore != "" {
 		t, err := time.Parse(time.RFC3339Nano, rec.NotBefore)
 		if err != nil {
-			return e, fmt.Errorf("decode outbox entry %s: not_before: %w", e.ID, err)
+			return e, fmt.Errorf("decode outbox entry %q: not_before: %w", id, err)
 		}
 		e.NotBefore = t
 	}
