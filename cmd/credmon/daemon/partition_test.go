@@ -70,8 +70,7 @@ func TestAlertsExactlyOnceThroughAPartitionOfOneReplica(t *testing.T) {
 	waitUntil("every replica ready", 30*time.Second, func() bool {
 		return readyz("replica-a") == http.StatusOK && readyz("replica-b") == http.StatusOK && readyz("replica-c") == http.StatusOK
 	})
-	hb := time.Now()
-	waitUntil("two heartbeats", 30*time.Second, func() bool { return time.Since(hb) > 11*time.Second })
+	waitUntil("every replica heard the others", 30*time.Second, heardEachOther(replicas))
 	// replica-a's share: the checks it ran over a few ticks once the
 	// heartbeats settled.
 	counts := func(id string) map[string]int {

@@ -163,8 +163,7 @@ func alertsThroughFailover(t *testing.T, trigger, recover sentinelStep) {
 	})
 
 	// Let heartbeats cover both replicas (membership at the switch).
-	hb := time.Now()
-	waitUntil("two heartbeats", 30*time.Second, func() bool { return time.Since(hb) > 11*time.Second })
+	waitUntil("every replica heard the others", 30*time.Second, heardEachOther(replicas))
 
 	// The switch, in the middle of transitions.
 	master, err := sg.Master(ctx)
