@@ -258,11 +258,11 @@ func New(ctx context.Context, opts Options) (*Daemon, error) {
 // swaps it in; what the previous generation had and this one lacks is
 // forgotten. On error nothing changes.
 func (d *Daemon) apply(cfg *config.Config) error {
-	g, err := d.build(cfg)
+	g, jobs, err := d.build(cfg)
 	if err != nil {
 		return err
 	}
-	if err := d.sched.Set(g.jobs); err != nil {
+	if err := d.sched.Set(jobs); err != nil {
 		return err
 	}
 	d.silences.SetWindows(MaintenanceWindows(cfg))

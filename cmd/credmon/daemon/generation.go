@@ -11,8 +11,9 @@ import (
 	"github.com/credmon/credmon/checks/schedule"
 )
 
-// generation is everything one configuration builds: its checks, its
-// credentials and the scheduler's jobs. A reload builds a new generation
+// generation is everything one configuration builds that runs with it:
+// its checks and its credentials (the scheduler's jobs, built with it,
+// are the scheduler's once handed over). A reload builds a new generation
 // beside the running one and swaps it in whole; whatever the old one had
 // and the new one lacks — a check, a credential — is then forgotten
 // everywhere it left state (see Daemon.forget).
@@ -22,7 +23,6 @@ type generation struct {
 	checks map[string]*checks.Check // by subject key, ENV/CHECK
 	// creds holds every configured credential by ENV/NAME.
 	creds map[string]credentialRef
-	jobs  []schedule.Job
 }
 
 // credentialRef names one configured credential.
@@ -38,31 +38,32 @@ func (c credentialRef) subjects() []checks.Subject {
 	}
 }
 
-// build makes the generation of cfg. Nothing runs until the daemon swaps
-// it in.
-func (d *Daemon) build(cfg *config.Config) (*generation, error) {
+// build makes the generation of cfg and the scheduler's jobs for it.
+// Nothing runs until the daemon swaps it in.
+func (d *Daemon) build(cfg *config.Config) (*generation, []schedule.Job, error) {
 	built, err := checks.Build(cfg, d.deps)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	g := &generation{cfg: cfg, built: built, checks: make(map[string]*checks.Check, len(built)), creds: map[string]credentialRef{}}
+	jobs := make([]schedule.Job, 0, len(built))
 	for _, c := range built {
 		g.checks[c.Key()] = c
 		timeout := c.Cfg.Timeout.D() + time.Second // the probe enforces its own timeout first
-		g.jobs = append(g.jobs, schedule.Job{ID: c.Key(), Labels: schedule.Labels{Env: c.Env, Check: c.Name}, Spec: c.Cfg.Schedule, Timeout: timeout, Run: d.runner(c.Key(), timeout)})
+		jobs = append(jobs, schedule.Job{ID: c.Key(), Labels: schedule.Labels{Env: c.Env, Check: c.Name}, Spec: c.Cfg.Schedule, Timeout: timeout, Run: d.runner(c.Key(), timeout)})
 	}
 	for envName, env := range cfg.Environments {
 		for name := range env.Credentials {
 			ref := credentialRef{envName, name}
 			g.creds[ref.key()] = ref
-			g.jobs = append(g.jobs, schedule.Job{ID: credentialJobID(envName, name), Labels: credentialJobLabels(envName, name), Spec: d.credentialSchedule(), Timeout: time.Minute, Run: d.credentialRunner(envName, name)})
+			jobs = append(jobs, schedule.Job{ID: credentialJobID(envName, name), Labels: credentialJobLabels(envName, name), Spec: d.credentialSchedule(), Timeout: time.Minute, Run: d.credentialRunner(envName, name)})
 		}
 	}
 	if len(cfg.Clock.NTPServers) > 0 {
 		checker := clock.New(cfg.Clock.NTPServers, cfg.Clock.MaxOffset.D(), clock.Options{})
-		g.jobs = append(g.jobs, schedule.Job{ID: clockJobID, Labels: schedule.Labels{Check: checks.ClockName}, Spec: cfg.Clock.Schedule, Timeout: 30 * time.Second, Run: d.clockRunner(checker)})
+		jobs = append(jobs, schedule.Job{ID: clockJobID, Labels: schedule.Labels{Check: checks.ClockName}, Spec: cfg.Clock.Schedule, Timeout: 30 * time.Second, Run: d.clockRunner(checker)})
 	}
-	return g, nil
+	return g, jobs, nil
 }
 
 // knows reports whether s is a subject of this generation: a configured
