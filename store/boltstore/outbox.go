@@ -363,7 +363,7 @@ func (s *Store) lease(owner string, n int, lease time.Duration) ([]store.OutboxE
 	}
 	until := now.Add(lease)
 	out := make([]store.OutboxEntry, 0, len(due))
-	damage := store.Damage{Outbox: true}
+	damage := store.Damage{What: store.StoredOutbox}
 	for _, group := range due {
 		rec, id, err := o.head(group)
 		if err != nil {
