@@ -12,9 +12,12 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/credmon/credmon/checks"
+	"github.com/credmon/credmon/notify"
 	"github.com/credmon/credmon/store"
 	"github.com/credmon/credmon/store/boltstore"
 	"github.com/credmon/credmon/store/memstore"
+	"github.com/credmon/credmon/store/redisstore"
+	"github.com/credmon/credmon/store/storetest"
 )
 
 // TestBuildSnapshotReadsTheStore: what two replicas wrote to one store is
@@ -136,5 +139,40 @@ func TestSnapshotWithADamagedHistory(t *testing.T) {
 	page := renderQuery(t, s, "")
 	if !strings.Contains(page, "Some stored state does not read.") || !strings.Contains(page, "prod/billing") {
 		t.Errorf("the page does not show the problem %q", s.Problems[0])
+	}
+}
+
+// TestSnapshotWithDamagedStoredState: stored state other than results that
+// does not read, planted in a real Redis: an incident record. The
+// snapshot shows what reads beside it, and names it as a problem while the
+// replica stays ready; it showed no incident at all before.
+func TestSnapshotWithDamagedStoredState(t *testing.T) {
+	ctx := context.Background()
+	client, prefix := storetest.Redis(t)
+	st := redisstore.New(client, prefix)
+	now := time.Now()
+	in := notify.NewIncidents(st, notify.IncidentOptions{FailureThreshold: 1})
+	for _, name := range []string{"api", "db"} {
+		r := checks.Result{Env: "prod", Check: name, Started: now}
+		r.SetCause(checks.CauseRevoked, "", "")
+		if _, err := in.Observe(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := client.Set(ctx, prefix+"kv:incident:prod/db", `{"open":`, 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+
+	s := BuildSnapshot(ctx, st, View{Instance: "replica-a"})
+	if !s.Ready {
+		t.Errorf("not ready: %v; damaged stored state should not make the replica unready", s.NotReady)
+	}
+	if len(s.Incidents) != 1 || s.Incidents[0].Subject != "api" {
+		t.Errorf("incidents = %+v; want api's, which reads", s.Incidents)
+	}
+	for _, want := range []string{"incident:prod/db"} {
+		if !slices.ContainsFunc(s.Problems, func(p string) bool { return strings.Contains(p, want) }) {
+			t.Errorf("problems = %q; none names %s", s.Problems, want)
+		}
 	}
 }
