@@ -203,7 +203,10 @@ func BuildSnapshot(ctx context.Context, st SnapshotStore, v View) *Snapshot {
 	}
 	// A store that does not answer is reported above already.
 	s.Silences, _ = notify.NewSilences(st, v.Windows, nil).Active(ctx, s.Generated)
-	live, _ := st.Instances(ctx)
+	live, err := st.Instances(ctx)
+	if errors.As(err, &damaged) {
+		s.Problems = append(s.Problems, damaged.Error())
+	}
 	if v.Self != nil {
 		self := *v.Self
 		self.LastSeen = s.Generated

@@ -143,9 +143,10 @@ func TestSnapshotWithADamagedHistory(t *testing.T) {
 }
 
 // TestSnapshotWithDamagedStoredState: stored state other than results that
-// does not read, planted in a real Redis: an incident record. The
-// snapshot shows what reads beside it, and names it as a problem while the
-// replica stays ready; it showed no incident at all before.
+// does not read, planted in a real Redis: an incident record and a
+// replica's heartbeat. The snapshot shows what reads beside each, and
+// names each as a problem while the replica stays ready; it showed no
+// incident and no other replica at all before.
 func TestSnapshotWithDamagedStoredState(t *testing.T) {
 	ctx := context.Background()
 	client, prefix := storetest.Redis(t)
@@ -162,6 +163,14 @@ func TestSnapshotWithDamagedStoredState(t *testing.T) {
 	if err := client.Set(ctx, prefix+"kv:incident:prod/db", `{"open":`, 0).Err(); err != nil {
 		t.Fatal(err)
 	}
+	for _, id := range []string{"replica-b", "replica-c"} {
+		if err := st.Heartbeat(ctx, store.Instance{ID: id, Started: now}, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := client.HSet(ctx, prefix+"instances:{replicas}:data", "replica-c", `{"id":7}`).Err(); err != nil {
+		t.Fatal(err)
+	}
 
 	s := BuildSnapshot(ctx, st, View{Instance: "replica-a"})
 	if !s.Ready {
@@ -170,7 +179,10 @@ func TestSnapshotWithDamagedStoredState(t *testing.T) {
 	if len(s.Incidents) != 1 || s.Incidents[0].Subject != "api" {
 		t.Errorf("incidents = %+v; want api's, which reads", s.Incidents)
 	}
-	for _, want := range []string{"incident:prod/db"} {
+	if len(s.Instances) != 1 || s.Instances[0].ID != "replica-b" {
+		t.Errorf("instances = %+v; want replica-b's, which reads", s.Instances)
+	}
+	for _, want := range []string{"incident:prod/db", "replica-c"} {
 		if !slices.ContainsFunc(s.Problems, func(p string) bool { return strings.Contains(p, want) }) {
 			t.Errorf("problems = %q; none names %s", s.Problems, want)
 		}
