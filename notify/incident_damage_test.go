@@ -102,26 +102,34 @@ func TestDamagedIncidentBolt(t *testing.T) {
 	}
 	t.Cleanup(func() { st.Close() })
 	damageIncidents(t, st, func(t *testing.T, key string, raw []byte) store.KV {
-		if err := st.Close(); err != nil {
-			t.Fatal(err)
-		}
-		db, err := bolt.Open(path, 0o600, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		// As boltstore seals a value: an expiry (0, none), then the value.
-		sealed := binary.BigEndian.AppendUint64(nil, 0)
-		err = db.Update(func(tx *bolt.Tx) error {
-			return tx.Bucket([]byte("kv")).Put([]byte(key), append(sealed, raw...))
-		})
-		if err := errors.Join(err, db.Close()); err != nil {
-			t.Fatal(err)
-		}
-		if st, err = boltstore.Open(path); err != nil {
-			t.Fatal(err)
-		}
+		st = plantBoltKV(t, st, path, key, raw)
 		return st
 	})
+}
+
+// plantBoltKV closes st, stores raw as KV key key in its bolt file through
+// bbolt, and returns the store opened again.
+func plantBoltKV(t *testing.T, st *boltstore.Store, path, key string, raw []byte) *boltstore.Store {
+	t.Helper()
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As boltstore seals a value: an expiry (0, none), then the value.
+	sealed := binary.BigEndian.AppendUint64(nil, 0)
+	err = db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket([]byte("kv")).Put([]byte(key), append(sealed, raw...))
+	})
+	if err := errors.Join(err, db.Close()); err != nil {
+		t.Fatal(err)
+	}
+	if st, err = boltstore.Open(path); err != nil {
+		t.Fatal(err)
+	}
+	return st
 }
 
 func TestDamagedIncidentRedis(t *testing.T) {

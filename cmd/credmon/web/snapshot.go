@@ -202,7 +202,10 @@ func BuildSnapshot(ctx context.Context, st SnapshotStore, v View) *Snapshot {
 		s.Incidents = append(s.Incidents, Incident{Key: in.Key, Env: in.Env, Subject: in.Subject, Cause: in.Cause, Status: in.Status, Since: in.Since, LastNotified: in.LastNotified})
 	}
 	// A store that does not answer is reported above already.
-	s.Silences, _ = notify.NewSilences(st, v.Windows, nil).Active(ctx, s.Generated)
+	s.Silences, err = notify.NewSilences(st, v.Windows, nil).Active(ctx, s.Generated)
+	if errors.As(err, &damaged) {
+		s.Problems = append(s.Problems, damaged.Error())
+	}
 	live, err := st.Instances(ctx)
 	if errors.As(err, &damaged) {
 		s.Problems = append(s.Problems, damaged.Error())

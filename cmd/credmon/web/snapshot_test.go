@@ -143,10 +143,11 @@ func TestSnapshotWithADamagedHistory(t *testing.T) {
 }
 
 // TestSnapshotWithDamagedStoredState: stored state other than results that
-// does not read, planted in a real Redis: an incident record and a
-// replica's heartbeat. The snapshot shows what reads beside each, and
-// names each as a problem while the replica stays ready; it showed no
-// incident and no other replica at all before.
+// does not read, planted in a real Redis: an incident record, a
+// replica's heartbeat and a silence. The snapshot shows what reads beside
+// each, and names each as a problem while the replica stays ready; it
+// showed no incident and no other replica at all before, and said nothing
+// of the silence.
 func TestSnapshotWithDamagedStoredState(t *testing.T) {
 	ctx := context.Background()
 	client, prefix := storetest.Redis(t)
@@ -171,6 +172,13 @@ func TestSnapshotWithDamagedStoredState(t *testing.T) {
 	if err := client.HSet(ctx, prefix+"instances:{replicas}:data", "replica-c", `{"id":7}`).Err(); err != nil {
 		t.Fatal(err)
 	}
+	silence, err := notify.NewSilences(st, nil, nil).Add(ctx, notify.SilenceMatch{Env: "prod"}, time.Hour, "deploy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := client.Set(ctx, prefix+"kv:silence:0badc0de", `{"end":"in an hour"}`, 0).Err(); err != nil {
+		t.Fatal(err)
+	}
 
 	s := BuildSnapshot(ctx, st, View{Instance: "replica-a"})
 	if !s.Ready {
@@ -182,7 +190,10 @@ func TestSnapshotWithDamagedStoredState(t *testing.T) {
 	if len(s.Instances) != 1 || s.Instances[0].ID != "replica-b" {
 		t.Errorf("instances = %+v; want replica-b's, which reads", s.Instances)
 	}
-	for _, want := range []string{"incident:prod/db", "replica-c"} {
+	if len(s.Silences) != 1 || s.Silences[0].ID != silence.ID {
+		t.Errorf("silences = %+v; want %s, which reads", s.Silences, silence.ID)
+	}
+	for _, want := range []string{"incident:prod/db", "replica-c", "silence:0badc0de"} {
 		if !slices.ContainsFunc(s.Problems, func(p string) bool { return strings.Contains(p, want) }) {
 			t.Errorf("problems = %q; none names %s", s.Problems, want)
 		}
