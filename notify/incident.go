@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -126,18 +127,21 @@ func (in *Incidents) observe(ctx context.Context, key string, r checks.Result) (
 		case err != nil:
 			return nil, fmt.Errorf("notify: read incident %s: %w", key, err)
 		}
-		var rec record
-		if old != nil {
-			if err := json.Unmarshal(old, &rec); err != nil {
-				return nil, fmt.Errorf("notify: decode incident %s: %w", key, err)
-			}
+		// A record that does not read would fail every result of the
+		// subject for good, as nothing else replaces it: start afresh
+		// over it instead, and say its state was lost.
+		var damage store.Damage
+		rec, err := decodeRecord(old)
+		if err != nil {
+			damage = store.Damage{What: store.StoredIncidents}
+			damage.Add(key, err)
 		}
 		quiet := rec.Open == nil && rec.Failures == 0
 		msgs, applied := rec.step(r, in.opts.Now(), in.opts, in.opts.Owner)
 		if !applied {
 			return nil, nil
 		}
-		if quiet && rec.Open == nil && rec.Failures == 0 && len(msgs) == 0 {
+		if quiet && rec.Open == nil && rec.Failures == 0 && len(msgs) == 0 && damage.Err() == nil {
 			// An ok result for a subject with nothing open and nothing
 			// failing changes nothing worth a write: at thousands of probes
 			// a second, skipping it saves a store write (an fsync with bolt,
@@ -157,7 +161,7 @@ func (in *Incidents) observe(ctx context.Context, key string, r checks.Result) (
 			return nil, fmt.Errorf("notify: write incident %s: %w", key, err)
 		}
 		if swapped {
-			return msgs, nil
+			return msgs, damage.Err()
 		}
 		// Another replica changed the record first: recompute from its
 		// version, dropping the messages this attempt would have sent.
@@ -180,16 +184,21 @@ func (in *Incidents) Forget(ctx context.Context, subject checks.Subject) ([]Mess
 		case err != nil:
 			return nil, fmt.Errorf("notify: read incident %s: %w", key, err)
 		}
-		var rec record
-		if err := json.Unmarshal(old, &rec); err != nil {
-			return nil, fmt.Errorf("notify: decode incident %s: %w", key, err)
-		}
+		// A record that does not read is deleted all the same: the
+		// subject is gone, and a resolution of what it held cannot be
+		// told, so the damage is returned instead.
+		rec, decodeErr := decodeRecord(old)
 		swapped, err := in.kv.CompareAndSwap(ctx, key, old, nil, 0)
 		if err != nil {
 			return nil, fmt.Errorf("notify: delete incident %s: %w", key, err)
 		}
 		if !swapped {
 			continue
+		}
+		if decodeErr != nil {
+			damage := store.Damage{What: store.StoredIncidents}
+			damage.Add(key, decodeErr)
+			return nil, damage.Err()
 		}
 		if rec.Open == nil || !*in.opts.SendResolved {
 			return nil, nil
@@ -199,17 +208,21 @@ func (in *Incidents) Forget(ctx context.Context, subject checks.Subject) ([]Mess
 	return nil, fmt.Errorf("notify: incident %s: still contended after %d attempts", key, maxCASAttempts)
 }
 
-// Open lists the open incidents, ordered by key.
+// Open lists the open incidents, ordered by key. Records that do not read
+// are left out, with a *store.DamagedError (StoredIncidents) naming them
+// returned along with the others.
 func (in *Incidents) Open(ctx context.Context) ([]IncidentState, error) {
 	vals, err := in.kv.Scan(ctx, kvPrefix)
 	if err != nil {
 		return nil, fmt.Errorf("notify: list incidents: %w", err)
 	}
 	var out []IncidentState
-	for key, val := range vals {
-		var rec record
-		if err := json.Unmarshal(val, &rec); err != nil {
-			return nil, fmt.Errorf("notify: decode incident %s: %w", key, err)
+	damage := store.Damage{What: store.StoredIncidents}
+	for _, key := range slices.Sorted(maps.Keys(vals)) {
+		rec, err := decodeRecord(vals[key])
+		if err != nil {
+			damage.Add(key, err)
+			continue
 		}
 		if rec.Open != nil {
 			s := *rec.Open
@@ -218,5 +231,19 @@ func (in *Incidents) Open(ctx context.Context) ([]IncidentState, error) {
 		}
 	}
 	slices.SortFunc(out, func(a, b IncidentState) int { return strings.Compare(a.Key, b.Key) })
-	return out, nil
+	return out, damage.Err()
+}
+
+// decodeRecord reads a stored incident record; nil (none stored) is a
+// subject with no state yet.
+func decodeRecord(val []byte) (record, error) {
+	var rec record
+	if val == nil {
+		return rec, nil
+	}
+	err := json.Unmarshal(val, &rec)
+	if err != nil {
+		return record{}, err
+	}
+	return rec, nil
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -205,6 +206,9 @@ func (s *Silences) Expire(ctx context.Context, id string) (Silence, error) {
 }
 
 // Runtime lists the stored runtime silences, ended ones included, by start.
+// Silences that do not read are left out, with a *store.DamagedError
+// (StoredSilences) naming them returned along with the others: a silence
+// not applied is a notification that goes out, which someone should hear of.
 func (s *Silences) Runtime(ctx context.Context) ([]Silence, error) {
 	if s.kv == nil {
 		return nil, nil
@@ -214,11 +218,14 @@ func (s *Silences) Runtime(ctx context.Context) ([]Silence, error) {
 		return nil, fmt.Errorf("read silences: %w", err)
 	}
 	out := make([]Silence, 0, len(kvs))
-	for _, val := range kvs {
+	damage := store.Damage{What: store.StoredSilences}
+	for _, key := range slices.Sorted(maps.Keys(kvs)) {
 		var sl Silence
-		if json.Unmarshal(val, &sl) == nil {
-			out = append(out, sl)
+		if err := json.Unmarshal(kvs[key], &sl); err != nil {
+			damage.Add(key, err)
+			continue
 		}
+		out = append(out, sl)
 	}
 	slices.SortFunc(out, func(a, b Silence) int {
 		if c := a.Start.Compare(b.Start); c != 0 {
@@ -226,7 +233,7 @@ func (s *Silences) Runtime(ctx context.Context) ([]Silence, error) {
 		}
 		return strings.Compare(a.ID, b.ID)
 	})
-	return out, nil
+	return out, damage.Err()
 }
 
 // Active lists the silences and window occurrences active at now: runtime
@@ -282,7 +289,9 @@ func (s *Silences) recent(ctx context.Context, now time.Time) (rt []Silence, win
 	defer s.mu.Unlock()
 	if s.readAt.IsZero() || now.Sub(s.readAt) >= silenceCacheTTL || now.Before(s.readAt) {
 		rt, err := s.Runtime(ctx)
-		if err == nil {
+		// The silences that read hold their messages even beside some
+		// that do not; Active reports those to the page.
+		if damaged := (*store.DamagedError)(nil); err == nil || errors.As(err, &damaged) {
 			s.cached, s.read = rt, true
 		}
 		s.lastErr = err

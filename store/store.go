@@ -34,16 +34,33 @@ var ErrNoKey = errors.New("store: result has no env or check")
 // statuses before the damage) rather than failing the read for every
 // check. The next result of such a check replaces its value.
 //
-// Outbox.Lease returns one too, with Outbox set, for entries whose stored
-// value does not read: they are not handed out, and each holds its group
-// back for a lease at a time (order within a group still holds), so the
-// other groups' entries are delivered and the damage is reported about
+// Outbox.Lease returns one too, What StoredOutbox, for entries whose
+// stored value does not read: they are not handed out, and each holds its
+// group back for a lease at a time (order within a group still holds), so
+// the other groups' entries are delivered and the damage is reported about
 // once a lease rather than on every poll.
+//
+// Instances returns one, What StoredHeartbeats, for heartbeats that do not
+// read, and the incident engine and the silences (package notify) for
+// their KV records: always with what did read, so one damaged value costs
+// only itself. What says which; one type, so a caller that shows damage
+// (the status page's problems) needs one errors.As for all of them.
 type DamagedError struct {
-	Keys   []string // the checks, "ENV/CHECK", or the outbox entry IDs, in the order read
-	Err    error    // why the first of them does not read
-	Outbox bool     // Keys are outbox entry IDs
+	Keys []string // what does not read, in the order read: see Stored
+	Err  error    // why the first of them does not read
+	What Stored   // what Keys name
 }
+
+// Stored is what a DamagedError's keys are.
+type Stored uint8
+
+const (
+	StoredResults    Stored = iota // checks' results, "ENV/CHECK"
+	StoredOutbox                   // outbox entry IDs
+	StoredHeartbeats               // replica IDs
+	StoredIncidents                // incident records, by KV key
+	StoredSilences                 // runtime silences, by KV key
+)
 
 func (e *DamagedError) Error() string {
 	const shown = 3
@@ -51,10 +68,18 @@ func (e *DamagedError) Error() string {
 	if len(e.Keys) > shown {
 		keys += fmt.Sprintf(" and %d more", len(e.Keys)-shown)
 	}
-	if e.Outbox {
-		return fmt.Sprintf("store: %d stored outbox entr(ies) do not read (%s), held back with their groups a lease at a time: %v", len(e.Keys), keys, e.Err)
+	n := len(e.Keys)
+	switch e.What {
+	case StoredOutbox:
+		return fmt.Sprintf("store: %d stored outbox entr(ies) do not read (%s), held back with their groups a lease at a time: %v", n, keys, e.Err)
+	case StoredHeartbeats:
+		return fmt.Sprintf("store: the stored heartbeats of %d replica(s) do not read (%s), left out until their next heartbeat: %v", n, keys, e.Err)
+	case StoredIncidents:
+		return fmt.Sprintf("store: %d stored incident record(s) do not read (%s), their state lost: each subject starts afresh on its next result: %v", n, keys, e.Err)
+	case StoredSilences:
+		return fmt.Sprintf("store: %d stored silence(s) do not read (%s), not applied: %v", n, keys, e.Err)
 	}
-	return fmt.Sprintf("store: the stored results of %d check(s) do not read (%s), left out until their next result replaces them: %v", len(e.Keys), keys, e.Err)
+	return fmt.Sprintf("store: the stored results of %d check(s) do not read (%s), left out until their next result replaces them: %v", n, keys, e.Err)
 }
 
 func (e *DamagedError) Unwrap() error { return e.Err }
@@ -62,14 +87,14 @@ func (e *DamagedError) Unwrap() error { return e.Err }
 // Damage collects the damaged values of one read; its Err is nil while
 // none was added.
 type Damage struct {
-	Outbox bool // the keys are outbox entry IDs (DamagedError.Outbox)
-	e      *DamagedError
+	What Stored // what the keys are (DamagedError.What)
+	e    *DamagedError
 }
 
 // Add records that key's stored value does not read because of err.
 func (d *Damage) Add(key string, err error) {
 	if d.e == nil {
-		d.e = &DamagedError{Err: err, Outbox: d.Outbox}
+		d.e = &DamagedError{Err: err, What: d.What}
 	}
 	d.e.Keys = append(d.e.Keys, key)
 }
@@ -170,7 +195,9 @@ type Instance struct {
 type Instances interface {
 	// Heartbeat marks in alive for ttl.
 	Heartbeat(ctx context.Context, in Instance, ttl time.Duration) error
-	// Instances lists replicas whose heartbeat has not expired.
+	// Instances lists replicas whose heartbeat has not expired. One
+	// whose heartbeat does not read is left out, with a *DamagedError
+	// (StoredHeartbeats) naming it returned along with the others.
 	Instances(ctx context.Context) ([]Instance, error)
 }
 
@@ -217,8 +244,8 @@ type Outbox interface {
 	// holds within a group even while that entry waits for its NotBefore.
 	// An entry whose lease expires is handed out again, to anyone. Groups
 	// come out in the order they became due. An entry whose stored value
-	// does not read is left out, with a *DamagedError (Outbox set) naming
-	// it returned along with the others.
+	// does not read is left out, with a *DamagedError (StoredOutbox)
+	// naming it returned along with the others.
 	Lease(ctx context.Context, owner string, n int, lease time.Duration) ([]OutboxEntry, error)
 	// Ack removes a delivered entry, or returns ErrLeaseLost.
 	Ack(ctx context.Context, id, owner string) error

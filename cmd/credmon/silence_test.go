@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -9,6 +10,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/credmon/credmon/cmd/credmon/daemon"
 	"github.com/credmon/credmon/cmd/credmon/web"
@@ -189,5 +192,36 @@ func TestSilenceHelpIsUsage(t *testing.T) {
 		if r.code != exitBadConfig || strings.Contains(r.stderr, "unknown subcommand") || !strings.Contains(r.stderr, "credmon silence add -env E") {
 			t.Errorf("silence %s: exit %d, stderr %q; want the usage and exit %d", h, r.code, r.stderr, exitBadConfig)
 		}
+	}
+}
+
+// A stored silence that does not read was left out of the list without a
+// word; now the list says which, on stderr, and lists the others.
+func TestSilenceListNamesADamagedSilence(t *testing.T) {
+	t.Setenv("CREDMON_TEST_SILENCE_KEY", "sk_test_FAKEsilenceFAKE")
+	db := filepath.Join(t.TempDir(), "credmon.db")
+	cfg := writeConfig(t, fmt.Sprintf(silenceTestConfig, "127.0.0.1:1", db))
+	r := runCLI(t, "", "silence", "add", "-config", cfg, "-env", "prod", "-for", "1d")
+	if r.code != exitOK {
+		t.Fatalf("add: exit %d: %s", r.code, r.stderr)
+	}
+	id := strings.Fields(r.stdout)[1]
+	bdb, err := bolt.Open(db, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Sealed as boltstore writes it: no expiry, then the value.
+	err = bdb.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket([]byte("kv")).Put([]byte("silence:0badc0de"), append(make([]byte, 8), `{"end":"soon"}`...))
+	})
+	if err := errors.Join(err, bdb.Close()); err != nil {
+		t.Fatal(err)
+	}
+	r = runCLI(t, "", "silence", "list", "-config", cfg, "-all")
+	if r.code != exitOK || !strings.Contains(r.stdout, id) {
+		t.Fatalf("list: exit %d, stdout %q; want %s listed", r.code, r.stdout, id)
+	}
+	if !strings.Contains(r.stderr, "silence:0badc0de") {
+		t.Errorf("list stderr = %q; want the damaged silence named", r.stderr)
 	}
 }

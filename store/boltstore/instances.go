@@ -62,6 +62,7 @@ func (s *Store) Instances(ctx context.Context) ([]store.Instance, error) {
 		return nil, err
 	}
 	var out []store.Instance
+	damage := store.Damage{What: store.StoredHeartbeats}
 	err := s.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketInstances)
 		if b == nil {
@@ -76,7 +77,9 @@ func (s *Store) Instances(ctx context.Context) ([]store.Instance, error) {
 			}
 			var in store.Instance
 			if err := json.Unmarshal(v, &in); err != nil {
-				return fmt.Errorf("decode %s: %w", k, err)
+				// One replica's damage must not hide every other.
+				damage.Add(string(k), err)
+				return nil
 			}
 			out = append(out, in)
 			return nil
@@ -85,5 +88,5 @@ func (s *Store) Instances(ctx context.Context) ([]store.Instance, error) {
 	if err != nil {
 		return nil, fmt.Errorf("boltstore: instances: %w", err)
 	}
-	return out, nil
+	return out, damage.Err()
 }

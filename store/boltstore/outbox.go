@@ -99,9 +99,13 @@ func remember(tx *bolt.Tx, id string, now time.Time) error {
 	}
 	horizon := deliveredHorizon(now)
 	c := byTime.Cursor()
-	for n, k := 0, firstKey(c); n < trimPerAck && k != nil && bytes.Compare(k[:timeKeyLen], horizon) < 0; n, k = n+1, firstKey(c) {
-		if err := byID.Delete(k[timeKeyLen:]); err != nil {
-			return err
+	for n, k := 0, firstKey(c); n < trimPerAck && k != nil && (len(k) < timeKeyLen || bytes.Compare(k[:timeKeyLen], horizon) < 0); n, k = n+1, firstKey(c) {
+		// A key too short to hold a time (none is written) indexes no
+		// ack: it goes, or it would stop the sweep (and panic) for good.
+		if len(k) >= timeKeyLen {
+			if err := byID.Delete(k[timeKeyLen:]); err != nil {
+				return err
+			}
 		}
 		if err := c.Delete(); err != nil {
 			return err
@@ -351,19 +355,36 @@ func (s *Store) lease(owner string, n int, lease time.Duration) ([]store.OutboxE
 	now := s.clock()
 	nowKey := timeKey(now)
 	var due []string
+	var stale [][]byte
 	c := o.ready.Cursor()
 	for k, _ := c.First(); k != nil && len(due) < n; k, _ = c.Next() {
+		// setReady keeps one key a group, the one outbox_groups names.
+		// Any other is a damaged file's: one too short to hold a time
+		// would panic slicing it, and one naming a group that has its
+		// own would hand that group's head out twice.
+		if len(k) < timeKeyLen || !bytes.Equal(o.groups.Get(groupKey(string(k[timeKeyLen:]))), k) {
+			stale = append(stale, bytes.Clone(k))
+			continue
+		}
 		if bytes.Compare(k[:timeKeyLen], nowKey) > 0 {
 			break
 		}
 		due = append(due, string(k[timeKeyLen:]))
 	}
-	if len(due) == 0 {
+	if len(due) == 0 && len(stale) == 0 {
 		return nil, nil
+	}
+	for _, k := range stale {
+		// Dropped, as head drops a queue key whose entry is gone: it
+		// holds nothing back, so nothing that reads is lost. After the
+		// walk: a bolt cursor skips a key after a delete.
+		if err := o.ready.Delete(k); err != nil {
+			return nil, err
+		}
 	}
 	until := now.Add(lease)
 	out := make([]store.OutboxEntry, 0, len(due))
-	damage := store.Damage{Outbox: true}
+	damage := store.Damage{What: store.StoredOutbox}
 	for _, group := range due {
 		rec, id, err := o.head(group)
 		if err != nil {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/credmon/credmon/store"
 )
 
 // stopTimeout bounds how long Stop waits for the probe to finish.
@@ -91,6 +93,9 @@ func (s *Store) ping(ctx context.Context) error {
 		return p.Ping(ctx)
 	}
 	_, err := s.primary.Instances(ctx)
+	if damaged := (*store.DamagedError)(nil); errors.As(err, &damaged) {
+		return nil // it answered; a heartbeat that does not read is no outage
+	}
 	return err
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -45,19 +46,23 @@ func (s *Store) Instances(ctx context.Context) ([]store.Instance, error) {
 	c := &s.coord
 	c.mu.Lock()
 	now := c.clock()
-	var data [][]byte
+	data := map[string][]byte{}
 	for id := range c.instances {
 		if it, ok := live(c.instances, id, now); ok {
-			data = append(data, it.val)
+			data[id] = it.val
 		}
 	}
 	c.mu.Unlock()
-	out := make([]store.Instance, len(data))
-	for i, d := range data {
-		if err := json.Unmarshal(d, &out[i]); err != nil {
-			return nil, fmt.Errorf("memstore: decode instance: %w", err)
+	out := make([]store.Instance, 0, len(data))
+	damage := store.Damage{What: store.StoredHeartbeats} // as the other drivers
+	for _, id := range slices.Sorted(maps.Keys(data)) {
+		var in store.Instance
+		if err := json.Unmarshal(data[id], &in); err != nil {
+			damage.Add(id, err)
+			continue
 		}
+		out = append(out, in)
 	}
 	slices.SortFunc(out, func(a, b store.Instance) int { return strings.Compare(a.ID, b.ID) })
-	return out, nil
+	return out, damage.Err()
 }

@@ -49,13 +49,14 @@ end
 return 1
 `)
 
-// instancesScript lists live heartbeats by the server's clock.
+// instancesScript lists live heartbeats by the server's clock: their IDs,
+// then their values, so a value that does not read can be named.
 var instancesScript = redis.NewScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf')
-if #ids == 0 then return {} end
-return redis.call('HMGET', KEYS[2], unpack(ids))
+if #ids == 0 then return {{}, {}} end
+return {ids, redis.call('HMGET', KEYS[2], unpack(ids))}
 `)
 
 // Heartbeat records in as alive for ttl, replacing its earlier heartbeat.
@@ -81,22 +82,31 @@ func (s *Store) Instances(ctx context.Context) ([]store.Instance, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	vals, err := instancesScript.Run(ctx, s.client, s.instanceKeys()).Slice()
+	res, err := instancesScript.Run(ctx, s.client, s.instanceKeys()).Slice()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("redisstore: instances: %w", err)
 	}
+	var ids, vals []any
+	if len(res) == 2 {
+		ids, _ = res[0].([]any)
+		vals, _ = res[1].([]any)
+	}
 	out := make([]store.Instance, 0, len(vals))
-	for _, v := range vals {
+	damage := store.Damage{What: store.StoredHeartbeats}
+	for i, v := range vals {
 		data, ok := v.(string)
-		if !ok {
+		if !ok || i >= len(ids) {
 			continue // pruned between the two reads of the script: cannot happen, but harmless
 		}
 		var in store.Instance
 		if err := json.Unmarshal([]byte(data), &in); err != nil {
-			return nil, fmt.Errorf("redisstore: decode instance: %w", err)
+			// One replica's damage must not hide every other.
+			id, _ := ids[i].(string)
+			damage.Add(id, err)
+			continue
 		}
 		out = append(out, in)
 	}
 	slices.SortFunc(out, func(a, b store.Instance) int { return strings.Compare(a.ID, b.ID) })
-	return out, nil
+	return out, damage.Err()
 }

@@ -273,7 +273,7 @@ func (s *Store) Lease(ctx context.Context, owner string, n int, lease time.Durat
 		return nil, fmt.Errorf("redisstore: lease outbox entries: %w", err)
 	}
 	out := make([]store.OutboxEntry, 0, len(raw)/2)
-	damage := store.Damage{Outbox: true}
+	damage := store.Damage{What: store.StoredOutbox}
 	for i := 0; i+1 < len(raw); i += 2 {
 		// One that does not read here is leased all the same: it comes
 		// back after the lease and is reported again, once a lease.

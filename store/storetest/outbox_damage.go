@@ -22,7 +22,7 @@ const DamagedHead = "g1#0"
 // and returns the value Enqueue stored. Then:
 //
 //   - Lease hands out g2#0, fails for nothing else, and names DamagedHead
-//     in a *store.DamagedError (Outbox set) when it does not hand it out
+//     in a *store.DamagedError (StoredOutbox) when it does not hand it out
 //     as the entry it is;
 //   - raw equal to the value Enqueue stored reads as the entry enqueued;
 //   - every entry handed out can be acked; g1#1 is not handed out before
@@ -84,7 +84,7 @@ func checkDamage(t *testing.T, what string, err error) bool {
 		return false
 	}
 	var d *store.DamagedError
-	if !errors.As(err, &d) || !d.Outbox || !slices.Equal(d.Keys, []string{DamagedHead}) {
+	if !errors.As(err, &d) || d.What != store.StoredOutbox || !slices.Equal(d.Keys, []string{DamagedHead}) {
 		t.Fatalf("%s error = %v; want none or a *store.DamagedError naming only %s", what, err, DamagedHead)
 	}
 	return true

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/credmon/credmon/checks/schedule"
 	"github.com/credmon/credmon/notify"
 	"github.com/credmon/credmon/notify/slack"
+	"github.com/credmon/credmon/store"
 )
 
 // setupAlerts builds the incident engine, the notifiers and the dispatcher
@@ -123,7 +125,11 @@ func (d *Daemon) observe(ctx context.Context, r checks.Result) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	msgs, err := d.incidents.Observe(ctx, r)
-	if err != nil {
+	switch damaged := (*store.DamagedError)(nil); {
+	case errors.As(err, &damaged):
+		// Observe wrote fresh state over it: this result is applied.
+		d.log.Warn("stored incident state did not read and was started afresh; the earlier state is lost", "check", r.Key(), "err", err)
+	case err != nil:
 		d.log.Warn("incident state not updated", "check", r.Key(), "err", err)
 	}
 	for _, m := range msgs {

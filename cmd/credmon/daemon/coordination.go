@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -104,6 +105,7 @@ func (d *Daemon) heartbeat(ctx context.Context) {
 	in := store.Instance{ID: d.instance, Host: host, Version: d.opts.Version, Started: d.started}
 	t := time.NewTicker(firstHeartbeatAgain)
 	defer t.Stop()
+	lastDamage := "" // said once, not every beat, until it changes
 	for beat := 0; ; beat++ {
 		if beat == 1 {
 			t.Reset(heartbeatEvery)
@@ -114,7 +116,21 @@ func (d *Daemon) heartbeat(ctx context.Context) {
 			d.log.Debug("heartbeat failed", "err", err)
 		}
 		if d.shared {
-			if live, err := d.store.Instances(hctx); err == nil {
+			live, err := d.store.Instances(hctx)
+			damaged := (*store.DamagedError)(nil)
+			if errors.As(err, &damaged) {
+				// The replicas whose heartbeat does not read count as gone
+				// until their next heartbeat replaces it; the others are
+				// still heard, or every check would lose its owner.
+				if msg := damaged.Error(); msg != lastDamage {
+					d.log.Warn("replicas left out of the membership: their stored heartbeat does not read", "err", err)
+					lastDamage = msg
+				}
+				err = nil
+			} else if err == nil {
+				lastDamage = ""
+			}
+			if err == nil {
 				d.members.heard(live)
 				if o, ok := d.store.(outageAware); !ok || o.Healthy() {
 					d.keepMembership(hctx) // heard through Redis, not the local buffer

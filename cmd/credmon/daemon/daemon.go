@@ -396,7 +396,10 @@ func (d *Daemon) handleIncident(op incidentOp) {
 	defer cancel()
 	if op.forget != nil {
 		msgs, err := d.incidents.Forget(ctx, *op.forget)
-		if err != nil {
+		switch damaged := (*store.DamagedError)(nil); {
+		case errors.As(err, &damaged):
+			d.log.Warn("incident state of a removed check did not read; deleted without a resolution", "subject", op.forget.Key(), "err", err)
+		case err != nil:
 			d.log.Warn("incident state of a removed check not deleted", "subject", op.forget.Key(), "err", err)
 		}
 		for _, m := range msgs {

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/credmon/credmon/notify/alertmanager"
 	"github.com/credmon/credmon/notify/pagerduty"
 	"github.com/credmon/credmon/notify/webhook"
+	"github.com/credmon/credmon/store"
 )
 
 // newNotifiers builds the notifiers beyond the console and Slack from
@@ -66,9 +68,15 @@ func (d *Daemon) newNotifiers(cfg *config.Config) ([]notify.Notifier, error) {
 
 // openIncidents lists the open incidents by key, with their start, for
 // Alertmanager's restatement.
+// A record that does not read is logged and left out, so its alert
+// ends like any incident no longer open: its state is lost, and the
+// subject's next result starts afresh. Failing the round instead would let
+// every other open alert lapse.
 func (d *Daemon) openIncidents(ctx context.Context) (map[string]time.Time, error) {
 	open, err := d.incidents.Open(ctx)
-	if err != nil {
+	if damaged := (*store.DamagedError)(nil); errors.As(err, &damaged) {
+		d.log.Warn("open incidents listed without the stored ones that do not read", "err", err)
+	} else if err != nil {
 		return nil, err
 	}
 	out := make(map[string]time.Time, len(open))

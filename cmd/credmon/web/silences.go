@@ -11,6 +11,7 @@ import (
 
 	"github.com/credmon/credmon/checks/duration"
 	"github.com/credmon/credmon/notify"
+	"github.com/credmon/credmon/store"
 )
 
 // SilenceAPI is what the silence endpoints call: *notify.Silences.
@@ -37,7 +38,9 @@ func WithSilences(api SilenceAPI) HandlerOption {
 
 func (s *server) listSilences(w http.ResponseWriter, r *http.Request) {
 	list, err := s.silences.Runtime(r.Context())
-	if err != nil {
+	if damaged := (*store.DamagedError)(nil); errors.As(err, &damaged) {
+		s.log.Warn("silences listed without the stored ones that do not read", "err", err)
+	} else if err != nil {
 		s.log.Warn("silences unavailable", "err", err)
 		http.Error(w, "silences unavailable: store does not answer", http.StatusServiceUnavailable)
 		return

@@ -194,14 +194,22 @@ func BuildSnapshot(ctx context.Context, st SnapshotStore, v View) *Snapshot {
 
 	s.Deadlines = append(slices.Clone(v.Deadlines), tokenDeadlines(latest)...)
 	sort.SliceStable(s.Deadlines, func(i, j int) bool { return s.Deadlines[i].At.Before(s.Deadlines[j].At) })
-	if open, err := notify.NewIncidents(st, notify.IncidentOptions{}).Open(ctx); err == nil {
-		for _, in := range open {
-			s.Incidents = append(s.Incidents, Incident{Key: in.Key, Env: in.Env, Subject: in.Subject, Cause: in.Cause, Status: in.Status, Since: in.Since, LastNotified: in.LastNotified})
-		}
+	open, err := notify.NewIncidents(st, notify.IncidentOptions{}).Open(ctx)
+	if errors.As(err, &damaged) {
+		s.Problems = append(s.Problems, damaged.Error())
+	}
+	for _, in := range open {
+		s.Incidents = append(s.Incidents, Incident{Key: in.Key, Env: in.Env, Subject: in.Subject, Cause: in.Cause, Status: in.Status, Since: in.Since, LastNotified: in.LastNotified})
 	}
 	// A store that does not answer is reported above already.
-	s.Silences, _ = notify.NewSilences(st, v.Windows, nil).Active(ctx, s.Generated)
-	live, _ := st.Instances(ctx)
+	s.Silences, err = notify.NewSilences(st, v.Windows, nil).Active(ctx, s.Generated)
+	if errors.As(err, &damaged) {
+		s.Problems = append(s.Problems, damaged.Error())
+	}
+	live, err := st.Instances(ctx)
+	if errors.As(err, &damaged) {
+		s.Problems = append(s.Problems, damaged.Error())
+	}
 	if v.Self != nil {
 		self := *v.Self
 		self.LastSeen = s.Generated

@@ -12,9 +12,12 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/credmon/credmon/checks"
+	"github.com/credmon/credmon/notify"
 	"github.com/credmon/credmon/store"
 	"github.com/credmon/credmon/store/boltstore"
 	"github.com/credmon/credmon/store/memstore"
+	"github.com/credmon/credmon/store/redisstore"
+	"github.com/credmon/credmon/store/storetest"
 )
 
 // TestBuildSnapshotReadsTheStore: what two replicas wrote to one store is
@@ -136,5 +139,63 @@ func TestSnapshotWithADamagedHistory(t *testing.T) {
 	page := renderQuery(t, s, "")
 	if !strings.Contains(page, "Some stored state does not read.") || !strings.Contains(page, "prod/billing") {
 		t.Errorf("the page does not show the problem %q", s.Problems[0])
+	}
+}
+
+// TestSnapshotWithDamagedStoredState: stored state other than results that
+// does not read, planted in a real Redis: an incident record, a
+// replica's heartbeat and a silence. The snapshot shows what reads beside
+// each, and names each as a problem while the replica stays ready; it
+// showed no incident and no other replica at all before, and said nothing
+// of the silence.
+func TestSnapshotWithDamagedStoredState(t *testing.T) {
+	ctx := context.Background()
+	client, prefix := storetest.Redis(t)
+	st := redisstore.New(client, prefix)
+	now := time.Now()
+	in := notify.NewIncidents(st, notify.IncidentOptions{FailureThreshold: 1})
+	for _, name := range []string{"api", "db"} {
+		r := checks.Result{Env: "prod", Check: name, Started: now}
+		r.SetCause(checks.CauseRevoked, "", "")
+		if _, err := in.Observe(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := client.Set(ctx, prefix+"kv:incident:prod/db", `{"open":`, 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"replica-b", "replica-c"} {
+		if err := st.Heartbeat(ctx, store.Instance{ID: id, Started: now}, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := client.HSet(ctx, prefix+"instances:{replicas}:data", "replica-c", `{"id":7}`).Err(); err != nil {
+		t.Fatal(err)
+	}
+	silence, err := notify.NewSilences(st, nil, nil).Add(ctx, notify.SilenceMatch{Env: "prod"}, time.Hour, "deploy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := client.Set(ctx, prefix+"kv:silence:0badc0de", `{"end":"in an hour"}`, 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+
+	s := BuildSnapshot(ctx, st, View{Instance: "replica-a"})
+	if !s.Ready {
+		t.Errorf("not ready: %v; damaged stored state should not make the replica unready", s.NotReady)
+	}
+	if len(s.Incidents) != 1 || s.Incidents[0].Subject != "api" {
+		t.Errorf("incidents = %+v; want api's, which reads", s.Incidents)
+	}
+	if len(s.Instances) != 1 || s.Instances[0].ID != "replica-b" {
+		t.Errorf("instances = %+v; want replica-b's, which reads", s.Instances)
+	}
+	if len(s.Silences) != 1 || s.Silences[0].ID != silence.ID {
+		t.Errorf("silences = %+v; want %s, which reads", s.Silences, silence.ID)
+	}
+	for _, want := range []string{"incident:prod/db", "replica-c", "silence:0badc0de"} {
+		if !slices.ContainsFunc(s.Problems, func(p string) bool { return strings.Contains(p, want) }) {
+			t.Errorf("problems = %q; none names %s", s.Problems, want)
+		}
 	}
 }
