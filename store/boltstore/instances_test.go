@@ -40,14 +40,7 @@ func FuzzHeartbeat(f *testing.F) {
 	s := openOnClock(f, filepath.Join(f.TempDir(), "credmon.db"), storetest.NewClock())
 	f.Cleanup(func() { s.Close() })
 	s.db.NoSync = true // a throwaway file: no fsync per call, many more execs
-	for _, raw := range []string{
-		`{"id":"replica-b","host":"host-replica-b","version":"v1","started":"2026-12-04T09:00:00Z","last_seen":"2026-12-04T09:00:00Z"}`,
-		`{"id":"replica-a"}`,
-		`{"started":7}`,
-		`null`,
-		`{`,
-		``,
-	} {
+	for _, raw := range storetest.HeartbeatSeeds {
 		f.Add([]byte(raw))
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {

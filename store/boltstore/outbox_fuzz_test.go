@@ -21,19 +21,6 @@ func FuzzOutboxEntry(f *testing.F) {
 	s := openOnClock(f, filepath.Join(f.TempDir(), "credmon.db"), storetest.NewClock())
 	f.Cleanup(func() { s.Close() })
 	s.db.NoSync = true // a throwaway file: no fsync per call, many more execs
-	reset := func(tb testing.TB) {
-		err := s.db.Update(func(tx *bolt.Tx) error {
-			for _, name := range [][]byte{bucketOutboxEntries, bucketOutboxQueue, bucketOutboxReady, bucketOutboxGroups, bucketOutboxDelivered, bucketOutboxDeliveredAt} {
-				if err := tx.DeleteBucket(name); err != nil && !errors.Is(err, bolt.ErrBucketNotFound) {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			tb.Fatal(err)
-		}
-	}
 	plant := func(id string, raw []byte) (old []byte, err error) {
 		err = s.db.Update(func(tx *bolt.Tx) error {
 			b := tx.Bucket(bucketOutboxEntries)
@@ -64,7 +51,23 @@ func FuzzOutboxEntry(f *testing.F) {
 		f.Add([]byte(raw))
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		reset(t)
+		emptyOutbox(t, s)
 		storetest.CheckDamagedEntry(t, s, plant, raw)
 	})
+}
+
+// emptyOutbox deletes every outbox bucket of s, for the next fuzz input.
+func emptyOutbox(tb testing.TB, s *Store) {
+	tb.Helper()
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{bucketOutboxEntries, bucketOutboxQueue, bucketOutboxReady, bucketOutboxGroups, bucketOutboxDelivered, bucketOutboxDeliveredAt} {
+			if err := tx.DeleteBucket(name); err != nil && !errors.Is(err, bolt.ErrBucketNotFound) {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
 }

@@ -2,7 +2,6 @@ package boltstore
 
 import (
 	"context"
-	"errors"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -103,17 +102,7 @@ func FuzzOutboxIndexKey(f *testing.F) {
 		if len(key) == 0 || len(key) > bolt.MaxKeySize {
 			t.Skip("bolt stores no such key")
 		}
-		err := s.db.Update(func(tx *bolt.Tx) error {
-			for _, name := range [][]byte{bucketOutboxEntries, bucketOutboxQueue, bucketOutboxReady, bucketOutboxGroups, bucketOutboxDelivered, bucketOutboxDeliveredAt} {
-				if err := tx.DeleteBucket(name); err != nil && !errors.Is(err, bolt.ErrBucketNotFound) {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		emptyOutbox(t, s)
 		checkShortKeys(t, s, key)
 	})
 }

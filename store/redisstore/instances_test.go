@@ -37,14 +37,7 @@ func TestInstancesPastADamagedHeartbeat(t *testing.T) {
 func FuzzHeartbeat(f *testing.F) {
 	client, prefix := storetest.Redis(f)
 	s := redisstore.New(client, prefix)
-	for _, raw := range []string{
-		`{"id":"replica-b","host":"host-replica-b","version":"v1","started":"2026-12-04T09:00:00Z","last_seen":"2026-12-04T09:00:00Z"}`,
-		`{"id":"replica-a"}`,
-		`{"started":7}`,
-		`null`,
-		`{`,
-		``,
-	} {
+	for _, raw := range storetest.HeartbeatSeeds {
 		f.Add([]byte(raw))
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {

@@ -14,6 +14,17 @@ import (
 // damages, between "replica-a" and "replica-c".
 const DamagedReplica = "replica-b"
 
+// HeartbeatSeeds are fuzz seeds for a stored heartbeat: a whole one of
+// DamagedReplica, and values that are partial, of other types or no JSON.
+var HeartbeatSeeds = []string{
+	`{"id":"replica-b","host":"host-replica-b","version":"v1","started":"2026-12-04T09:00:00Z","last_seen":"2026-12-04T09:00:00Z"}`,
+	`{"id":"replica-a"}`,
+	`{"started":7}`,
+	`null`,
+	`{`,
+	``,
+}
+
 // CheckDamagedHeartbeat holds an Instances driver to what a damaged or
 // hostile stored heartbeat may do, for the drivers' tests and fuzzers. On
 // a store s without heartbeats it records three, then plant stores raw
