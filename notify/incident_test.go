@@ -320,7 +320,8 @@ func TestDuplicateAndStaleResults(t *testing.T) {
 	h := newHarness(t, IncidentOptions{})
 	ctx := context.Background()
 	r := result(checks.CauseRevoked)
-	r.Started = t0.Add(time.Hour)
+	h.clock.Advance(time.Hour)
+	r.Started = h.clock.Now()
 	for i := range 3 {
 		// The same run seen three times counts once.
 		msgs, err := h.inc.Observe(ctx, r)
@@ -337,6 +338,31 @@ func TestDuplicateAndStaleResults(t *testing.T) {
 	next.Started = r.Started.Add(time.Minute)
 	if msgs, err := h.inc.Observe(ctx, next); err != nil || events(msgs) != "opened" {
 		t.Fatalf("second distinct run: %q, %v; want opened", events(msgs), err)
+	}
+}
+
+// A replica whose clock ran an hour ahead applied the last result: its
+// Started is an hour in this replica's future. Trusted, it would make this
+// replica drop every result of the check for that hour; it is not, while
+// a late result within replicas' clock difference still is dropped.
+func TestLastResultFromAClockAhead(t *testing.T) {
+	h := newHarness(t, IncidentOptions{})
+	ctx := context.Background()
+	ahead := result(checks.CauseRevoked)
+	ahead.Started = h.clock.Now().Add(time.Hour)
+	if _, err := h.inc.Observe(ctx, ahead); err != nil {
+		t.Fatal(err)
+	}
+	h.clock.Advance(time.Minute)
+	r := result(checks.CauseRevoked)
+	r.Started = h.clock.Now()
+	if msgs, err := h.inc.Observe(ctx, r); err != nil || events(msgs) != "opened" {
+		t.Fatalf("a result after one from a clock an hour ahead: %q, %v; want opened (its second failure)", events(msgs), err)
+	}
+	late := r
+	late.Started = r.Started.Add(-time.Second)
+	if msgs, err := h.inc.Observe(ctx, late); err != nil || len(msgs) != 0 {
+		t.Fatalf("a late result: %q, %v; want nothing", events(msgs), err)
 	}
 }
 

@@ -33,7 +33,12 @@ type record struct {
 // applied is false when r was a duplicate or stale and rec is unchanged.
 func (rec *record) step(r checks.Result, now time.Time, o IncidentOptions, owner string) (msgs []Message, applied bool) {
 	if t := resultTime(r); !t.IsZero() {
-		if !rec.Last.IsZero() && !t.After(rec.Last) {
+		// A result no newer than the last applied is a duplicate or a late
+		// run of an earlier tick — unless that last one is further ahead of
+		// this clock than replicas' clocks may differ: then a clock that
+		// runs ahead (another replica's) or a damaged record wrote it, and
+		// trusting it would drop every result until this clock caught up.
+		if !rec.Last.IsZero() && !t.After(rec.Last) && !rec.Last.After(now.Add(lastAheadLimit)) {
 			return nil, false
 		}
 		rec.Last = t
@@ -209,6 +214,12 @@ func message(r checks.Result, in *IncidentState, now time.Time) Message {
 
 // resultTime orders results of one subject: when the run started, or its
 // tick; zero when the result carries neither and cannot be deduplicated.
+// lastAheadLimit is how far ahead of this replica's clock the last
+// applied result may be and still be trusted to order the next ones: more
+// than replicas' clocks should ever differ (clock.max_offset defaults to
+// far less), less than the outage a drop would otherwise cause.
+const lastAheadLimit = 5 * time.Minute
+
 func resultTime(r checks.Result) time.Time {
 	if !r.Started.IsZero() {
 		return r.Started
