@@ -84,7 +84,7 @@ func NewSentinel(ctx context.Context) (*Sentinel, error) {
 		}
 		s.Sentinels = append(s.Sentinels, a)
 	}
-	if err := s.waitAgreed(ctx, master, replica); err != nil {
+	if err := s.waitAgreed(ctx); err != nil {
 		return fail(err)
 	}
 	s.Ready = time.Since(began)
@@ -138,44 +138,66 @@ func waitInSync(ctx context.Context, replica string) error {
 	})
 }
 
-// waitAgreed waits until every sentinel names master, knows replica as
-// up, and knows the other two sentinels (needed to elect a leader when
-// the master dies).
-func (s *Sentinel) waitAgreed(ctx context.Context, master, replica string) error {
-	for _, a := range s.Sentinels {
-		c := redis.NewSentinelClient(&redis.Options{Addr: a, MaxRetries: -1, DialTimeout: 500 * time.Millisecond})
-		err := waitFor(ctx, startTimeout, "sentinel "+a+" ready", func(ctx context.Context) error {
-			got, err := c.GetMasterAddrByName(ctx, s.MasterName).Result()
+// waitAgreed waits until every sentinel names the same master, one of
+// Data, knows the other as an up replica, and knows the other two
+// sentinels (needed to elect a leader when the master dies); Data is
+// then the master first. On a loaded machine a sentinel may take the
+// master for down (downAfter is short) and fail over while the group
+// starts: a group that agreed on the other server is as good.
+func (s *Sentinel) waitAgreed(ctx context.Context) error {
+	return waitFor(ctx, startTimeout, "sentinels agree", func(ctx context.Context) error {
+		var master string
+		for _, a := range s.Sentinels {
+			m, err := s.agreed(ctx, a)
 			if err != nil {
-				return err
+				return fmt.Errorf("sentinel %s: %w", a, err)
 			}
-			if m := strings.Join(got, ":"); m != master {
-				return fmt.Errorf("names master %s, want %s", m, master)
+			if master != "" && m != master {
+				return fmt.Errorf("sentinel %s names master %s, another %s", a, m, master)
 			}
-			replicas, err := c.Replicas(ctx, s.MasterName).Result()
-			if err != nil {
-				return err
-			}
-			if !slices.ContainsFunc(replicas, func(r map[string]string) bool {
-				return r["ip"]+":"+r["port"] == replica && !strings.Contains(r["flags"], "down") && !strings.Contains(r["flags"], "disconnected")
-			}) {
-				return fmt.Errorf("does not know replica %s as up: %v", replica, replicas)
-			}
-			peers, err := c.Sentinels(ctx, s.MasterName).Result()
-			if err != nil {
-				return err
-			}
-			if len(peers) != len(s.Sentinels)-1 {
-				return fmt.Errorf("knows %d other sentinels, want %d", len(peers), len(s.Sentinels)-1)
-			}
-			return nil
-		})
-		c.Close()
-		if err != nil {
-			return err
+			master = m
 		}
+		if s.Data[0] != master {
+			s.Data[0], s.Data[1] = s.Data[1], s.Data[0]
+		}
+		return nil
+	})
+}
+
+// agreed is the master sentinel a names, once it knows the other of Data
+// as an up replica and the other sentinels.
+func (s *Sentinel) agreed(ctx context.Context, a string) (string, error) {
+	c := redis.NewSentinelClient(&redis.Options{Addr: a, MaxRetries: -1, DialTimeout: 500 * time.Millisecond})
+	defer c.Close()
+	got, err := c.GetMasterAddrByName(ctx, s.MasterName).Result()
+	if err != nil {
+		return "", err
 	}
-	return nil
+	master := strings.Join(got, ":")
+	if !slices.Contains(s.Data, master) {
+		return "", fmt.Errorf("names master %s, none of %v", master, s.Data)
+	}
+	replica := s.Data[0]
+	if replica == master {
+		replica = s.Data[1]
+	}
+	replicas, err := c.Replicas(ctx, s.MasterName).Result()
+	if err != nil {
+		return "", err
+	}
+	if !slices.ContainsFunc(replicas, func(r map[string]string) bool {
+		return r["ip"]+":"+r["port"] == replica && !strings.Contains(r["flags"], "down") && !strings.Contains(r["flags"], "disconnected")
+	}) {
+		return "", fmt.Errorf("does not know replica %s as up: %v", replica, replicas)
+	}
+	peers, err := c.Sentinels(ctx, s.MasterName).Result()
+	if err != nil {
+		return "", err
+	}
+	if len(peers) != len(s.Sentinels)-1 {
+		return "", fmt.Errorf("knows %d other sentinels, want %d", len(peers), len(s.Sentinels)-1)
+	}
+	return master, nil
 }
 
 // Master is the master's address as the first sentinel that answers

@@ -165,14 +165,18 @@ func waitFor(ctx context.Context, timeout time.Duration, what string, cond func(
 	defer cancel()
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
+	var last error // the last answer, not the deadline that cut the poll short
 	for {
 		err := cond(ctx)
 		if err == nil {
 			return nil
 		}
+		if ctx.Err() == nil || last == nil {
+			last = err
+		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%s: not within %v: %w", what, timeout, err)
+			return fmt.Errorf("%s: not within %v: %w", what, timeout, last)
 		case <-tick.C:
 		}
 	}
