@@ -108,8 +108,9 @@ type notifierHealth struct {
 }
 
 type heldEntry struct {
-	err string
-	at  time.Time
+	err   string
+	at    time.Time
+	every time.Duration // how often it is tried again
 }
 
 // NewDispatcher returns a dispatcher over outbox for notifiers, which must
@@ -300,6 +301,7 @@ func (d *Dispatcher) pass(ctx context.Context) (leased, sent int, err error) {
 		d.opts.Logger.Error("notify: stored outbox entries do not read, held back", "err", err)
 		for _, id := range damaged.Keys {
 			d.record("outbox", id, true, "stored entry does not read: "+damaged.Err.Error())
+			d.everyLease("outbox", id)
 		}
 		err = nil
 	}
@@ -491,12 +493,26 @@ func (d *Dispatcher) record(notifier, id string, permanent bool, msg string) {
 		d.health[notifier] = h
 	}
 	if permanent {
-		h.held[id] = heldEntry{err: msg, at: d.opts.Now()}
+		h.held[id] = heldEntry{err: msg, at: d.opts.Now(), every: d.opts.PermanentRetry}
 		return
 	}
 	delete(h.held, id)
 	h.streak++
 	h.err = msg
+}
+
+// everyLease notes that notifier's held entry id is tried again every
+// lease, not every PermanentRetry: a stored entry that does not read is
+// held back by the store a lease at a time.
+func (d *Dispatcher) everyLease(notifier, id string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if h := d.health[notifier]; h != nil {
+		if e, ok := h.held[id]; ok {
+			e.every = d.opts.Lease
+			h.held[id] = e
+		}
+	}
 }
 
 // delivered notes a success of entry id through notifier.
@@ -539,7 +555,7 @@ func (d *Dispatcher) Health() []string {
 		}
 		if n > 0 {
 			out = append(out, fmt.Sprintf("%s: %d message(s) held back by a failure retrying cannot fix (retried every %s): %s",
-				name, n, d.opts.PermanentRetry, last.err))
+				name, n, last.every, last.err))
 		}
 		if h.streak >= unhealthyAfter {
 			out = append(out, fmt.Sprintf("%s: %d delivery attempts failed in a row: %s", name, h.streak, h.err))

@@ -87,7 +87,8 @@ func TestDispatcherDeliversPastADamagedEntry(t *testing.T) {
 		t.Errorf("the damaged entry was reported by %d Lease calls, want 1 (held back a lease after it)", ob.damaged)
 	}
 	h := d.Health()
-	if len(h) != 1 || !strings.Contains(h[0], "outbox: 1 message(s) held back") || !strings.Contains(h[0], "stored entry does not read") {
+	if len(h) != 1 || !strings.Contains(h[0], "outbox: 1 message(s) held back") || !strings.Contains(h[0], "stored entry does not read") ||
+		!strings.Contains(h[0], "retried every 30s") {
 		t.Errorf("Health = %q, want the damaged entry held back", h)
 	}
 	if n, err := st.Depth(context.Background()); err != nil || n != 1 {
