@@ -131,7 +131,7 @@ func (d *Daemon) heartbeat(ctx context.Context) {
 				lastDamage = ""
 			}
 			if err == nil {
-				d.members.heard(live)
+				d.members.heard(live, time.Now())
 				if o, ok := d.store.(outageAware); !ok || o.Healthy() {
 					d.keepMembership(hctx) // heard through Redis, not the local buffer
 				}

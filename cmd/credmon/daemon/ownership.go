@@ -46,13 +46,21 @@ func newMembership(self string, grace time.Duration) *membership {
 	return &membership{self: self, grace: grace, seen: map[string]time.Time{}}
 }
 
-// heard records the replicas a heartbeat read returned.
-func (m *membership) heard(live []store.Instance) {
+// heard records the replicas a heartbeat read returned at now. A
+// heartbeat stamped later than now (a replica whose clock runs ahead, or
+// a damaged value) counts as heard now: trusted, it would keep a replica
+// that died taken for alive — its share of the checks unprobed — until
+// this clock passed the stamp.
+func (m *membership) heard(live []store.Instance, now time.Time) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, in := range live {
-		if in.LastSeen.After(m.seen[in.ID]) {
-			m.seen[in.ID] = in.LastSeen
+		at := in.LastSeen
+		if at.After(now) {
+			at = now
+		}
+		if at.After(m.seen[in.ID]) {
+			m.seen[in.ID] = at
 		}
 	}
 }

@@ -51,7 +51,7 @@ func TestOwnerSpreadsAndMovesOnlyTheLeaversKeys(t *testing.T) {
 func TestMembershipTakeoverAndOutageGrace(t *testing.T) {
 	t0 := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
 	m := newMembership("b", 0)
-	m.heard([]store.Instance{{ID: "a", LastSeen: t0}, {ID: "b", LastSeen: t0}, {ID: "c", LastSeen: t0.Add(-time.Minute)}})
+	m.heard([]store.Instance{{ID: "a", LastSeen: t0}, {ID: "b", LastSeen: t0}, {ID: "c", LastSeen: t0.Add(-time.Minute)}}, t0)
 	if got := m.live(t0.Add(time.Second)); !slices.Equal(got, []string{"a", "b"}) {
 		t.Errorf("live = %v, want [a b] (c unheard for a minute)", got)
 	}
@@ -59,7 +59,7 @@ func TestMembershipTakeoverAndOutageGrace(t *testing.T) {
 		t.Errorf("live after the takeover time = %v, want [b]", got)
 	}
 
-	m.heard([]store.Instance{{ID: "a", LastSeen: t0.Add(5 * time.Second)}})
+	m.heard([]store.Instance{{ID: "a", LastSeen: t0.Add(5 * time.Second)}}, t0.Add(5*time.Second))
 	m.storeUp(false, t0.Add(6*time.Second))
 	// Nobody is heard from during the outage; a is still taken to be alive.
 	if got := m.live(t0.Add(40 * time.Second)); !slices.Equal(got, []string{"a", "b"}) {
@@ -69,7 +69,7 @@ func TestMembershipTakeoverAndOutageGrace(t *testing.T) {
 		t.Errorf("live after the outage grace = %v, want [b]", got)
 	}
 	m.storeUp(true, t0.Add(2*time.Minute))
-	m.heard([]store.Instance{{ID: "a", LastSeen: t0.Add(2 * time.Minute)}})
+	m.heard([]store.Instance{{ID: "a", LastSeen: t0.Add(2 * time.Minute)}}, t0.Add(2*time.Minute))
 	if got := m.live(t0.Add(2*time.Minute + time.Second)); !slices.Equal(got, []string{"a", "b"}) {
 		t.Errorf("live after the store returned = %v, want [a b]", got)
 	}
@@ -83,6 +83,22 @@ func TestMembershipTakeoverAndOutageGrace(t *testing.T) {
 	}
 }
 
+// A replica whose clock runs an hour ahead stamps its heartbeats an hour
+// ahead. Once it stops, it is taken for gone takeoverAfter after it was
+// last heard, not an hour later: its share of the checks would go
+// unprobed all that time.
+func TestMembershipOfAReplicaWhoseClockRunsAhead(t *testing.T) {
+	t0 := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
+	m := newMembership("b", 0)
+	m.heard([]store.Instance{{ID: "a", LastSeen: t0.Add(time.Hour)}, {ID: "b", LastSeen: t0}}, t0)
+	if got := m.live(t0.Add(time.Second)); !slices.Equal(got, []string{"a", "b"}) {
+		t.Errorf("live just after = %v, want [a b]", got)
+	}
+	if got := m.live(t0.Add(takeoverAfter + time.Second)); !slices.Equal(got, []string{"b"}) {
+		t.Errorf("live after the takeover time = %v, want [b]: a was last heard at t0", got)
+	}
+}
+
 // Who decides incidents: every replica while the store answers; during an
 // outage the owner among those alive when it began, also long after the
 // probing grace — exactly one of them for every key.
@@ -91,7 +107,7 @@ func TestMembershipDecidesDuringAnOutage(t *testing.T) {
 	ms := map[string]*membership{}
 	for _, id := range []string{"a", "b", "c"} {
 		m := newMembership(id, time.Second)
-		m.heard([]store.Instance{{ID: "a", LastSeen: t0}, {ID: "b", LastSeen: t0}, {ID: "c", LastSeen: t0}, {ID: "gone", LastSeen: t0.Add(-time.Hour)}})
+		m.heard([]store.Instance{{ID: "a", LastSeen: t0}, {ID: "b", LastSeen: t0}, {ID: "c", LastSeen: t0}, {ID: "gone", LastSeen: t0.Add(-time.Hour)}}, t0)
 		ms[id] = m
 	}
 	for _, m := range ms {
