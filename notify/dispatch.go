@@ -300,8 +300,7 @@ func (d *Dispatcher) pass(ctx context.Context) (leased, sent int, err error) {
 		// The store holds those back a lease; the others go out.
 		d.opts.Logger.Error("notify: stored outbox entries do not read, held back", "err", err)
 		for _, id := range damaged.Keys {
-			d.record("outbox", id, true, "stored entry does not read: "+damaged.Err.Error())
-			d.everyLease("outbox", id)
+			d.hold("outbox", id, "stored entry does not read: "+damaged.Err.Error(), d.opts.Lease)
 		}
 		err = nil
 	}
@@ -483,36 +482,37 @@ func (d *Dispatcher) outboxState(err error) {
 	}
 }
 
-// record notes a failed attempt at entry id through notifier.
+// record notes a failed attempt at entry id through notifier; a
+// permanent failure holds the entry until PermanentRetry (hold).
 func (d *Dispatcher) record(notifier, id string, permanent bool, msg string) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	h := d.health[notifier]
-	if h == nil {
-		h = &notifierHealth{held: make(map[string]heldEntry)}
-		d.health[notifier] = h
-	}
 	if permanent {
-		h.held[id] = heldEntry{err: msg, at: d.opts.Now(), every: d.opts.PermanentRetry}
+		d.hold(notifier, id, msg, d.opts.PermanentRetry)
 		return
 	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	h := d.healthOf(notifier)
 	delete(h.held, id)
 	h.streak++
 	h.err = msg
 }
 
-// everyLease notes that notifier's held entry id is tried again every
-// lease, not every PermanentRetry: a stored entry that does not read is
-// held back by the store a lease at a time.
-func (d *Dispatcher) everyLease(notifier, id string) {
+// hold notes that entry id is held back from notifier by msg and tried
+// again every every.
+func (d *Dispatcher) hold(notifier, id, msg string, every time.Duration) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if h := d.health[notifier]; h != nil {
-		if e, ok := h.held[id]; ok {
-			e.every = d.opts.Lease
-			h.held[id] = e
-		}
+	d.healthOf(notifier).held[id] = heldEntry{err: msg, at: d.opts.Now(), every: every}
+}
+
+// healthOf is notifier's health, made on first use. Callers hold d.mu.
+func (d *Dispatcher) healthOf(notifier string) *notifierHealth {
+	h := d.health[notifier]
+	if h == nil {
+		h = &notifierHealth{held: make(map[string]heldEntry)}
+		d.health[notifier] = h
 	}
+	return h
 }
 
 // delivered notes a success of entry id through notifier.
