@@ -141,12 +141,23 @@ type SnapshotStore interface {
 // that does not answer makes a snapshot that says so, not an error.
 func BuildSnapshot(ctx context.Context, st SnapshotStore, v View) *Snapshot {
 	s := &Snapshot{Generated: time.Now(), Instance: v.Instance, Version: v.Version, NotReady: slices.Clone(v.NotReady), ClockOffset: v.ClockOffset}
-	var damaged *store.DamagedError
+	// damage notes err as a problem if it is a read's damage (the read
+	// returned what it could beside it), once per kind of value: the
+	// results' and the statuses' reads meet the same damaged histories.
+	said := map[store.Stored]bool{}
+	damage := func(err error) bool {
+		var d *store.DamagedError
+		if !errors.As(err, &d) {
+			return false
+		}
+		if !said[d.What] {
+			said[d.What] = true
+			s.Problems = append(s.Problems, d.Error())
+		}
+		return true
+	}
 	stored, err := st.LatestResults(ctx)
-	switch {
-	case errors.As(err, &damaged):
-		s.Problems = append(s.Problems, damaged.Error())
-	case err != nil:
+	if err != nil && !damage(err) {
 		s.NotReady = append(s.NotReady, "store unavailable: "+err.Error())
 	}
 	latest := stored[:0:0]
@@ -157,11 +168,9 @@ func BuildSnapshot(ctx context.Context, st SnapshotStore, v View) *Snapshot {
 			byKey[r.Key()] = r
 		}
 	}
-	// No history is no reason to fail the page; a damaged one is said once.
+	// No history is no reason to fail the page.
 	recent, err := st.RecentStatuses(ctx)
-	if errors.As(err, &damaged) && len(s.Problems) == 0 {
-		s.Problems = append(s.Problems, damaged.Error())
-	}
+	damage(err)
 
 	for _, c := range v.Checks {
 		key := checks.CheckSubject(c.Env, c.Name).Key()
@@ -195,21 +204,15 @@ func BuildSnapshot(ctx context.Context, st SnapshotStore, v View) *Snapshot {
 	s.Deadlines = append(slices.Clone(v.Deadlines), tokenDeadlines(latest)...)
 	sort.SliceStable(s.Deadlines, func(i, j int) bool { return s.Deadlines[i].At.Before(s.Deadlines[j].At) })
 	open, err := notify.NewIncidents(st, notify.IncidentOptions{}).Open(ctx)
-	if errors.As(err, &damaged) {
-		s.Problems = append(s.Problems, damaged.Error())
-	}
+	damage(err)
 	for _, in := range open {
 		s.Incidents = append(s.Incidents, Incident{Key: in.Key, Env: in.Env, Subject: in.Subject, Cause: in.Cause, Status: in.Status, Since: in.Since, LastNotified: in.LastNotified})
 	}
 	// A store that does not answer is reported above already.
 	s.Silences, err = notify.NewSilences(st, v.Windows, nil).Active(ctx, s.Generated)
-	if errors.As(err, &damaged) {
-		s.Problems = append(s.Problems, damaged.Error())
-	}
+	damage(err)
 	live, err := st.Instances(ctx)
-	if errors.As(err, &damaged) {
-		s.Problems = append(s.Problems, damaged.Error())
-	}
+	damage(err)
 	if v.Self != nil {
 		self := *v.Self
 		self.LastSeen = s.Generated
