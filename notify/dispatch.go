@@ -300,7 +300,7 @@ func (d *Dispatcher) pass(ctx context.Context) (leased, sent int, err error) {
 		// The store holds those back a lease; the others go out.
 		d.opts.Logger.Error("notify: stored outbox entries do not read, held back", "err", err)
 		for _, id := range damaged.Keys {
-			d.hold("outbox", id, "stored entry does not read: "+damaged.Err.Error(), d.opts.Lease)
+			d.hold("outbox", id, "stored entry does not read: "+damaged.Reason(), d.opts.Lease)
 		}
 		err = nil
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/credmon/credmon/checks"
+	"github.com/credmon/credmon/checks/redact"
 )
 
 // ErrNotFound is returned when a key has no value. Its NotFound method
@@ -62,25 +63,41 @@ const (
 	StoredSilences                 // runtime silences, by KV key
 )
 
+// The message quotes what was read (a damaged key; a decode error quotes
+// the value it failed on, as time.Parse does) only this far: the bytes
+// are anyone's, and the page, the log and the CLI show the message.
+const (
+	damagedKeyShown = 80
+	damagedErrShown = 200
+)
+
 func (e *DamagedError) Error() string {
 	const shown = 3
-	keys := strings.Join(e.Keys[:min(len(e.Keys), shown)], ", ")
-	if len(e.Keys) > shown {
-		keys += fmt.Sprintf(" and %d more", len(e.Keys)-shown)
+	keys := make([]string, 0, shown)
+	for _, k := range e.Keys[:min(len(e.Keys), shown)] {
+		keys = append(keys, redact.Excerpt(k, damagedKeyShown))
 	}
-	n := len(e.Keys)
+	key := strings.Join(keys, ", ")
+	if len(e.Keys) > shown {
+		key += fmt.Sprintf(" and %d more", len(e.Keys)-shown)
+	}
+	n, why := len(e.Keys), e.Reason()
 	switch e.What {
 	case StoredOutbox:
-		return fmt.Sprintf("store: %d stored outbox entr(ies) do not read (%s), held back with their groups a lease at a time: %v", n, keys, e.Err)
+		return fmt.Sprintf("store: %d stored outbox entr(ies) do not read (%s), held back with their groups a lease at a time: %v", n, key, why)
 	case StoredHeartbeats:
-		return fmt.Sprintf("store: the stored heartbeats of %d replica(s) do not read (%s), left out until their next heartbeat: %v", n, keys, e.Err)
+		return fmt.Sprintf("store: the stored heartbeats of %d replica(s) do not read (%s), left out until their next heartbeat: %v", n, key, why)
 	case StoredIncidents:
-		return fmt.Sprintf("store: %d stored incident record(s) do not read (%s), their state lost: each subject starts afresh on its next result: %v", n, keys, e.Err)
+		return fmt.Sprintf("store: %d stored incident record(s) do not read (%s), their state lost: each subject starts afresh on its next result: %v", n, key, why)
 	case StoredSilences:
-		return fmt.Sprintf("store: %d stored silence(s) do not read (%s), not applied: %v", n, keys, e.Err)
+		return fmt.Sprintf("store: %d stored silence(s) do not read (%s), not applied: %v", n, key, why)
 	}
-	return fmt.Sprintf("store: the stored results of %d check(s) do not read (%s), left out until their next result replaces them: %v", n, keys, e.Err)
+	return fmt.Sprintf("store: the stored results of %d check(s) do not read (%s), left out until their next result replaces them: %v", n, key, why)
 }
+
+// Reason is why the first key does not read, cut as Error cuts it: what a
+// message about one key (a held outbox entry's health) quotes.
+func (e *DamagedError) Reason() string { return redact.Excerpt(fmt.Sprint(e.Err), damagedErrShown) }
 
 func (e *DamagedError) Unwrap() error { return e.Err }
 
