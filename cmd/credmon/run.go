@@ -26,6 +26,7 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) int {
 		fmt.Fprintf(env.stderr, "credmon run: %v\n", err)
 		return exitBadConfig
 	}
+	setMemoryLimit(log)
 	err = daemon.Run(ctx, daemon.Options{ConfigPath: *cfgPath, Listen: *listen, Reload: env.reload, Logger: log, Version: version})
 	return daemonExit(env, err)
 }
