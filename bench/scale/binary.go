@@ -143,6 +143,9 @@ func runBinaryMode(ctx context.Context, o options) error {
 			return fmt.Errorf("%w (run from the module root)", err)
 		}
 	}
+	if o.cgroup != "" {
+		defer reportCgroup(os.Stdout, o.cgroup)
+	}
 	var floors, creds []childRun
 	for i := range o.runs {
 		if o.mode != "credmon" {
@@ -162,6 +165,35 @@ func runBinaryMode(ctx context.Context, o options) error {
 	}
 	reportChildren(os.Stdout, o, floors, creds)
 	return nil
+}
+
+// reportCgroup prints what the kernel counted for the cgroup credmon ran
+// in (-cgroup): its limit, peak usage and OOM kills, from cgroup v2's
+// files or v1's.
+func reportCgroup(w io.Writer, dir string) {
+	read := func(names ...string) string {
+		for _, n := range names {
+			if b, err := os.ReadFile(filepath.Join(dir, n)); err == nil {
+				return strings.TrimSpace(string(b))
+			}
+		}
+		return ""
+	}
+	bytesMiB := func(v string) string {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n >= 1<<62 {
+			return v
+		}
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	}
+	kills := "?"
+	for line := range strings.Lines(read("memory.events", "memory.oom_control")) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "oom_kill "); ok {
+			kills = v
+		}
+	}
+	fmt.Fprintf(w, "cgroup %s: limit %s, peak usage %s, OOM kills %s (over all of credmon's runs)\n", dir,
+		bytesMiB(read("memory.max", "memory.limit_in_bytes")), bytesMiB(read("memory.peak", "memory.max_usage_in_bytes")), kills)
 }
 
 // runChild starts a target and one program (the floor or credmon) against
@@ -209,6 +241,11 @@ func runChild(ctx context.Context, o options, dir, kind, bin string) (childRun, 
 			return r, err
 		}
 		cmd = exec.Command(bin, "run", "-config", cfg)
+		if o.cgroup != "" {
+			// The shell moves itself into the cgroup, then becomes
+			// credmon: it starts there, and reads its limit there.
+			cmd = exec.Command("sh", "-c", `echo $$ > "$0/cgroup.procs" && exec "$@"`, o.cgroup, bin, "run", "-config", cfg)
+		}
 		cmd.Env = append(os.Environ(), "GODEBUG=")
 	}
 	cmd.Stdout, cmd.Stderr = logf, logf

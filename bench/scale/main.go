@@ -45,6 +45,7 @@ type options struct {
 	build                        string
 	pprof                        bool
 	profileDir, logDir           string
+	cgroup                       string
 }
 
 func main() {
@@ -58,6 +59,7 @@ func main() {
 	flag.BoolVar(&o.pprof, "pprof", false, "-mode binary: set server.pprof: true in the generated config")
 	flag.StringVar(&o.profileDir, "profile", "", "-mode binary: save credmon's CPU profile of the measured window and a heap profile at its end in this directory (implies -pprof)")
 	flag.StringVar(&o.logDir, "logs", "", "-mode binary: keep each child's log in this directory")
+	flag.StringVar(&o.cgroup, "cgroup", "", "-mode binary: run credmon in this memory cgroup (a directory made beforehand, with its limit set) and report its OOM kills and peak usage")
 	flag.StringVar(&o.redisURL, "redis", "redis://127.0.0.1:6379/0", "redis URL for -store redis")
 	flag.IntVar(&o.checks, "checks", 10000, "number of checks")
 	flag.IntVar(&o.replicas, "replicas", 1, "credmon replicas in this process (use with -store redis)")
