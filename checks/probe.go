@@ -325,13 +325,18 @@ func (c *Check) exchange(ctx context.Context, auth *Authorization, p *probeRun) 
 	}
 	ex.latency = c.deps.Now().Sub(sent)
 	if tr != nil {
-		tr.Status, tr.Proto, tr.Reused = resp.Status, resp.Proto, p.reused
+		// The reason phrase is the server's text, as the body is.
+		tr.Status, tr.Proto, tr.Reused = clip(ex.text(resp.Status), maxStatusLine), resp.Proto, p.reused
 		tr.ResponseHeaders = shownHeaders(resp.Header, p.sensitive)
 		// Redacted whole, then cut: a secret across the cut is still found.
 		tr.Body = clip(ex.text(string(ex.body)), 2048)
 	}
 	return ex, nil
 }
+
+// maxStatusLine bounds the status line a trace keeps: the client reads a
+// reason phrase of up to MaxResponseHeaderBytes.
+const maxStatusLine = 160
 
 func (c *Check) checkRedirect(req *http.Request, via []*http.Request) error {
 	if !c.Cfg.FollowRedirects || len(via) >= 10 {
@@ -430,16 +435,29 @@ func (c *Check) shownRequestHeaders(h http.Header, auth *Authorization, sensitiv
 func shownHeaders(h http.Header, sensitive []*redact.Set) http.Header {
 	out := make(http.Header, len(h))
 	for k, vs := range h {
-		for _, v := range vs {
-			if strings.EqualFold(k, "Set-Cookie") || strings.EqualFold(k, "Cookie") {
-				v = redact.Mask
-			} else {
-				v = redact.String(v, sensitive...)
-			}
-			out[k] = append(out[k], v)
+		if strings.EqualFold(k, "Set-Cookie") || strings.EqualFold(k, "Cookie") {
+			out[k] = slices.Repeat([]string{redact.Mask}, len(vs))
+		} else {
+			out[k] = slices.Clone(vs)
 		}
 	}
+	redactHeader(out, sensitive)
 	return out
+}
+
+// redactHeader redacts h's names and values in place. A name may hold an
+// echoed secret (canonicalised by the client); its values are masked with
+// it, and names that redact alike are one.
+func redactHeader(h http.Header, sensitive []*redact.Set) {
+	for k, vs := range h {
+		name := redact.String(k, sensitive...)
+		if name == k {
+			redact.Strings(vs, sensitive...)
+			continue
+		}
+		delete(h, k)
+		h[name] = append(h[name], slices.Repeat([]string{redact.Mask}, len(vs))...)
+	}
 }
 
 // redact scrubs secrets from everything a result shows. Server text was
@@ -476,23 +494,25 @@ func redactChallenge(ch *challenge.Challenge, sensitive []*redact.Set) {
 	str := func(s string) string { return redact.String(s, sensitive...) }
 	ch.Scheme, ch.Realm, ch.Error, ch.Scope = str(ch.Scheme), str(ch.Realm), str(ch.Error), str(ch.Scope)
 	ch.ErrorDescription, ch.Token68 = str(ch.ErrorDescription), str(ch.Token68)
+	// Names too: a server may echo a secret as one, and the parser has
+	// lowercased it.
+	params := make(map[string]string, len(ch.Params))
 	for k, v := range ch.Params {
-		ch.Params[k] = str(v)
+		params[str(k)] = str(v)
 	}
+	ch.Params = params
 }
 
 func (t *Trace) redact(sensitive ...*redact.Set) {
 	t.URL = redact.URL(t.URL, sensitive...)
+	t.Status = redact.String(t.Status, sensitive...)
 	t.Body = redact.String(t.Body, sensitive...)
 	t.TokenClaims = redact.String(t.TokenClaims, sensitive...)
 	for i := range t.Challenges {
 		redactChallenge(&t.Challenges[i], sensitive)
 	}
-	for _, h := range []http.Header{t.RequestHeaders, t.ResponseHeaders} {
-		for _, vs := range h {
-			redact.Strings(vs, sensitive...)
-		}
-	}
+	redactHeader(t.RequestHeaders, sensitive)
+	redactHeader(t.ResponseHeaders, sensitive)
 }
 
 // redacted is the header value as it may be shown: the scheme and the

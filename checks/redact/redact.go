@@ -1,6 +1,10 @@
 // Package redact owns credmon's rule for secrets in output: no run of
 // MinRun or more consecutive characters of any secret, in any of the forms
-// it travels in, and no shorter secret whole, survives a pass through a Set.
+// it travels in and in any letter case, and no shorter secret whole,
+// survives a pass through a Set. Letter case does not protect a secret:
+// servers and parsers change it (HTTP header names are canonicalised,
+// auth-param names lowercased), and a secret whose letters are known up to
+// case is a small search away.
 package redact
 
 import (
@@ -88,8 +92,9 @@ func NewSet(secrets ...string) *Set {
 		s.anchors = map[string][]ref{}
 		for i, f := range s.forms {
 			for at := 0; at+anchorLen <= len(f); at += anchorLen {
-				w := f[at : at+anchorLen]
-				s.anchors[w] = append(s.anchors[w], ref{form: i, at: at})
+				var w [anchorLen]byte
+				foldWindow(&w, f[at:])
+				s.anchors[string(w[:])] = append(s.anchors[string(w[:])], ref{form: i, at: at})
 				s.setFilter(w[0], w[1])
 			}
 		}
@@ -113,6 +118,46 @@ func Forms(v string) []string {
 		forms = append(forms, string(j[1:len(j)-1]))
 	}
 	return forms
+}
+
+// fold maps ASCII upper-case letters to lower case; matching compares
+// folded bytes. Only ASCII: what changes a secret's case on the way (header
+// canonicalisation, strings.ToLower of a name) keeps its length in bytes
+// there, so the positions found are positions in the text.
+func fold(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// foldWindow fills w with the folded first anchorLen bytes of s.
+func foldWindow(w *[anchorLen]byte, s string) {
+	for i := range w {
+		w[i] = fold(s[i])
+	}
+}
+
+// indexFold is strings.Index with ASCII letters matched in either case.
+func indexFold(s, sub string) int {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if foldEqual(s[i:i+len(sub)], sub) {
+			return i
+		}
+	}
+	return -1
+}
+
+// foldEqual reports whether a and b (of one length) differ at most in the
+// case of ASCII letters: strings.EqualFold also folds non-ASCII, whose
+// folded forms may differ in length.
+func foldEqual(a, b string) bool {
+	for i := 0; i < len(a); i++ {
+		if fold(a[i]) != fold(b[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 func filterBit(a, b byte) (word int, bit uint64) {
@@ -171,7 +216,7 @@ func (s *Set) spans(text string, out []span) []span {
 	}
 	for _, f := range s.short {
 		for off := 0; ; {
-			i := strings.Index(text[off:], f)
+			i := indexFold(text[off:], f)
 			if i < 0 {
 				break
 			}
@@ -185,25 +230,27 @@ func (s *Set) spans(text string, out []span) []span {
 	// cover is the last span found: a window wholly inside it, with room
 	// for a run on either side, cannot reveal anything new.
 	cover := span{-1, -1}
+	var w [anchorLen]byte
 	for i := 0; i+anchorLen <= len(text); i++ {
-		if !s.mayMatch(text[i], text[i+1]) {
+		if !s.mayMatch(fold(text[i]), fold(text[i+1])) {
 			continue
 		}
 		if cover.from <= i-anchorLen && i+MinRun <= cover.to {
 			continue
 		}
-		refs, ok := s.anchors[text[i:i+anchorLen]]
+		foldWindow(&w, text[i:])
+		refs, ok := s.anchors[string(w[:])]
 		if !ok {
 			continue
 		}
 		for _, r := range refs {
 			f := s.forms[r.form]
 			left := 0
-			for i-left > 0 && r.at-left > 0 && text[i-left-1] == f[r.at-left-1] {
+			for i-left > 0 && r.at-left > 0 && fold(text[i-left-1]) == fold(f[r.at-left-1]) {
 				left++
 			}
 			right := 0
-			for i+anchorLen+right < len(text) && r.at+anchorLen+right < len(f) && text[i+anchorLen+right] == f[r.at+anchorLen+right] {
+			for i+anchorLen+right < len(text) && r.at+anchorLen+right < len(f) && fold(text[i+anchorLen+right]) == fold(f[r.at+anchorLen+right]) {
 				right++
 			}
 			if left+anchorLen+right >= MinRun {

@@ -2,6 +2,7 @@ package redact
 
 import (
 	"encoding/base64"
+	"net/textproto"
 	"net/url"
 	"strings"
 	"testing"
@@ -24,11 +25,13 @@ func leaks(text string, secrets ...string) string {
 }
 
 func leaksIn(text string, secrets ...string) string {
+	text = lowerASCII(text) // in any ASCII letter case, as the rule says
 	for _, v := range secrets {
 		if len(v) < minWhole {
 			continue
 		}
 		for _, f := range Forms(v) {
+			f = lowerASCII(f)
 			if len(f) < minWhole {
 				continue
 			}
@@ -46,6 +49,18 @@ func leaksIn(text string, secrets ...string) string {
 		}
 	}
 	return ""
+}
+
+// lowerASCII lowers ASCII letters byte by byte (strings.Map would turn
+// invalid UTF-8 into U+FFFD).
+func lowerASCII(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
 
 func TestStringMasksRunsAndForms(t *testing.T) {
@@ -74,6 +89,34 @@ func TestStringMasksRunsAndForms(t *testing.T) {
 				t.Fatalf("String(%q) = %q: nothing masked", text, got)
 			}
 		})
+	}
+}
+
+// TestStringMasksAnyLetterCase: a secret comes back case-changed where a
+// server echoes it in a header's name (Go canonicalises it) or an
+// auth-param's name (the challenge parser lowercases it).
+func TestStringMasksAnyLetterCase(t *testing.T) {
+	s := NewSet(fakeKey, "FAKEpw1")
+	cases := map[string]string{
+		"header name":     textproto.CanonicalMIMEHeaderKey("X-" + fakeKey),
+		"lower":           "Bearer realm=\"r\", " + strings.ToLower(fakeKey) + "=\"x\"",
+		"upper run":       "…" + strings.ToUpper(fakeKey[3:17]) + "…",
+		"base64 lower":    strings.ToLower(base64.StdEncoding.EncodeToString([]byte(fakeKey))),
+		"short secret up": "password FAKEPW1",
+	}
+	for name, text := range cases {
+		t.Run(name, func(t *testing.T) {
+			got := s.String(text)
+			if l := leaks(got, fakeKey, "FAKEpw1"); l != "" {
+				t.Fatalf("String(%q) = %q: still holds %q", text, got, l)
+			}
+			if !strings.Contains(got, Mask) {
+				t.Fatalf("String(%q) = %q: nothing masked", text, got)
+			}
+		})
+	}
+	if got := s.String("X-Request-Id: 0f3a"); got != "X-Request-Id: 0f3a" {
+		t.Errorf("other text changed: %q", got)
 	}
 }
 

