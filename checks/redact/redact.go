@@ -4,7 +4,8 @@
 // survives a pass through a Set. Letter case does not protect a secret:
 // servers and parsers change it (HTTP header names are canonicalised,
 // auth-param names lowercased), and a secret whose letters are known up to
-// case is a small search away.
+// case is a small search away. Nor do escapes: text is matched as it is and
+// again with percent, backslash and HTML escapes undone (unescape.go).
 package redact
 
 import (
@@ -184,19 +185,42 @@ func (s *Set) String(text string) string { return String(text, s) }
 
 // Contains reports whether text holds anything s would redact.
 func (s *Set) Contains(text string) bool {
-	return len(s.spans(text, nil)) > 0
+	return len(collect(text, []*Set{s})) > 0
 }
 
 // String redacts text against every set at once.
 func String(text string, sets ...*Set) string {
-	var spans []span
-	for _, s := range sets {
-		spans = s.spans(text, spans)
-	}
+	spans := collect(text, sets)
 	if len(spans) == 0 {
 		return text
 	}
 	return apply(text, spans)
+}
+
+// collect returns the ranges of text that sets would mask: what matches
+// in text as it is, and what matches once its escapes are undone
+// (unescape.go), as the ranges of text those escapes were.
+func collect(text string, sets []*Set) []span {
+	var out []span
+	some := false
+	for _, s := range sets {
+		if !s.Empty() {
+			out, some = s.spans(text, out), true
+		}
+	}
+	if !some {
+		return nil
+	}
+	if u, from, ok := unescaped(text); ok {
+		var us []span
+		for _, s := range sets {
+			us = s.spans(u, us)
+		}
+		for _, sp := range us {
+			out = append(out, span{from[sp.from], from[sp.to]})
+		}
+	}
+	return out
 }
 
 // Strings redacts every element of texts in place against sets.

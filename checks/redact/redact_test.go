@@ -2,8 +2,12 @@ package redact
 
 import (
 	"encoding/base64"
+	"fmt"
+	"html"
 	"net/textproto"
 	"net/url"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -120,6 +124,63 @@ func TestStringMasksAnyLetterCase(t *testing.T) {
 	}
 }
 
+// TestStringMasksEscapedEchoes: a server echoes a secret escaped every
+// character, which no fixed form matches; the text holds no run once
+// decoded by the standard library's decoders either.
+func TestStringMasksEscapedEchoes(t *testing.T) {
+	s := NewSet(fakeKey)
+	each := func(format string) string {
+		var b strings.Builder
+		for i := 0; i < len(fakeKey); i++ {
+			fmt.Fprintf(&b, format, fakeKey[i])
+		}
+		return b.String()
+	}
+	for name, text := range map[string]string{
+		"percent every byte": "k=" + each("%%%02X") + "&x=1",
+		"percent lower hex":  "k=" + each("%%%02x"),
+		"json \\u":           `{"echo":"` + each(`\u%04x`) + `"}`,
+		"quoted-string \\c":  `Bearer error_description="` + each(`\%c`) + `"`,
+		"html decimal":       "<p>" + each("&#%d;") + "</p>",
+		"html hex":           "<p>" + each("&#x%x;") + "</p>",
+		"mixed":              fakeKey[:6] + fmt.Sprintf("%%%02X", fakeKey[6]) + fmt.Sprintf(`\u00%02x`, fakeKey[7]) + fmt.Sprintf("&#%d;", fakeKey[8]) + fakeKey[9:],
+	} {
+		t.Run(name, func(t *testing.T) {
+			if leaks(unescapeAll(text), fakeKey) == "" {
+				t.Fatalf("the case holds no secret: %q", text)
+			}
+			got := s.String(text)
+			if l := leaks(unescapeAll(got), fakeKey); l != "" {
+				t.Fatalf("String(%q) = %q: unescaped, still holds %q", text, got, l)
+			}
+		})
+	}
+	for _, keep := range []string{"100% sure", `C:\dir\file`, "a &amp; b", "&#;", "%zz", `\u12`} {
+		if got := s.String(keep); got != keep {
+			t.Errorf("String(%q) = %q, want it unchanged", keep, got)
+		}
+	}
+}
+
+// unescapeAll undoes percent, \u and HTML escapes with the standard
+// library, independently of unescape.go, where they parse.
+func unescapeAll(s string) string {
+	s = regexp.MustCompile(`\\u[0-9a-fA-F]{4}`).ReplaceAllStringFunc(s, func(m string) string {
+		r, _ := strconv.ParseUint(m[2:], 16, 32)
+		return string(rune(r))
+	})
+	s = regexp.MustCompile(`\\x[0-7][0-9a-fA-F]`).ReplaceAllStringFunc(s, func(m string) string {
+		r, _ := strconv.ParseUint(m[2:], 16, 8)
+		return string(rune(r))
+	})
+	s = regexp.MustCompile(`%[0-9a-fA-F]{2}`).ReplaceAllStringFunc(s, func(m string) string {
+		v, _ := url.PathUnescape(m)
+		return v
+	})
+	s = regexp.MustCompile(`\\(.)`).ReplaceAllString(s, "$1")
+	return html.UnescapeString(s)
+}
+
 func TestStringKeepsOtherText(t *testing.T) {
 	s := NewSet(fakeKey)
 	for _, text := range []string{
@@ -191,6 +252,33 @@ func FuzzString(f *testing.F) {
 		got := NewSet(secret).String(text)
 		if l := leaks(got, secret); l != "" {
 			t.Fatalf("String(%q) with secret %q = %q: still holds %q", text, secret, got, l)
+		}
+	})
+}
+
+// FuzzStringEscaped splices a piece of the secret, escaped every character
+// in one of the ways unescape.go undoes, into text that has no escapes of
+// its own; undone by unescapeAll, the result holds no run.
+func FuzzStringEscaped(f *testing.F) {
+	f.Add(fakeKey, "prefix  suffix", 3, uint8(0))
+	f.Add("FAKE_pass-0000000000", "x", 0, uint8(2))
+	f.Fuzz(func(t *testing.T, secret, text string, cut int, how uint8) {
+		if len(secret) > 128 || len(text) > 2048 || strings.ContainsAny(text, escapeStarts) || strings.Trim(secret, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") != "" {
+			return
+		}
+		from := 0
+		if n := len(secret); n > 0 {
+			from = (cut%n + n) % n
+		}
+		format := []string{"%%%02X", `\u%04x`, "&#%d;", `\%c`, "&#x%X;"}[int(how)%5]
+		var piece strings.Builder
+		for i := from; i < len(secret); i++ {
+			fmt.Fprintf(&piece, format, secret[i])
+		}
+		text = text[:len(text)/2] + piece.String() + text[len(text)/2:]
+		got := NewSet(secret).String(text)
+		if l := leaks(unescapeAll(got), secret); l != "" {
+			t.Fatalf("String(%q) with secret %q = %q: unescaped, still holds %q", text, secret, got, l)
 		}
 	})
 }

