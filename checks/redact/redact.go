@@ -211,13 +211,16 @@ func collect(text string, sets []*Set) []span {
 	if !some {
 		return nil
 	}
-	if u, from, ok := unescaped(text); ok {
+	if u, ok := unescaped(text); ok {
 		var us []span
 		for _, s := range sets {
 			us = s.spans(u, us)
 		}
-		for _, sp := range us {
-			out = append(out, span{from[sp.from], from[sp.to]})
+		if len(us) > 0 {
+			from := unescapedFrom(text)
+			for _, sp := range us {
+				out = append(out, span{from[sp.from], from[sp.to]})
+			}
 		}
 	}
 	return out

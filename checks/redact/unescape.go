@@ -19,34 +19,45 @@ const escapeStarts = "%\\&"
 
 // unescaped is text with percent-encoding, backslash escapes (JSON's \u
 // and \x, a quoted-string's \c) and HTML character references undone, one
-// level deep, and for each of its bytes the offset in text of the escape
-// it came from; from[len] is len(text). It returns ok false when text
-// holds nothing to undo.
-func unescaped(text string) (out string, from []int, ok bool) {
+// level deep. It returns ok false when text holds nothing to undo.
+func unescaped(text string) (out string, ok bool) {
 	if !strings.ContainsAny(text, escapeStarts) {
-		return "", nil, false
+		return "", false
 	}
 	b := make([]byte, 0, len(text))
-	from = make([]int, 0, len(text)+1)
-	emit := func(at int, p ...byte) {
-		for _, c := range p {
-			b = append(b, c)
+	walkUnescaped(text, func(_ int, p []byte) { b = append(b, p...) })
+	return string(b), true
+}
+
+// unescapedFrom gives, for each byte of unescaped(text), the offset in
+// text of the escape it came from, and len(text) last: where a match in
+// the unescaped text is in text. Only asked for when something matched,
+// so redacting large text costs one copy, not eight bytes a byte.
+func unescapedFrom(text string) []int {
+	from := make([]int, 0, len(text)+1)
+	walkUnescaped(text, func(at int, p []byte) {
+		for range p {
 			from = append(from, at)
 		}
-	}
+	})
+	return append(from, len(text))
+}
+
+// walkUnescaped calls emit with each piece of the unescaped text and the
+// offset in text it starts at.
+func walkUnescaped(text string, emit func(at int, p []byte)) {
+	var enc [utf8.UTFMax]byte
 	for i := 0; i < len(text); {
 		r, n := unescapeAt(text, i)
 		if n == 0 {
-			emit(i, text[i])
+			enc[0] = text[i]
+			emit(i, enc[:1])
 			i++
 			continue
 		}
-		var enc [utf8.UTFMax]byte
-		emit(i, enc[:utf8.EncodeRune(enc[:], r)]...)
+		emit(i, enc[:utf8.EncodeRune(enc[:], r)])
 		i += n
 	}
-	from = append(from, len(text))
-	return string(b), from, true
 }
 
 // unescapeAt decodes the escape at text[i], returning the character and
