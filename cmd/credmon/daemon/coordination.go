@@ -153,6 +153,9 @@ func (d *Daemon) warmOwned(ctx context.Context) {
 			return
 		}
 	}
+	if o, ok := d.store.(outageAware); ok && !o.Healthy() {
+		return // part of the pass read the local buffer itself: again when Redis is back
+	}
 	d.warmth = w
 }
 
