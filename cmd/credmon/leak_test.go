@@ -26,6 +26,7 @@ import (
 
 	"github.com/credmon/credmon/checks"
 	"github.com/credmon/credmon/cmd/credmon/daemon"
+	"github.com/credmon/credmon/store/storetest"
 )
 
 // The end-to-end leak test: every kind of secret credmon holds, fed to
@@ -327,7 +328,7 @@ func hostileConfig(t *testing.T, dir, store, prefix string) string {
 	}
 	storeCfg := fmt.Sprintf("{driver: bolt, path: %q, encryption_key: {env: LEAK_ENC_KEY}}", filepath.Join(dir, "credmon.db"))
 	if store == "redis" {
-		storeCfg = fmt.Sprintf("{driver: redis, redis: {url: %q, key_prefix: %q}, fallback_path: %q, encryption_key: {env: LEAK_ENC_KEY}}", redisURL(), prefix, filepath.Join(dir, "credmon.db"))
+		storeCfg = fmt.Sprintf("{driver: redis, redis: {url: %q, key_prefix: %q}, fallback_path: %q, encryption_key: {env: LEAK_ENC_KEY}}", storetest.RedisURL(), prefix, filepath.Join(dir, "credmon.db"))
 	}
 	u := api.URL
 	path := filepath.Join(dir, "config.yaml")
@@ -431,15 +432,8 @@ func hostileNotifiers(t *testing.T) (pd, hook *recorder) {
 	return pd, hook
 }
 
-func redisURL() string {
-	if u := os.Getenv("REDIS_URL"); u != "" {
-		return u
-	}
-	return "redis://127.0.0.1:6379"
-}
-
 func mustRedisOptions(t *testing.T) *redis.Options {
-	o, err := redis.ParseURL(redisURL())
+	o, err := redis.ParseURL(storetest.RedisURL())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -535,9 +529,9 @@ func hostileRun(t *testing.T, store string) {
 		rc := redis.NewClient(mustRedisOptions(t))
 		if err := rc.Ping(context.Background()).Err(); err != nil {
 			if os.Getenv("CI") == "true" {
-				t.Fatalf("redis at %s: %v", redisURL(), err)
+				t.Fatalf("redis at %s: %v", storetest.RedisURL(), err)
 			}
-			t.Skipf("redis at %s not reachable: %v", redisURL(), err)
+			t.Skipf("redis at %s not reachable: %v", storetest.RedisURL(), err)
 		}
 		_ = rc.Close()
 	}

@@ -14,17 +14,22 @@ import (
 // DefaultRedisURL is used when REDIS_URL is unset.
 const DefaultRedisURL = "redis://127.0.0.1:6379"
 
+// RedisURL is REDIS_URL, or DefaultRedisURL when it is unset: the Redis
+// every test that talks to the shared one uses.
+func RedisURL() string {
+	if u := os.Getenv("REDIS_URL"); u != "" {
+		return u
+	}
+	return DefaultRedisURL
+}
+
 // Redis connects to the real Redis at REDIS_URL and returns a client and a
 // key prefix of its own ("credmon-test:<random>:"). Every key under the
 // prefix is deleted at cleanup. Without a reachable Redis the test is
 // skipped, unless CI=true, where a missing Redis is a failure.
 func Redis(t testing.TB) (redis.UniversalClient, string) {
 	t.Helper()
-	raw := os.Getenv("REDIS_URL")
-	if raw == "" {
-		raw = DefaultRedisURL
-	}
-	opts, err := redis.ParseURL(raw)
+	opts, err := redis.ParseURL(RedisURL())
 	if err != nil {
 		t.Fatalf("REDIS_URL is not a redis URL: %v", err)
 	}

@@ -60,10 +60,7 @@ func TestLegacyFingerprintKeyIsDeletedAtStartBolt(t *testing.T) {
 
 // redisConfig is rotationConfig on a shared store; storeExtra adds to store.
 func redisConfig(t *testing.T, dir, prefix, url, storeExtra, rotation string) string {
-	redisURL := os.Getenv("REDIS_URL")
-	if redisURL == "" {
-		redisURL = storetest.DefaultRedisURL
-	}
+	redisURL := storetest.RedisURL()
 	path := filepath.Join(dir, "config.yaml")
 	cfg := fmt.Sprintf(`
 store:

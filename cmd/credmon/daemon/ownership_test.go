@@ -70,10 +70,7 @@ func TestChecksAreSharedOutAmongReplicas(t *testing.T) {
 		t.Skip("runs three replicas for tens of seconds")
 	}
 	_, prefix := storetest.Redis(t)
-	redisURL := os.Getenv("REDIS_URL")
-	if redisURL == "" {
-		redisURL = storetest.DefaultRedisURL
-	}
+	redisURL := storetest.RedisURL()
 	srv := api(t, nil, nil)
 	var names []string
 	var b strings.Builder

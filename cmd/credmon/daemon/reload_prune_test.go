@@ -26,10 +26,7 @@ func TestReloadForgetsRemovedCheckAndCredential(t *testing.T) {
 	client, prefix := storetest.Redis(t)
 	srv := api(t, nil, nil)
 	t.Setenv("CREDMON_PRUNE_OTHER_KEY", "sk_test_FAKEprune-not-accepted-000")
-	redisURL := os.Getenv("REDIS_URL")
-	if redisURL == "" {
-		redisURL = storetest.DefaultRedisURL
-	}
+	redisURL := storetest.RedisURL()
 	path := filepath.Join(t.TempDir(), "config.yaml")
 	write := func(withBeta bool) {
 		t.Helper()

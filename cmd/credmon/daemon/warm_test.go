@@ -27,10 +27,7 @@ import (
 // their subjects.
 func TestOwnerKeepsIncidentsItDidNotWrite(t *testing.T) {
 	client, prefix := storetest.Redis(t)
-	redisURL := os.Getenv("REDIS_URL")
-	if redisURL == "" {
-		redisURL = storetest.DefaultRedisURL
-	}
+	redisURL := storetest.RedisURL()
 	target := httptest.NewServer(&switchAPI{failing: map[string]bool{}})
 	t.Cleanup(target.Close)
 	names := []string{"w0", "w1", "w2"}
