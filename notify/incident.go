@@ -24,9 +24,6 @@ const kvPrefix = "incident:"
 // from, for a store that must restore it (store/fallback's Reseed).
 var StatePrefixes = []string{kvPrefix}
 
-// StateKey names the KV key of subject's incident record.
-func StateKey(subject checks.Subject) string { return kvPrefix + subject.Key() }
-
 // StateKeyOf names the KV key the message in an outbox entry was decided
 // from: its subject's incident record. "" for an entry that is not one of
 // the dispatcher's. For store/fallback, which drops a message decided
@@ -118,7 +115,7 @@ func NewIncidents(kv store.KV, opts IncidentOptions) *Incidents {
 func (in *Incidents) Observe(ctx context.Context, r checks.Result) ([]Message, error) {
 	// A credential's concerns are subjects of their own (the key includes
 	// the concern), so an ok about its rotation never resolves its expiry.
-	return in.observe(ctx, StateKey(r.Subject()), r)
+	return in.observe(ctx, kvPrefix+r.Subject().Key(), r)
 }
 
 func (in *Incidents) observe(ctx context.Context, key string, r checks.Result) ([]Message, error) {
@@ -178,7 +175,7 @@ func (in *Incidents) observe(ctx context.Context, key string, r checks.Result) (
 // Slack for good. Like Observe, only the replica whose delete wins the
 // compare-and-swap returns the message.
 func (in *Incidents) Forget(ctx context.Context, subject checks.Subject) ([]Message, error) {
-	key := StateKey(subject)
+	key := kvPrefix + subject.Key()
 	for range maxCASAttempts {
 		old, err := in.kv.Get(ctx, key)
 		switch {

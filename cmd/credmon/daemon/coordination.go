@@ -1,19 +1,14 @@
 package daemon
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"strconv"
-	"strings"
-	"sync"
 	"time"
 
-	"github.com/credmon/credmon/checks"
-	"github.com/credmon/credmon/notify"
 	"github.com/credmon/credmon/store"
 )
 
@@ -86,79 +81,6 @@ func (d *Daemon) keepMembership(ctx context.Context) {
 	}
 }
 
-// ownedWarmth is what warmOwned last warmed the local buffer for.
-type ownedWarmth struct {
-	gen     *generation
-	members string // the replicas, joined
-}
-
-// warmOwned copies into the local buffer, from the shared store, the
-// incident records of the subjects this replica owns — the ones it alone
-// decides if the store goes away now — whenever that share changes (the
-// membership or the configuration). The buffer otherwise holds only the
-// records this replica wrote (store/fallback mirrors its writes): of an
-// incident another replica opened, before the membership settled or by
-// winning the tick claims, it would know nothing, and in an outage open
-// it again (a duplicate TestAlertsExactlyOnceThroughALongRedisOutage
-// caught). A record this replica writes meanwhile wins: the copy is a
-// compare-and-swap against what the buffer held before the read.
-func (d *Daemon) warmOwned(ctx context.Context) {
-	lk, ok := d.store.(localKeeper)
-	if !ok {
-		return
-	}
-	d.mu.RLock()
-	g := d.gen
-	d.mu.RUnlock()
-	now := time.Now()
-	live := d.members.live(now)
-	w := ownedWarmth{gen: g, members: strings.Join(live, " ")}
-	if d.warmth == w {
-		return
-	}
-	local := lk.Local()
-	warm := func(job string, subjects ...checks.Subject) bool {
-		if owner(job, live) != d.instance {
-			return true
-		}
-		for _, s := range subjects {
-			key := notify.StateKey(s)
-			cur, err := local.Get(ctx, key)
-			if errors.Is(err, store.ErrNotFound) {
-				cur = nil
-			} else if err != nil {
-				return false
-			}
-			v, err := d.store.Get(ctx, key)
-			if errors.Is(err, store.ErrNotFound) {
-				v = nil
-			} else if err != nil {
-				return false // the store went away: again at the next beat
-			}
-			if !bytes.Equal(cur, v) {
-				if _, err := local.CompareAndSwap(ctx, key, cur, v, 0); err != nil {
-					return false
-				}
-			}
-		}
-		return true
-	}
-	for key, c := range g.checks {
-		if !warm(key, checks.CheckSubject(c.Env, c.Name)) {
-			return
-		}
-	}
-	for _, ref := range g.creds {
-		if !warm(credentialJobID(ref.env, ref.name), ref.subjects()...) {
-			return
-		}
-	}
-	if o, ok := d.store.(outageAware); ok && !o.Healthy() {
-		return // part of the pass read the local buffer itself: again when Redis is back
-	}
-	d.warmth = w
-}
-
 // restoreMembership reads what keepMembership kept in an earlier run.
 func (d *Daemon) restoreMembership(ctx context.Context) {
 	lk, ok := d.store.(localKeeper)
@@ -184,19 +106,6 @@ func (d *Daemon) heartbeat(ctx context.Context) {
 	t := time.NewTicker(firstHeartbeatAgain)
 	defer t.Stop()
 	lastDamage := "" // said once, not every beat, until it changes
-	// warmOwned runs beside the beats (at 100,000 checks its first pass
-	// reads a third of them), one pass at a time, asked for by each beat.
-	warm := make(chan struct{}, 1)
-	var warming sync.WaitGroup
-	warming.Go(func() {
-		for range warm {
-			d.warmOwned(ctx)
-		}
-	})
-	defer func() {
-		close(warm)
-		warming.Wait()
-	}()
 	for beat := 0; ; beat++ {
 		if beat == 1 {
 			t.Reset(heartbeatEvery)
@@ -225,10 +134,6 @@ func (d *Daemon) heartbeat(ctx context.Context) {
 				d.members.heard(live, time.Now())
 				if o, ok := d.store.(outageAware); !ok || o.Healthy() {
 					d.keepMembership(hctx) // heard through Redis, not the local buffer
-					select {
-					case warm <- struct{}{}:
-					default: // a pass is asked for already
-					}
 				}
 			}
 		}

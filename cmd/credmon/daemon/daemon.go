@@ -88,7 +88,6 @@ type Daemon struct {
 	started       time.Time
 	shared        bool // the store is shared by replicas: claim ticks
 	members       *membership
-	warmth        ownedWarmth // see warmOwned; its worker's alone
 
 	rotation   *rotation.Tracker
 	incidents  *notify.Incidents

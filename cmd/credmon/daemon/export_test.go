@@ -43,14 +43,3 @@ func (d *Daemon) Membership(ctx context.Context) (live, kept []string) {
 	}
 	return live, kept
 }
-
-// LocalValue is what d's local buffer holds at key (store/fallback's
-// local store), or ok false without one or without the key.
-func (d *Daemon) LocalValue(ctx context.Context, key string) (val []byte, ok bool) {
-	lk, isLocal := d.store.(localKeeper)
-	if !isLocal {
-		return nil, false
-	}
-	v, err := lk.Local().Get(ctx, key)
-	return v, err == nil
-}
