@@ -162,23 +162,26 @@ func TestStringMasksEscapedEchoes(t *testing.T) {
 	}
 }
 
-// unescapeAll undoes percent, \u and HTML escapes with the standard
-// library, independently of unescape.go, where they parse.
+// The escapes unescapeAll undoes, independently of unescape.go: JSON's \u
+// and \x (ASCII), percent-encoding, a backslash before any character.
+var (
+	hexEscapeRE       = regexp.MustCompile(`\\u[0-9a-fA-F]{4}|\\x[0-7][0-9a-fA-F]`)
+	percentEscapeRE   = regexp.MustCompile(`%[0-9a-fA-F]{2}`)
+	backslashEscapeRE = regexp.MustCompile(`\\(.)`)
+)
+
+// unescapeAll undoes those escapes and HTML's with the standard library,
+// where they parse.
 func unescapeAll(s string) string {
-	s = regexp.MustCompile(`\\u[0-9a-fA-F]{4}`).ReplaceAllStringFunc(s, func(m string) string {
+	s = hexEscapeRE.ReplaceAllStringFunc(s, func(m string) string {
 		r, _ := strconv.ParseUint(m[2:], 16, 32)
 		return string(rune(r))
 	})
-	s = regexp.MustCompile(`\\x[0-7][0-9a-fA-F]`).ReplaceAllStringFunc(s, func(m string) string {
-		r, _ := strconv.ParseUint(m[2:], 16, 8)
-		return string(rune(r))
-	})
-	s = regexp.MustCompile(`%[0-9a-fA-F]{2}`).ReplaceAllStringFunc(s, func(m string) string {
+	s = percentEscapeRE.ReplaceAllStringFunc(s, func(m string) string {
 		v, _ := url.PathUnescape(m)
 		return v
 	})
-	s = regexp.MustCompile(`\\(.)`).ReplaceAllString(s, "$1")
-	return html.UnescapeString(s)
+	return html.UnescapeString(backslashEscapeRE.ReplaceAllString(s, "$1"))
 }
 
 func TestStringKeepsOtherText(t *testing.T) {

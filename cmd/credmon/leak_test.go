@@ -220,23 +220,34 @@ func leakIn(text string, secrets map[string]string) string {
 	}
 	// And once the escapes a server may echo in are undone, with the
 	// standard library and regexps.
-	u := regexp.MustCompile(`\\u[0-9a-fA-F]{4}`).ReplaceAllStringFunc(text, func(m string) string {
+	u := jsonEscapeRE.ReplaceAllStringFunc(text, func(m string) string {
 		r, _ := strconv.ParseUint(m[2:], 16, 32)
 		return string(rune(r))
 	})
-	u = regexp.MustCompile(`%[0-7][0-9a-fA-F]`).ReplaceAllStringFunc(u, func(m string) string {
+	u = percentEscapeRE.ReplaceAllStringFunc(u, func(m string) string {
 		v, _ := url.PathUnescape(m)
 		return v
 	})
-	u = html.UnescapeString(regexp.MustCompile(`\\([!-~])`).ReplaceAllString(u, "$1"))
+	u = html.UnescapeString(backslashEscapeRE.ReplaceAllString(u, "$1"))
 	if l := leakInPlain(u, secrets); l != "" {
 		return l + ", escaped"
 	}
 	return ""
 }
 
+// The escapes leakIn undoes: JSON's \u, ASCII percent-encoding, a
+// backslash before a printable character.
+var (
+	jsonEscapeRE      = regexp.MustCompile(`\\u[0-9a-fA-F]{4}`)
+	percentEscapeRE   = regexp.MustCompile(`%[0-7][0-9a-fA-F]`)
+	backslashEscapeRE = regexp.MustCompile(`\\([!-~])`)
+)
+
 func leakInPlain(text string, secrets map[string]string) string {
 	for _, seg := range strings.Split(text, "<redacted>") {
+		// In any letter case: header and auth-param names come back
+		// canonicalised or lowercased.
+		lseg := strings.ToLower(seg)
 		for what, v := range secrets {
 			if v == "" {
 				continue
@@ -266,9 +277,7 @@ func leakInPlain(text string, secrets map[string]string) string {
 					}
 					continue
 				}
-				// In any letter case: header and auth-param names come
-				// back canonicalised or lowercased.
-				lseg, lf := strings.ToLower(seg), strings.ToLower(f)
+				lf := strings.ToLower(f)
 				for i := skip[f]; i+12 <= len(f); i++ {
 					if strings.Contains(lseg, lf[i:i+12]) {
 						return fmt.Sprintf("%s (%q)", what, f[i:i+12])
